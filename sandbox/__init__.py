@@ -1,0 +1,27 @@
+"""Loss Landscape Sandbox: watch optimisers navigate loss landscapes.
+
+The Python API for tests and notebooks:
+
+    import sandbox
+    result = sandbox.replay("scenarios/saddle.toml")     # or a bundled name via resources
+    result.summary                                        # what summary.json holds
+    result.runs["GD"].loss                                # per-step arrays
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["replay", "load_scenario", "ScenarioError"]
+
+
+def __getattr__(name: str):
+    # Lazy: `import sandbox` must stay cheap (no torch) for the CLI's `list` and `check --help`.
+    if name == "replay":
+        from sandbox.replay import replay
+
+        return replay
+    if name in ("load_scenario", "ScenarioError"):
+        from sandbox.scenario import load
+
+        return getattr(load, name)
+    raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

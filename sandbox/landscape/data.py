@@ -1,0 +1,122 @@
+"""Small datasets generated in code, deterministic from a seed (nothing is downloaded).
+
+Every dataset is drawn with one seeded ``torch.Generator``, so the same spec and seed give the
+same tensors on every machine torch's CPU generator is deterministic on. Inputs are built at a
+fixed scale of order one (no data-dependent standardisation), so ``noise``, the standard
+deviation of the Gaussian noise added to each coordinate (or to the target, for ``sine``), means
+the same thing across datasets. Classes are balanced (counts differ by at most one) and the rows
+are shuffled with the same generator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from sandbox.scenario.schema import DataSpec
+
+# Datasets whose number of classes is fixed; the others take DataSpec.classes.
+FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0}
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A generated dataset: inputs, targets and what kind of task they pose."""
+
+    x: torch.Tensor  # shape (n, d) float32
+    y: torch.Tensor  # shape (n,) int64 class labels, or (n, 1) float32 regression targets
+    task: Literal["classification", "regression"]
+    n_classes: int  # 0 for regression
+    input_dim: int
+
+
+def n_classes_of(spec: DataSpec) -> int:
+    """Number of classes the spec's dataset has (0 for the regression dataset ``sine``)."""
+    return FIXED_CLASSES.get(spec.name, spec.classes)
+
+
+def input_dim_of(spec: DataSpec) -> int:
+    """Input dimension of the spec's dataset: 1 for ``sine``, 2 for every other."""
+    return 1 if spec.name == "sine" else 2
+
+
+def make_dataset(spec: DataSpec, seed: int) -> Dataset:
+    """Generate the dataset a DataSpec describes.
+
+    Parameters
+    ----------
+    spec
+        The validated data table of a scenario.
+    seed
+        Used when ``spec.seed`` is unset (normally the scenario's seed).
+    """
+    gen = torch.Generator().manual_seed(spec.seed if spec.seed is not None else seed)
+    if spec.name == "sine":
+        return _sine(spec.n, spec.noise, gen)
+    k = n_classes_of(spec)
+    counts = [spec.n // k + (c < spec.n % k) for c in range(k)]
+    parts = [_GENERATORS[spec.name](c, m, k) for c, m in enumerate(counts)]
+    x = torch.cat(parts) + spec.noise * torch.randn(spec.n, 2, generator=gen)
+    y = torch.cat([torch.full((m,), c, dtype=torch.int64) for c, m in enumerate(counts)])
+    order = torch.randperm(spec.n, generator=gen)
+    return Dataset(x[order].float(), y[order], "classification", k, 2)
+
+
+def _sine(n: int, noise: float, gen: torch.Generator) -> Dataset:
+    x = (2 * torch.rand(n, 1, generator=gen) - 1) * math.pi  # shape (n, 1), uniform on [-pi, pi]
+    y = torch.sin(x) + noise * torch.randn(n, 1, generator=gen)
+    return Dataset(x, y, "regression", 0, 1)
+
+
+def _even(m: int) -> torch.Tensor:
+    # Evenly spaced parameter in [0, 1): an even coverage of each curve, randomness from noise.
+    return torch.arange(m, dtype=torch.float32) / max(m, 1)
+
+
+def _moons(c: int, m: int, k: int) -> torch.Tensor:
+    # The two interleaved half circles of sklearn's make_moons, centred near the origin.
+    t = math.pi * _even(m)
+    if c == 0:
+        pts = torch.stack([torch.cos(t), torch.sin(t)], 1)
+    else:
+        pts = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1)
+    return pts - torch.tensor([0.5, 0.25])
+
+
+def _spirals(c: int, m: int, k: int) -> torch.Tensor:
+    # Arm c starts at angle 2πc/k and winds 1.25 turns outwards to radius 2.
+    r = 0.1 + 0.9 * _even(m)
+    angle = 2 * math.pi * c / k + 2.5 * math.pi * r
+    return 2 * r[:, None] * torch.stack([torch.cos(angle), torch.sin(angle)], 1)
+
+
+def _circles(c: int, m: int, k: int) -> torch.Tensor:
+    # Class 0 on the outer circle (radius 1.4), class 1 on the inner one (radius 0.7).
+    angle = 2 * math.pi * _even(m)
+    radius = 1.4 if c == 0 else 0.7
+    return radius * torch.stack([torch.cos(angle), torch.sin(angle)], 1)
+
+
+def _xor(c: int, m: int, k: int) -> torch.Tensor:
+    # Class 0 around (1, 1) and (-1, -1), class 1 around (-1, 1) and (1, -1); noise is the spread.
+    centres = [(1.0, 1.0), (-1.0, -1.0)] if c == 0 else [(-1.0, 1.0), (1.0, -1.0)]
+    return torch.tensor([centres[i % 2] for i in range(m)]).reshape(m, 2)
+
+
+def _gaussians(c: int, m: int, k: int) -> torch.Tensor:
+    # k blobs centred on a circle of radius 1.5; noise is each blob's standard deviation.
+    angle = 2 * math.pi * c / k
+    return torch.tensor([math.cos(angle), math.sin(angle)]).mul(1.5).expand(m, 2)
+
+
+_GENERATORS: dict[str, Callable[[int, int, int], torch.Tensor]] = {
+    "moons": _moons,
+    "spirals": _spirals,
+    "circles": _circles,
+    "xor": _xor,
+    "gaussians": _gaussians,
+}

@@ -1,0 +1,110 @@
+"""Landscapes as optimisation problems over one flat parameter vector θ.
+
+An analytic surface has θ = (x, y) in float64; a network has θ = all its weights in float32 and
+shows (x, y) as θ's projection onto the slice plane through the initial weights. The optimiser
+loop (`sandbox.optim.run`) only ever sees this interface, so both kinds share one code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from sandbox.landscape import analytic
+from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Run, Scenario
+
+
+@dataclass
+class AnalyticProblem:
+    """A closed-form surface f(x, y); θ is the point itself."""
+
+    surface: str
+    params: dict[str, float]
+    dtype: torch.dtype = torch.float64
+
+    def initial_theta(self, run: Run) -> torch.Tensor:
+        start = run.start if run.start is not None else analytic.SURFACES[self.surface].start
+        return torch.tensor(start, dtype=self.dtype)
+
+    def loss(self, theta: torch.Tensor, batch=None, generator=None) -> torch.Tensor:
+        return analytic.SURFACES[self.surface].fn(theta, self.params)
+
+    def full_loss(self, theta: torch.Tensor) -> torch.Tensor:
+        return self.loss(theta)
+
+    def batch_is_full(self, batch) -> bool:
+        return True
+
+    def sample_batch(self, batch_size: int | None, generator: torch.Generator):
+        return None
+
+    def project(self, theta: torch.Tensor) -> tuple[float, float, float | None]:
+        x, y = theta.tolist()
+        return x, y, None
+
+    @property
+    def is_network(self) -> bool:
+        return False
+
+
+@dataclass
+class NetworkProblem:
+    """A small MLP on a generated dataset; θ is its flat weight vector."""
+
+    spec: NetworkLandscape
+    seed: int
+    plane: object | None = None  # slicing.Plane once directions are known
+    theta_init: torch.Tensor = field(init=False)
+    dtype: torch.dtype = torch.float32
+
+    def __post_init__(self) -> None:
+        from sandbox.landscape.data import make_dataset
+        from sandbox.landscape.mlp import FlatMLP, make_loss
+
+        self.data = make_dataset(self.spec.data, self.seed)
+        self.model = FlatMLP(self.spec.model)
+        self.loss_fn = make_loss(self.spec.loss, self.data, self.spec.model.widths[-1])
+        self.theta_init = self.model.init_params(self.seed)
+        self.has_dropout = self.spec.model.dropout > 0
+
+    def initial_theta(self, run: Run) -> torch.Tensor:
+        if run.init_seed is None:
+            return self.theta_init.clone()
+        return self.model.init_params(run.init_seed)
+
+    def loss(self, theta: torch.Tensor, batch=None, generator=None) -> torch.Tensor:
+        """Training loss on a minibatch (indices) or the full data, dropout active."""
+        x, y = (self.data.x, self.data.y) if batch is None else (self.data.x[batch], self.data.y[batch])
+        out = self.model.forward(theta, x, train=self.has_dropout, generator=generator)
+        return self.loss_fn(out, y)
+
+    def full_loss(self, theta: torch.Tensor) -> torch.Tensor:
+        """The landscape's loss: full data, no dropout (what the surface shows)."""
+        return self.loss_fn(self.model.forward(theta, self.data.x), self.data.y)
+
+    def batch_is_full(self, batch) -> bool:
+        # The training loss equals the landscape's loss: no need to evaluate it twice.
+        return batch is None and not self.has_dropout
+
+    def sample_batch(self, batch_size: int | None, generator: torch.Generator):
+        if batch_size is None or batch_size >= len(self.data.x):
+            return None
+        # randperm indexing, not DataLoader: a third faster per step (DESIGN.md).
+        return torch.randperm(len(self.data.x), generator=generator)[:batch_size]
+
+    def project(self, theta: torch.Tensor) -> tuple[float, float, float | None]:
+        assert self.plane is not None, "slice plane not set"
+        return self.plane.project(theta.detach())
+
+    @property
+    def is_network(self) -> bool:
+        return True
+
+
+def make_problem(scenario: Scenario) -> AnalyticProblem | NetworkProblem:
+    """The problem a scenario's landscape describes (network slice plane still unset)."""
+    land = scenario.landscape
+    if isinstance(land, AnalyticLandscape):
+        return AnalyticProblem(land.surface, analytic.resolve_params(land.surface, land.params))
+    return NetworkProblem(land, scenario.seed)

@@ -1,0 +1,122 @@
+"""One optimiser run as a plain generator of `Step` records: no threads, clocks or UI inside.
+
+Per step k: evaluate the loss and gradient at θ_k, record them, then update θ_k -> θ_{k+1} with
+gradient -> + noise -> clip -> precondition -> torch.optim step. The app's worker and headless
+replays both iterate this generator, so a replay is the live run by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from sandbox.optim.precondition import precondition
+from sandbox.optim.registry import make_optimizer
+from sandbox.optim.schedule import lr_factor
+from sandbox.optim.sharpness import top_eigenvalue
+from sandbox.scenario.schema import Change, Run, Scenario
+from sandbox.trace.records import Step
+
+DIVERGENCE_LOSS = 1e12  # |loss| beyond this counts as diverged (the contract)
+
+
+def run_seed(scenario_seed: int, run_name: str) -> int:
+    """The seed of one run's randomness: stable under reordering or adding other runs."""
+    return (scenario_seed * 1_000_003 + zlib.crc32(run_name.encode())) % 2**63
+
+
+def changes_for(scenario: Scenario, run: Run) -> dict[int, list[Change]]:
+    """The timeline's hyper-parameter changes of one run, by step."""
+    changes: dict[int, list[Change]] = {}
+    for event in scenario.timeline:
+        if event.set is not None and event.set.run == run.name:
+            changes.setdefault(event.at, []).append(event.set)
+    return changes
+
+
+@dataclass
+class Settings:
+    """A run's hyper-parameters that the timeline may change while it runs."""
+
+    lr: float
+    noise: float
+    clip: float | None
+    batch_size: int | None
+
+    def apply(self, change: Change, optimizer: torch.optim.Optimizer) -> None:
+        for key in ("lr", "noise", "clip", "batch_size"):
+            if getattr(change, key) is not None:
+                setattr(self, key, getattr(change, key))
+        group = optimizer.param_groups[0]
+        for key in ("momentum", "weight_decay", "eps"):
+            if getattr(change, key) is not None and key in group:
+                group[key] = getattr(change, key)
+
+
+def run_steps(problem, run: Run, scenario: Scenario) -> Iterator[Step]:
+    """Yield the run's Step records from step 0 to `scenario.steps` (or to divergence)."""
+    generator = torch.Generator().manual_seed(run_seed(scenario.seed, run.name))
+    theta = problem.initial_theta(run).clone().requires_grad_(True)
+    optimizer = make_optimizer(run, [theta])
+    settings = Settings(run.lr, run.noise, run.clip, run.batch_size)
+    changes = changes_for(scenario, run)
+    kind = "newton" if run.optimizer == "newton" else run.precondition
+    sharpness_vector = None
+    for k in range(scenario.steps + 1):
+        for change in changes.get(k, ()):
+            settings.apply(change, optimizer)
+        lr = settings.lr * lr_factor(run.schedule, k, scenario.steps)
+        batch = problem.sample_batch(settings.batch_size, generator)
+        loss = problem.loss(theta, batch, generator)
+        (grad,) = torch.autograd.grad(loss, theta)
+        with torch.no_grad():
+            value = loss.item() if problem.batch_is_full(batch) else problem.full_loss(theta).item()
+        diverged = _diverged(value, theta)
+        sharpness = None
+        if run.sharpness_every and k % run.sharpness_every == 0 and not diverged:
+            sharpness, sharpness_vector = top_eigenvalue(
+                problem.full_loss, theta.detach(), v0=sharpness_vector
+            )
+        yield _record(problem, k, value, theta, grad, lr, sharpness, diverged)
+        if diverged or k == scenario.steps:
+            return
+        update = grad + settings.noise * torch.randn(
+            grad.shape, generator=generator, dtype=grad.dtype
+        ) if settings.noise else grad
+        if settings.clip is not None:
+            update = update * min(1.0, settings.clip / (update.norm().item() + 1e-12))
+        update = precondition(update, kind, problem.full_loss, theta, run.damping,
+                              exact_diagonal=not problem.is_network, generator=generator)
+        theta.grad = update
+        optimizer.param_groups[0]["lr"] = lr
+        optimizer.step()
+
+
+def _diverged(value: float, theta: torch.Tensor) -> bool:
+    return (
+        not math.isfinite(value)
+        or abs(value) > DIVERGENCE_LOSS
+        or not bool(torch.isfinite(theta).all())
+    )
+
+
+def _record(problem, k, value, theta, grad, lr, sharpness, diverged) -> Step:
+    x, y, offplane = problem.project(theta)
+    network = problem.is_network
+    return Step(
+        step=k,
+        loss=value,
+        x=x,
+        y=y,
+        grad_norm=grad.norm().item(),
+        lr=lr,
+        sharpness=sharpness,
+        offplane=offplane,
+        weight_norm=theta.detach().norm().item() if network else None,
+        layer_grad_norms=tuple(problem.model.layer_grad_norms(grad).tolist()) if network else None,
+        diverged=diverged,
+    )

@@ -1,0 +1,206 @@
+"""Headless replays: every run of a scenario, start to end, into summary.json and CSVs.
+
+The Python API for tests is `replay(path)`, which returns the summary and per-run arrays:
+
+    >>> result = sandbox.replay("scenarios/saddle.toml")
+    >>> result.summary["runs"][0]["final_loss"], result.runs["GD"].loss[-1]
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sandbox.errors import OutputError
+from sandbox.landscape.problem import make_problem
+from sandbox.landscape.slice_setup import set_slice_plane
+from sandbox.optim.run import run_steps
+from sandbox.scenario.load import load_scenario
+from sandbox.scenario.schema import Scenario
+from sandbox.trace.io import RunWriter, write_json_atomic
+from sandbox.trace.names import file_safe
+from sandbox.trace.records import Step
+
+COLUMNS = ("step", "loss", "x", "y", "grad_norm", "lr", "sharpness")
+
+
+@dataclass(frozen=True)
+class RunArrays:
+    """One run's per-step columns as float64 arrays (sharpness is NaN where not estimated)."""
+
+    step: np.ndarray
+    loss: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    grad_norm: np.ndarray
+    lr: np.ndarray
+    sharpness: np.ndarray
+    offplane: np.ndarray | None = None
+    weight_norm: np.ndarray | None = None
+    layer_grad_norms: np.ndarray | None = None  # (steps, layers)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay produced: the summary (as in summary.json) and each run's arrays."""
+
+    scenario: Scenario
+    summary: dict
+    runs: dict[str, RunArrays]
+
+
+def replay(
+    source: str | Path | Scenario,
+    out: str | Path | None = None,
+    *,
+    force: bool = False,
+    progress: bool = False,
+    keep_arrays: bool = True,
+) -> ReplayResult:
+    """Run every run of a scenario; write outputs to `out` when given.
+
+    Parameters
+    ----------
+    source : a scenario file, or an already loaded Scenario.
+    out : directory for summary.json and runs/*.csv; None writes nothing.
+    force : overwrite our outputs in an existing non-empty `out`.
+    progress : show a progress bar on stderr.
+    keep_arrays : keep every step in memory for `ReplayResult.runs` (off for huge runs).
+    """
+    scenario = source if isinstance(source, Scenario) else load_scenario(source)
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        prepare_out_dir(out_dir, force)
+    problem = make_problem(scenario)
+    slice_info = set_slice_plane(problem, scenario) if problem.is_network else None
+    bar = _progress_bar(scenario, progress)
+    summaries, arrays = [], {}
+    try:
+        for run in scenario.runs:
+            summary, steps = _replay_run(problem, run, scenario, out_dir, bar, keep_arrays)
+            summaries.append(summary)
+            if keep_arrays:
+                arrays[run.name] = _to_arrays(steps)
+    finally:
+        bar.close()
+    summary = {"title": scenario.title, "seed": scenario.seed, "steps": scenario.steps,
+               "runs": summaries}
+    if slice_info is not None:
+        summary["slice"] = slice_info
+    if out_dir is not None:
+        write_json_atomic(out_dir / "summary.json", summary)
+    return ReplayResult(scenario, summary, arrays)
+
+
+def _replay_run(problem, run, scenario, out_dir, bar, keep_arrays):
+    writer = None
+    if out_dir is not None:
+        writer = RunWriter(out_dir / "runs", file_safe(run.name), problem.is_network)
+    tracker = SummaryTracker(run.name)
+    kept: list[Step] = []
+    complete, shown = False, 0
+    try:
+        for step in run_steps(problem, run, scenario):
+            tracker.add(step)
+            if writer is not None:
+                writer.write(step)
+            if keep_arrays:
+                kept.append(step)
+            if step.step % 256 == 255:
+                bar.update(256)
+                shown += 256
+        complete = True
+    finally:
+        if writer is not None:
+            writer.close(complete)
+    bar.update(scenario.steps + 1 - shown)  # a diverged run skips its remaining steps
+    return tracker.summary(), kept
+
+
+class SummaryTracker:
+    """Running summary of a run's steps (min loss, last step, ...) without keeping them."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.min_loss: float | None = None
+        self.last: Step | None = None
+        self.sharpness: float | None = None
+
+    def add(self, step: Step) -> None:
+        self.last = step
+        if np.isfinite(step.loss) and (self.min_loss is None or step.loss < self.min_loss):
+            self.min_loss = step.loss
+        if step.sharpness is not None:
+            self.sharpness = step.sharpness
+
+    def summary(self) -> dict:
+        last = self.last
+        assert last is not None
+        entry = {
+            "name": self.name,
+            "steps_done": last.step,
+            "final_loss": last.loss,
+            "min_loss": self.min_loss,
+            "diverged": last.diverged,
+            "diverged_at": last.step if last.diverged else None,
+            "final_position": [last.x, last.y],
+            "sharpness": self.sharpness,
+            "file": f"runs/{file_safe(self.name)}.csv",
+        }
+        if last.offplane is not None:
+            entry["final_offplane"] = last.offplane
+            entry["final_weight_norm"] = last.weight_norm
+        return entry
+
+
+def prepare_out_dir(out: Path, force: bool) -> None:
+    """Create `out/runs`; refuse a non-empty `out` unless forced (then clear only our outputs)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise OutputError(f"--out {out} exists and is not empty (use --force to overwrite)")
+        # The old summary goes first: an interrupted forced replay must not look complete.
+        (out / "summary.json").unlink(missing_ok=True)
+        shutil.rmtree(out / "runs", ignore_errors=True)
+    try:
+        (out / "runs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create --out {out}: {exc.strerror or exc}") from None
+
+
+def _to_arrays(steps: list[Step]) -> RunArrays:
+    def column(name: str) -> np.ndarray:
+        return np.array([np.nan if getattr(s, name) is None else getattr(s, name) for s in steps],
+                        dtype=np.float64)
+
+    network = steps[0].offplane is not None
+    return RunArrays(
+        *(column(name) for name in COLUMNS),
+        offplane=column("offplane") if network else None,
+        weight_norm=column("weight_norm") if network else None,
+        layer_grad_norms=np.array([s.layer_grad_norms for s in steps]) if network else None,
+    )
+
+
+class _NoBar:
+    n = 0
+
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(scenario: Scenario, progress: bool):
+    if not progress:
+        return _NoBar()
+    from tqdm import tqdm
+
+    total = len(scenario.runs) * (scenario.steps + 1)
+    return tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)

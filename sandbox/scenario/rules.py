@@ -1,0 +1,162 @@
+"""Checks across fields that the schema alone cannot express.
+
+Each check returns (key path, reason) pairs; the loader adds file and line. A key that has no
+effect for a run's optimiser or landscape is an error rather than silently ignored, because a
+user who writes it believes it does something.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sandbox.scenario.schema import (
+    LIMITS,
+    AnalyticLandscape,
+    ModelSpec,
+    NetworkLandscape,
+    Run,
+    Scenario,
+)
+from sandbox.trace.names import file_safe
+
+# Which optional run keys mean something for which optimiser.
+KEYS_FOR_OPTIMIZER = {
+    "momentum": {"gd", "sgd", "momentum", "nesterov", "rmsprop"},
+    "dampening": {"gd", "sgd", "momentum"},
+    "alpha": {"rmsprop"},
+    "betas": {"adam", "adamw"},
+    "eps": {"adagrad", "rmsprop", "adam", "adamw"},
+}
+NETWORK_ONLY = ("batch_size", "init_seed")
+ANALYTIC_ONLY = ("start",)
+
+Found = Iterator[tuple[tuple, str]]
+
+
+def raw_problems(data: dict) -> list[tuple[tuple, str]]:
+    """Problems visible in the raw TOML data even when the schema fails (run names)."""
+    runs = data.get("runs")
+    runs = runs if isinstance(runs, list) else []
+    names = [r.get("name") if isinstance(r, dict) else None for r in runs]
+    return list(_run_names(names)) + list(_timeline_runs(data.get("timeline"), names))
+
+
+def _run_names(names: list) -> Found:
+    seen: dict[str, str] = {}
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            continue
+        safe = file_safe(name)
+        if safe in seen:
+            yield ("runs", i, "name"), (
+                f"duplicate run name {name!r} (its output file {safe}.csv is already "
+                f"used by run {seen[safe]!r})"
+            )
+        seen.setdefault(safe, name)
+
+
+def _timeline_runs(timeline, names: list) -> Found:
+    events = timeline if isinstance(timeline, list) else []
+    for i, event in enumerate(events):
+        change = event.get("set") if isinstance(event, dict) else None
+        run = change.get("run") if isinstance(change, dict) else None
+        if isinstance(run, str) and run not in names:
+            known = ", ".join(repr(n) for n in names if isinstance(n, str))
+            yield ("timeline", i, "set", "run"), f"no run named {run!r} (runs: {known})"
+
+
+def cross_field_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Every cross-field problem of a schema-valid scenario (beyond `raw_problems`)."""
+    return [
+        *_landscape(scenario),
+        *(p for i, run in enumerate(scenario.runs) for p in _run(scenario, i, run)),
+        *_timeline(scenario),
+    ]
+
+
+def _landscape(scenario: Scenario) -> Found:
+    land = scenario.landscape
+    if isinstance(land, AnalyticLandscape):
+        from sandbox.landscape.analytic import resolve_params
+
+        try:
+            resolve_params(land.surface, land.params)
+        except ValueError as exc:
+            yield ("landscape", "params"), str(exc)
+        return
+    yield from _network(land)
+
+
+def _network(land: NetworkLandscape) -> Found:
+    from sandbox.landscape.mlp import check_compatible
+
+    yield from check_compatible(land.model, land.data, land.loss)
+    n_params = count_parameters(land.model)
+    if n_params > LIMITS["parameters"]:
+        yield ("landscape", "model", "widths"), (
+            f"the network has {n_params:,} parameters; the limit is {LIMITS['parameters']:,}"
+        )
+
+
+def count_parameters(model: ModelSpec) -> int:
+    """Parameters of the MLP a ModelSpec describes, without building it (cheap for any size)."""
+    widths = model.widths
+    linear = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    batchnorm = 2 * sum(widths[1:-1]) if model.batchnorm else 0
+    return linear + batchnorm
+
+
+def _run(scenario: Scenario, i: int, run: Run) -> Found:
+    here = ("runs", i)
+    is_network = isinstance(scenario.landscape, NetworkLandscape)
+    for key, optimizers in KEYS_FOR_OPTIMIZER.items():
+        if key in run.model_fields_set and run.optimizer not in optimizers:
+            yield (*here, key), (
+                f"has no effect with optimizer {run.optimizer!r} "
+                f"(it applies to {', '.join(sorted(optimizers))})"
+            )
+    for key in NETWORK_ONLY if not is_network else ANALYTIC_ONLY:
+        if key in run.model_fields_set:
+            kind = "network" if not is_network else "analytic"
+            yield (*here, key), f"applies to {kind} landscapes only"
+    if run.optimizer == "nesterov" and run.momentum == 0:
+        yield (*here, "momentum"), "nesterov needs momentum > 0"
+    if is_network:
+        yield from _network_run(scenario, here, run)
+
+
+def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
+    land = scenario.landscape
+    assert isinstance(land, NetworkLandscape)
+    if run.batch_size is not None and run.batch_size > land.data.n:
+        yield (*here, "batch_size"), (
+            f"batch_size {run.batch_size} is larger than the dataset (n = {land.data.n})"
+        )
+    if isinstance(run.precondition, tuple):
+        yield (*here, "precondition"), "a fixed 2x2 matrix applies to analytic landscapes only"
+    newton = run.optimizer == "newton" or run.precondition == "newton"
+    n_params = count_parameters(land.model)
+    if newton and n_params > LIMITS["newton_parameters"]:
+        yield (*here, "optimizer" if run.optimizer == "newton" else "precondition"), (
+            f"newton needs the dense Hessian; the network has {n_params:,} parameters, "
+            f"the limit is {LIMITS['newton_parameters']:,}"
+        )
+
+
+def _timeline(scenario: Scenario) -> Found:
+    names = {run.name: run for run in scenario.runs}
+    for i, event in enumerate(scenario.timeline):
+        if event.at > scenario.steps:
+            yield ("timeline", i, "at"), f"step {event.at} is after the last step {scenario.steps}"
+        if event.set is None:
+            continue
+        if event.set.run not in names:
+            continue  # reported by raw_problems
+        run = names[event.set.run]
+        if event.set.momentum is not None and run.optimizer not in KEYS_FOR_OPTIMIZER["momentum"]:
+            yield ("timeline", i, "set", "momentum"), (
+                f"run {run.name!r} uses {run.optimizer!r}, which has no momentum"
+            )
+        is_network = isinstance(scenario.landscape, NetworkLandscape)
+        if event.set.batch_size is not None and not is_network:
+            yield ("timeline", i, "set", "batch_size"), "applies to network landscapes only"

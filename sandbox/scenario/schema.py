@@ -1,0 +1,235 @@
+"""The scenario file's schema: strict, frozen pydantic models (see docs/scenarios.md).
+
+Strict mode matters: lax pydantic would turn ``steps = "300"`` into 300 without a word. Every
+model forbids unknown keys, so a typo such as ``learning_rate`` is an error, not a silent default.
+Resource limits (``LIMITS``) keep a scenario from asking for more than a laptop can give.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+# Hard limits on what one scenario may ask for; documented in docs/scenarios.md.
+LIMITS = {
+    "steps": 10_000_000,
+    "runs": 16,
+    "timeline": 1_000,
+    "resolution": 513,
+    "data_n": 100_000,
+    "width": 1_024,
+    "layers": 64,
+    "parameters": 1_000_000,
+    "newton_parameters": 2_000,
+}
+
+SURFACE_NAMES = (
+    "quadratic", "canyon", "saddle", "double_well_saddle", "monkey_saddle", "rosenbrock",
+    "himmelblau", "rastrigin", "beale", "plateau", "sharp_flat", "two_weight_net",
+    "steep_valley",
+)
+OPTIMIZERS = (
+    "gd", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton",
+)
+DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine")
+LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "gelu", "linear")
+INITS = ("he", "xavier", "orthogonal", "normal")
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number (no nan or inf)")
+    return value
+
+
+def _list_to_tuple(value: Any) -> Any:
+    # TOML arrays arrive as lists; frozen models hold tuples. Only the container is converted:
+    # the items are still checked strictly.
+    return tuple(value) if isinstance(value, list) else value
+
+
+Finite = Annotated[float, AfterValidator(_finite)]
+Positive = Annotated[Finite, Field(gt=0)]
+NonNegative = Annotated[Finite, Field(ge=0)]
+Pair = Annotated[tuple[Finite, Finite], BeforeValidator(_list_to_tuple)]
+Matrix2 = Annotated[tuple[Pair, Pair], BeforeValidator(_list_to_tuple)]
+
+
+class Strict(BaseModel):
+    """Base for every scenario table: strict types, no unknown keys, immutable."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+def _check_bounds(bounds: tuple[tuple[float, float], tuple[float, float]]):
+    for axis, (lo, hi) in zip("xy", bounds, strict=True):
+        if not lo < hi:
+            raise ValueError(f"{axis} bounds must be increasing, got [{lo}, {hi}]")
+    return bounds
+
+
+Bounds = Annotated[Matrix2, AfterValidator(_check_bounds)]
+
+
+class AnalyticLandscape(Strict):
+    """A named closed-form surface f(x, y)."""
+
+    kind: Literal["analytic"]
+    surface: Literal[SURFACE_NAMES]  # type: ignore[valid-type]
+    params: dict[str, Finite] = Field(default_factory=dict)
+    bounds: Bounds | None = None
+
+
+class DataSpec(Strict):
+    """A dataset generated in code from a seed (nothing is downloaded)."""
+
+    name: Literal[DATASETS]  # type: ignore[valid-type]
+    n: Annotated[int, Field(ge=4, le=LIMITS["data_n"])] = 256
+    noise: NonNegative = 0.1
+    classes: Annotated[int, Field(ge=2, le=10)] = 2
+    seed: Annotated[int, Field(ge=0)] | None = None
+
+
+class ModelSpec(Strict):
+    """A multilayer perceptron: widths from input to output."""
+
+    widths: Annotated[
+        tuple[Annotated[int, Field(ge=1, le=LIMITS["width"])], ...],
+        BeforeValidator(_list_to_tuple),
+        Field(min_length=2, max_length=LIMITS["layers"] + 1),
+    ]
+    activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]
+    skip: bool = False
+    init: Literal[INITS] = "he"  # type: ignore[valid-type]
+    gain: Positive = 1.0
+    batchnorm: bool = False
+    dropout: Annotated[Finite, Field(ge=0, lt=1)] = 0.0
+
+
+class SliceSpec(Strict):
+    """Which 2D plane of parameter space the view shows and the CSV's (x, y) lie in."""
+
+    directions: Literal["random", "pca", "hessian"] = "random"
+    center: Literal["init", "final", "moving"] = "init"
+    span: Positive = 1.0
+    resolution: Annotated[int, Field(ge=3, le=LIMITS["resolution"])] = 51
+    seed: Annotated[int, Field(ge=0)] | None = None
+
+
+class NetworkLandscape(Strict):
+    """A small real network trained on generated data; the view is a 2D slice of its loss."""
+
+    kind: Literal["network"]
+    loss: Literal[LOSSES]  # type: ignore[valid-type]
+    data: DataSpec
+    model: ModelSpec
+    slice: SliceSpec = Field(default_factory=SliceSpec)
+
+
+class Schedule(Strict):
+    """Learning-rate schedule: a factor applied to the run's lr at each step."""
+
+    kind: Literal["constant", "step", "cosine", "warmup"] = "constant"
+    every: Annotated[int, Field(ge=1)] = 100  # step: multiply by gamma every `every` steps
+    gamma: Annotated[Finite, Field(gt=0, le=1)] = 0.5
+    warmup: Annotated[int, Field(ge=0)] = 0  # linear ramp from 0 over this many steps
+    min_factor: Annotated[Finite, Field(ge=0, le=1)] = 0.0  # cosine floor
+
+
+def _schedule_from_name(value: Any) -> Any:
+    return {"kind": value} if isinstance(value, str) else value
+
+
+def _check_precondition(value: Any) -> Any:
+    # One clear message instead of pydantic's per-union-member errors.
+    if value in ("none", "diag", "newton"):
+        return value
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(row, list) and len(row) == 2 for row in value)
+        and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for row in value
+            for v in row
+        )
+    )
+    if not ok:
+        raise ValueError(
+            "must be \"none\", \"diag\", \"newton\" or a 2x2 matrix [[a, b], [c, d]] of numbers"
+        )
+    return tuple(tuple(float(v) for v in row) for row in value)
+
+
+Precondition = Annotated[Any, BeforeValidator(_check_precondition)]
+
+
+class Run(Strict):
+    """One optimiser run on the scenario's landscape."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    optimizer: Literal[OPTIMIZERS]  # type: ignore[valid-type]
+    lr: Annotated[Finite, Field(gt=0, le=1e12)]
+    momentum: Annotated[Finite, Field(ge=0, lt=1)] | None = None
+    dampening: Annotated[Finite, Field(ge=0, le=1)] = 0.0
+    alpha: Annotated[Finite, Field(gt=0, lt=1)] = 0.99
+    betas: Annotated[
+        tuple[Annotated[Finite, Field(ge=0, lt=1)], Annotated[Finite, Field(ge=0, lt=1)]],
+        BeforeValidator(_list_to_tuple),
+    ] = (0.9, 0.999)
+    eps: Positive = 1e-8
+    weight_decay: NonNegative = 0.0
+    noise: NonNegative = 0.0
+    batch_size: Annotated[int, Field(ge=1)] | None = None
+    precondition: Precondition = "none"
+    damping: Positive = 1e-3
+    clip: Positive | None = None
+    schedule: Annotated[Schedule, BeforeValidator(_schedule_from_name)] = Field(
+        default_factory=Schedule
+    )
+    start: Pair | None = None
+    init_seed: Annotated[int, Field(ge=0)] | None = None
+    sharpness_every: Annotated[int, Field(ge=0)] = 0
+    color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
+
+
+class Change(Strict):
+    """A timeline change of one run's hyper-parameters, from its step on."""
+
+    run: str
+    lr: Annotated[Finite, Field(gt=0, le=1e12)] | None = None
+    momentum: Annotated[Finite, Field(ge=0, lt=1)] | None = None
+    noise: NonNegative | None = None
+    weight_decay: NonNegative | None = None
+    clip: Positive | None = None
+    batch_size: Annotated[int, Field(ge=1)] | None = None
+    eps: Positive | None = None
+
+
+class TimelineEvent(Strict):
+    """Something that happens at a step: a caption, and optionally a hyper-parameter change."""
+
+    at: Annotated[int, Field(ge=0)]
+    caption: str = ""
+    set: Change | None = None
+
+
+class Scenario(Strict):
+    """A whole scenario file, validated."""
+
+    title: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    steps: Annotated[int, Field(ge=1, le=LIMITS["steps"])]
+    landscape: Annotated[AnalyticLandscape | NetworkLandscape, Field(discriminator="kind")]
+    runs: Annotated[
+        tuple[Run, ...], BeforeValidator(_list_to_tuple), Field(min_length=1, max_length=16)
+    ]
+    timeline: Annotated[
+        tuple[TimelineEvent, ...],
+        BeforeValidator(_list_to_tuple),
+        Field(max_length=LIMITS["timeline"]),
+    ] = ()
