@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -75,14 +75,14 @@ def run_steps(problem, run: Run, scenario: Scenario) -> Iterator[Step]:
         (grad,) = torch.autograd.grad(loss, theta)
         with torch.no_grad():
             value = loss.item() if problem.batch_is_full(batch) else problem.full_loss(theta).item()
-        diverged = _diverged(value, theta)
-        sharpness = None
-        if run.sharpness_every and k % run.sharpness_every == 0 and not diverged:
+        record = _record(problem, k, value, theta, grad, lr)
+        if not record.diverged and run.sharpness_every and k % run.sharpness_every == 0:
             sharpness, sharpness_vector = top_eigenvalue(
                 problem.full_loss, theta.detach(), v0=sharpness_vector
             )
-        yield _record(problem, k, value, theta, grad, lr, sharpness, diverged)
-        if diverged or k == scenario.steps:
+            record = replace(record, sharpness=sharpness)
+        yield record
+        if record.diverged or k == scenario.steps:
             return
         update = grad + settings.noise * torch.randn(
             grad.shape, generator=generator, dtype=grad.dtype
@@ -96,27 +96,18 @@ def run_steps(problem, run: Run, scenario: Scenario) -> Iterator[Step]:
         optimizer.step()
 
 
-def _diverged(value: float, theta: torch.Tensor) -> bool:
-    return (
-        not math.isfinite(value)
-        or abs(value) > DIVERGENCE_LOSS
-        or not bool(torch.isfinite(theta).all())
-    )
-
-
-def _record(problem, k, value, theta, grad, lr, sharpness, diverged) -> Step:
+def _record(problem, k: int, value: float, theta: torch.Tensor, grad: torch.Tensor,
+            lr: float) -> Step:
+    """The step's record; divergence is read off its numbers (cheaper than scanning θ)."""
     x, y, offplane = problem.project(theta)
-    network = problem.is_network
-    return Step(
-        step=k,
-        loss=value,
-        x=x,
-        y=y,
-        grad_norm=grad.norm().item(),
-        lr=lr,
-        sharpness=sharpness,
-        offplane=offplane,
-        weight_norm=theta.detach().norm().item() if network else None,
-        layer_grad_norms=tuple(problem.model.layer_grad_norms(grad).tolist()) if network else None,
-        diverged=diverged,
-    )
+    if problem.is_network:
+        weight_norm = theta.detach().norm().item()  # inf or nan as soon as any weight is
+        grad_norm = grad.norm().item()
+        layers = tuple(problem.model.layer_grad_norms(grad).tolist())
+        finite_theta = math.isfinite(weight_norm)
+    else:
+        weight_norm, layers = None, None
+        grad_norm = math.hypot(*grad.tolist())
+        finite_theta = math.isfinite(x) and math.isfinite(y)
+    diverged = not (finite_theta and math.isfinite(value) and abs(value) <= DIVERGENCE_LOSS)
+    return Step(k, value, x, y, grad_norm, lr, None, offplane, weight_norm, layers, diverged)

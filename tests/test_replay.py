@@ -1,0 +1,130 @@
+"""Headless replays: outputs as specified, determinism, atomicity, refusal, compare, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sandbox
+from sandbox.cli import main
+
+CONTRACT = Path(__file__).parent / "contract"
+TWO_BOWLS = CONTRACT / "examples" / "two_bowls.toml"
+
+
+def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sandbox", *args], capture_output=True,
+                          text=True, timeout=300, **kwargs)
+
+
+def test_api_arrays_match_the_csv(tmp_path):
+    result = sandbox.replay(TWO_BOWLS, tmp_path / "out")
+    for run in result.summary["runs"]:
+        with (tmp_path / "out" / run["file"]).open() as f:
+            rows = list(csv.DictReader(f))
+        arrays = result.runs[run["name"]]
+        np.testing.assert_array_equal(arrays.loss, [float(r["loss"]) for r in rows])
+        np.testing.assert_array_equal(arrays.x, [float(r["x"]) for r in rows])
+        assert arrays.step[-1] == run["steps_done"]
+    on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert on_disk == result.summary
+
+
+def test_replays_are_byte_identical(tmp_path):
+    for name in ("a", "b"):
+        assert main(["replay", str(TWO_BOWLS), "--out", str(tmp_path / name), "--quiet"]) == 0
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(files) == 3
+    for f in files:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+def test_existing_out_is_refused_unless_forced(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["replay", str(TWO_BOWLS), "--out", str(out)]) == 1
+    assert "not empty (use --force" in capsys.readouterr().err
+    assert main(["replay", str(TWO_BOWLS), "--out", str(out), "--force"]) == 0
+    assert (out / "notes.txt").read_text() == "mine"  # only our own outputs are replaced
+
+
+def test_compare_reports_where_runs_part(tmp_path, capsys):
+    old = tmp_path / "old"
+    assert main(["replay", str(TWO_BOWLS), "--out", str(old)]) == 0
+    assert main(["replay", str(TWO_BOWLS), "--compare", str(old)]) == 0
+    path = old / "runs" / "calm_gd.csv"
+    lines = path.read_text().splitlines()
+    fields = lines[11].split(",")
+    fields[2] = str(float(fields[2]) + 1e-3)
+    lines[11] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["replay", str(TWO_BOWLS), "--compare", str(old)]) == 1
+    report = capsys.readouterr().out
+    assert "Calm GD: parts at step 10: x" in report
+    assert "Too bold" not in report
+
+
+def test_invalid_file_exits_2_without_traceback():
+    p = cli("check", str(CONTRACT / "examples" / "bad_types.toml"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "bad_types.toml:15: runs[0].lr: Input should be a valid number (got 'fast')" in p.stderr
+    p = cli("replay", str(CONTRACT / "examples" / "bad_types.toml"), "--out", "/tmp/never")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert not Path("/tmp/never/summary.json").exists()
+
+
+def test_unwritable_out_exits_1_with_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    p = cli("replay", str(TWO_BOWLS), "--out", str(blocker / "sub"))
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
+    scenario = tmp_path / "long.toml"
+    scenario.write_text(TWO_BOWLS.read_text().replace("steps = 120", "steps = 2000000"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "replay", str(scenario), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list(out.glob("runs/*.part")) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "interrupted" in err
+    assert not (out / "summary.json").exists()
+    assert not list(out.glob("runs/*.csv")) and not list(out.glob("runs/*.part"))
+
+
+def test_bundled_names_and_list():
+    p = cli("list")
+    assert p.returncode == 0 and "saddle" in p.stdout and "Jiggling free of a saddle" in p.stdout
+    assert cli("check", "saddle").returncode == 0
+
+
+@pytest.mark.slow
+def test_public_contract(tmp_path):
+    """The shared conformance check, through the installed `sandbox` command."""
+    bin_dir = Path(sys.executable).parent
+    if shutil.which("sandbox", path=str(bin_dir)) is None:
+        pytest.fail(f"no `sandbox` console script next to {sys.executable}: pip install -e .")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    p = subprocess.run([sys.executable, str(CONTRACT / "check_contract.py")], env=env,
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert p.returncode == 0, p.stdout[-3000:]
+    assert "contract: all checks pass" in p.stdout
