@@ -16,7 +16,7 @@ import time
 import torch
 
 from sandbox.landscape.problem import make_problem
-from sandbox.replay import replay
+from sandbox.replayer import replay
 from sandbox.scenario.load import parse_scenario
 
 ANALYTIC = """

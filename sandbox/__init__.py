@@ -17,7 +17,7 @@ __all__ = ["replay", "load_scenario", "ScenarioError"]
 def __getattr__(name: str):
     # Lazy: `import sandbox` must stay cheap (no torch) for the CLI's `list` and `check --help`.
     if name == "replay":
-        from sandbox.replay import replay
+        from sandbox.replayer import replay
 
         return replay
     if name in ("load_scenario", "ScenarioError"):

@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _replay(args: argparse.Namespace) -> int:
     from sandbox.compare import ATOL, RTOL, compare_dirs
-    from sandbox.replay import replay
+    from sandbox.replayer import replay
     from sandbox.resources import find_scenario
 
     if args.out is None and args.compare is None:

@@ -110,8 +110,13 @@ class Reference(nn.Module):
     def __init__(self, model: FlatMLP, theta: torch.Tensor):
         super().__init__()
         spec = model.spec
-        act = {"tanh": nn.Tanh(), "relu": nn.ReLU(), "sigmoid": nn.Sigmoid(), "gelu": nn.GELU(),
-               "linear": nn.Identity()}[spec.activation]
+        act = {
+            "tanh": nn.Tanh(),
+            "relu": nn.ReLU(),
+            "sigmoid": nn.Sigmoid(),
+            "gelu": nn.GELU(),
+            "linear": nn.Identity(),
+        }[spec.activation]
         self.linears = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(spec.widths[:-1], spec.widths[1:], strict=True)
         )
@@ -147,8 +152,9 @@ def _random_theta(model: FlatMLP, seed: int = 0) -> torch.Tensor:
 @pytest.mark.parametrize("skip", [False, True])
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_forward_equals_torch_nn(activation, skip, batchnorm):
-    spec = ModelSpec(widths=(2, 8, 8, 6, 6, 3), activation=activation, skip=skip,
-                     batchnorm=batchnorm)
+    spec = ModelSpec(
+        widths=(2, 8, 8, 6, 6, 3), activation=activation, skip=skip, batchnorm=batchnorm
+    )
     model = FlatMLP(spec)
     # float64: BatchNorm's division would turn float32 rounding into noisy mismatches.
     theta = _random_theta(model).double()
@@ -424,8 +430,10 @@ def test_surface_grid_equals_a_naive_loop_and_mutates_nothing():
     grid = surface_grid(model, loss, plane, span=1.5, resolution=7, x=data.x, y=data.y, chunk=5)
     axis = grid_axis(1.5, 7).tolist()
     naive = torch.tensor(
-        [[loss(model.forward(plane.point(a, b), data.x), data.y).item() for a in axis]
-         for b in axis]
+        [
+            [loss(model.forward(plane.point(a, b), data.x), data.y).item() for a in axis]
+            for b in axis
+        ]
     )
     assert grid.shape == (7, 7)
     assert ((grid - naive).abs() / naive.abs()).max() <= 1e-5

@@ -28,7 +28,8 @@ class Plane:
     d1: Tensor  # shape (P,)
     d2: Tensor  # shape (P,)
     _basis: Tensor = field(init=False, repr=False)  # shape (2, P)
-    _basis64: Tensor = field(init=False, repr=False)  # the same in float64, for projections
+    _basis64: Tensor = field(init=False, repr=False)  # float64 copies, for projections
+    _origin64: Tensor = field(init=False, repr=False)
     _gram_inv: Tensor = field(init=False, repr=False)  # shape (2, 2), float64
 
     def __post_init__(self) -> None:
@@ -37,6 +38,7 @@ class Plane:
         # pinv, not inv: a degenerate plane (d₂ ∥ d₁) still projects, onto its line.
         object.__setattr__(self, "_basis", basis)
         object.__setattr__(self, "_basis64", basis64)
+        object.__setattr__(self, "_origin64", self.origin.double())
         object.__setattr__(self, "_gram_inv", torch.linalg.pinv(basis64 @ basis64.T))
 
     def point(self, a: float, b: float) -> Tensor:
@@ -50,7 +52,7 @@ class Plane:
     def project(self, theta: Tensor) -> tuple[float, float, float]:
         """Least-squares plane coordinates (a, b) of θ and the off-plane residual ‖θ − θ(a, b)‖."""
         # float64: the residual of a float32 θ near the plane is a small difference of large terms.
-        r = theta.detach().double() - self.origin.double()
+        r = theta.detach().double() - self._origin64
         basis = self._basis64
         a, b = (self._gram_inv @ (basis @ r)).tolist()
         residual = r - a * basis[0] - b * basis[1]
@@ -62,9 +64,10 @@ def random_directions(model: FlatMLP, theta: Tensor, seed: int) -> tuple[Tensor,
 
     Each output row (neuron) of every weight matrix is rescaled to the norm of that row of θ, so a
     step of 1 along the direction changes every neuron by about its own size, whatever the layer's
-    scale. Bias and BatchNorm entries are zero, as in Li et al.'s reference code: a bias row is a
-    single number, so "normalising" it would only copy |b| with a random sign, and at the initial
-    weights biases are 0 anyway; BatchNorm parameters have no comparable scale.
+    scale. Bias and BatchNorm entries are zero, as in Li et al.'s experiments (their code's
+    ``ignore="biasbn"``): a bias "filter" is a single number, so normalising it would leave only a
+    random sign times |b|, and at the initial weights biases are 0 anyway; BatchNorm scales and
+    shifts have no comparable per-neuron scale.
     """
     gen = torch.Generator().manual_seed(seed)
     theta = theta.detach()
@@ -104,7 +107,7 @@ def pca_directions(
     """
     n, dim = snapshots.shape
     if n < 2 or dim < 2:
-        raise ValueError(f"PCA directions need at least 2 snapshots of 2+ parameters, got {n}")
+        raise ValueError(f"PCA directions need 2+ snapshots of 2+ parameters, got {n} of {dim}")
     disp = snapshots.detach() - origin.detach()
     mean = disp.double().mean(0)
     gram = torch.zeros(n, n, dtype=torch.float64)
@@ -141,10 +144,14 @@ def _unit(dim: int, i: int) -> Tensor:
 
 
 def _orient(d: Tensor, progress: Tensor) -> Tensor:
-    """``d`` or ``−d``: the one along which ``progress`` is positive (else largest entry > 0)."""
+    """``d`` or ``−d``: the one along which ``progress`` is positive (else by the largest entry)."""
     along = float(d @ progress)
     if abs(along) > 1e-12 * float(torch.linalg.vector_norm(progress)):
         return d if along > 0 else -d
+    return _largest_entry_positive(d)
+
+
+def _largest_entry_positive(d: Tensor) -> Tensor:
     return d if float(d[d.abs().argmax()]) > 0 else -d
 
 
@@ -161,7 +168,7 @@ def hessian_directions(
     )
     if len(values) < 2:
         raise ValueError("Hessian directions need at least 2 parameters")
-    d1, d2 = (_orient(v, torch.zeros_like(v)) for v in vectors[:2])
+    d1, d2 = (_largest_entry_positive(v) for v in vectors[:2])
     return d1, d2, (float(values[0]), float(values[1]))
 
 
