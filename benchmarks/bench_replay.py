@@ -94,8 +94,10 @@ def main() -> None:
         # Interleaved repeats, best of each: the box is shared and noisy.
         pairs = [(replay_steps_per_s(text), bare_steps_per_s(text)) for _ in range(args.repeats)]
         ours, bare = max(p[0] for p in pairs), max(p[1] for p in pairs)
-        print(f"{label:<22} replay {ours:8.0f} steps/s   bare torch.optim {bare:8.0f} steps/s"
-              f"   ratio {ours / bare:.2f}")
+        print(
+            f"{label:<22} replay {ours:8.0f} steps/s   bare torch.optim {bare:8.0f} steps/s"
+            f"   ratio {ours / bare:.2f}"
+        )
 
 
 if __name__ == "__main__":

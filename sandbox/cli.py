@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_ERROR
         if os.environ.get("SANDBOX_DEBUG"):
             raise
-        print(f"error: {type(exc).__name__}: {exc} (SANDBOX_DEBUG=1 shows details)",
-              file=sys.stderr)
+        print(
+            f"error: {type(exc).__name__}: {exc} (SANDBOX_DEBUG=1 shows details)", file=sys.stderr
+        )
         return EXIT_ERROR
 
 
@@ -54,8 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="scenario file, or the name of a bundled scenario")
     replay.add_argument("--out", type=Path, help="output directory (required unless --compare)")
     replay.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
-    replay.add_argument("--compare", type=Path, metavar="OLD_DIR",
-                        help="compare with an earlier replay; exit 1 if they differ")
+    replay.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD_DIR",
+        help="compare with an earlier replay; exit 1 if they differ",
+    )
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(handler=_replay)
 
@@ -127,8 +132,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("error: the desktop window is not built yet; use `sandbox replay FILE --out DIR`",
-          file=sys.stderr)
+    print(
+        "error: the desktop window is not built yet; use `sandbox replay FILE --out DIR`",
+        file=sys.stderr,
+    )
     return EXIT_ERROR
 
 

@@ -35,11 +35,13 @@ def _close(a: str, b: str) -> bool:
 def compare_run(old: Path, new: Path) -> str | None:
     """None when the two CSVs agree, else a one-line account of where they part."""
     a, b = _read_csv(old), _read_csv(new)
-    for row_a, row_b in zip(a, b):
+    for row_a, row_b in zip(a, b, strict=False):  # lengths compared below
         for column in row_a:
             if not _close(row_a[column], row_b.get(column, "")):
-                return (f"parts at step {row_a['step']}: {column} {row_a[column]} (old) "
-                        f"vs {row_b.get(column, '')} (new)")
+                return (
+                    f"parts at step {row_a['step']}: {column} {row_a[column]} (old) "
+                    f"vs {row_b.get(column, '')} (new)"
+                )
     if len(a) != len(b):
         return f"old has {len(a) - 1} steps, new has {len(b) - 1}"
     return None
@@ -63,6 +65,9 @@ def compare_dirs(old_dir: Path, new_dir: Path) -> list[str]:
         difference = compare_run(old_dir / file, new_dir / new_runs[name]["file"])
         if difference:
             report.append(f"{name}: {difference}")
-    report += [f"{name}: not in the old replay" for name in new_runs
-               if name not in {r["name"] for r in old["runs"]}]
+    report += [
+        f"{name}: not in the old replay"
+        for name in new_runs
+        if name not in {r["name"] for r in old["runs"]}
+    ]
     return report

@@ -87,8 +87,12 @@ def replay(
                 arrays[run.name] = _to_arrays(steps)
     finally:
         bar.close()
-    summary = {"title": scenario.title, "seed": scenario.seed, "steps": scenario.steps,
-               "runs": summaries}
+    summary = {
+        "title": scenario.title,
+        "seed": scenario.seed,
+        "steps": scenario.steps,
+        "runs": summaries,
+    }
     if slice_info is not None:
         summary["slice"] = slice_info
     if out_dir is not None:
@@ -175,8 +179,10 @@ def prepare_out_dir(out: Path, force: bool) -> None:
 
 def _to_arrays(steps: list[Step]) -> RunArrays:
     def column(name: str) -> np.ndarray:
-        return np.array([np.nan if getattr(s, name) is None else getattr(s, name) for s in steps],
-                        dtype=np.float64)
+        return np.array(
+            [np.nan if getattr(s, name) is None else getattr(s, name) for s in steps],
+            dtype=np.float64,
+        )
 
     network = steps[0].offplane is not None
     return RunArrays(

@@ -79,14 +79,20 @@ def rosenbrock(theta):
 ORACLES = [
     ('optimizer = "gd"\nlr = 0.001', lambda p: torch.optim.SGD(p, lr=0.001)),
     ('optimizer = "momentum"\nlr = 0.0005', lambda p: torch.optim.SGD(p, lr=0.0005, momentum=0.9)),
-    ('optimizer = "nesterov"\nlr = 0.0005\nmomentum = 0.8',
-     lambda p: torch.optim.SGD(p, lr=0.0005, momentum=0.8, nesterov=True)),
+    (
+        'optimizer = "nesterov"\nlr = 0.0005\nmomentum = 0.8',
+        lambda p: torch.optim.SGD(p, lr=0.0005, momentum=0.8, nesterov=True),
+    ),
     ('optimizer = "adagrad"\nlr = 0.1', lambda p: torch.optim.Adagrad(p, lr=0.1, eps=1e-8)),
     ('optimizer = "rmsprop"\nlr = 0.01', lambda p: torch.optim.RMSprop(p, lr=0.01, eps=1e-8)),
-    ('optimizer = "adam"\nlr = 0.02\nbetas = [0.8, 0.99]',
-     lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99))),
-    ('optimizer = "adamw"\nlr = 0.02\nweight_decay = 0.1',
-     lambda p: torch.optim.AdamW(p, lr=0.02, weight_decay=0.1)),
+    (
+        'optimizer = "adam"\nlr = 0.02\nbetas = [0.8, 0.99]',
+        lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99)),
+    ),
+    (
+        'optimizer = "adamw"\nlr = 0.02\nweight_decay = 0.1',
+        lambda p: torch.optim.AdamW(p, lr=0.02, weight_decay=0.1),
+    ),
 ]
 
 
@@ -113,8 +119,12 @@ def test_network_runs_equal_a_bare_torch_optim_loop(run, make_opt):
 
 def test_gd_on_a_quadratic_is_the_closed_form():
     # f = ½(l1 x² + l2 y²): GD multiplies x by (1 − η l1) and y by (1 − η l2) every step.
-    text = ANALYTIC.format(steps=30, surface="quadratic", params="{ l1 = 2.0, l2 = 0.5 }",
-                           run='optimizer = "gd"\nlr = 0.3')
+    text = ANALYTIC.format(
+        steps=30,
+        surface="quadratic",
+        params="{ l1 = 2.0, l2 = 0.5 }",
+        run='optimizer = "gd"\nlr = 0.3',
+    )
     steps = steps_of(text)
     k = np.arange(31)
     np.testing.assert_allclose([s.x for s in steps], -1.2 * (1 - 0.6) ** k, rtol=1e-12)
@@ -123,8 +133,12 @@ def test_gd_on_a_quadratic_is_the_closed_form():
 
 @pytest.mark.parametrize("angle", [0.0, 37.0])
 def test_newton_solves_a_quadratic_in_one_step(angle):
-    text = ANALYTIC.format(steps=3, surface="canyon", params=f"{{ kappa = 100.0, angle = {angle} }}",
-                           run='optimizer = "newton"\nlr = 1.0')
+    text = ANALYTIC.format(
+        steps=3,
+        surface="canyon",
+        params=f"{{ kappa = 100.0, angle = {angle} }}",
+        run='optimizer = "newton"\nlr = 1.0',
+    )
     steps = steps_of(text)
     assert steps[0].loss > 1 and steps[1].loss < 1e-20
     assert abs(steps[1].x) < 1e-12 and abs(steps[1].y) < 1e-12
@@ -132,19 +146,29 @@ def test_newton_solves_a_quadratic_in_one_step(angle):
 
 def test_newton_is_damped_at_a_saddle():
     # On x² − y² the undamped Newton step jumps to the saddle; |H|⁻¹ instead moves away along y.
-    text = ANALYTIC.format(steps=2, surface="saddle", params="{}",
-                           run='optimizer = "newton"\nlr = 0.5').replace("[-1.2, 1.0]", "[0.5, 0.1]")
+    text = ANALYTIC.format(
+        steps=2, surface="saddle", params="{}", run='optimizer = "newton"\nlr = 0.5'
+    ).replace("[-1.2, 1.0]", "[0.5, 0.1]")
     steps = steps_of(text)
-    assert math.isclose(steps[1].x, 0.25) and math.isclose(steps[1].y, 0.15)  # |H|⁻¹∇f = (0.5, −0.1)
+    assert math.isclose(steps[1].x, 0.25) and math.isclose(
+        steps[1].y, 0.15
+    )  # |H|⁻¹∇f = (0.5, −0.1)
 
 
 def test_fixed_preconditioner_and_clip():
-    text = ANALYTIC.format(steps=1, surface="quadratic", params="{ l1 = 1.0, l2 = 1.0 }",
-                           run='optimizer = "gd"\nlr = 1.0\nprecondition = [[0.5, 0.0], [0.0, 0.25]]')
+    text = ANALYTIC.format(
+        steps=1,
+        surface="quadratic",
+        params="{ l1 = 1.0, l2 = 1.0 }",
+        run='optimizer = "gd"\nlr = 1.0\nprecondition = [[0.5, 0.0], [0.0, 0.25]]',
+    )
     s = steps_of(text)
     assert math.isclose(s[1].x, -1.2 * 0.5) and math.isclose(s[1].y, 1.0 * 0.75)
-    clipped = steps_of(ANALYTIC.format(steps=1, surface="quadratic", params="{}",
-                                       run='optimizer = "gd"\nlr = 1.0\nclip = 0.1'))
+    clipped = steps_of(
+        ANALYTIC.format(
+            steps=1, surface="quadratic", params="{}", run='optimizer = "gd"\nlr = 1.0\nclip = 0.1'
+        )
+    )
     moved = math.hypot(clipped[1].x + 1.2, clipped[1].y - 1.0)
     assert math.isclose(moved, 0.1, rel_tol=1e-9)
 
@@ -159,7 +183,9 @@ def test_noise_is_seeded_and_changes_the_path():
 
 
 def test_timeline_set_changes_lr_from_that_step():
-    text = ANALYTIC.format(steps=10, surface="quadratic", params="{}", run='optimizer = "gd"\nlr = 0.1')
+    text = ANALYTIC.format(
+        steps=10, surface="quadratic", params="{}", run='optimizer = "gd"\nlr = 0.1'
+    )
     text += '[[timeline]]\nat = 4\nset = { run = "r", lr = 0.5 }\n'
     lrs = [s.lr for s in steps_of(text)]
     assert lrs[:4] == [0.1] * 4 and lrs[4:] == [0.5] * 7
@@ -182,8 +208,9 @@ def test_schedules():
 
 
 def test_divergence_stops_the_run_and_is_marked():
-    text = ANALYTIC.format(steps=500, surface="quadratic", params="{ l1 = 2.0 }",
-                           run='optimizer = "gd"\nlr = 1.05')
+    text = ANALYTIC.format(
+        steps=500, surface="quadratic", params="{ l1 = 2.0 }", run='optimizer = "gd"\nlr = 1.05'
+    )
     steps = steps_of(text)
     assert steps[-1].diverged and len(steps) < 501
     assert all(not s.diverged for s in steps[:-1])

@@ -57,8 +57,10 @@ def canyon_steps(kappa: float, optimizer: str) -> int:
         run = f'optimizer = "gd"\nlr = {1.9 / kappa}'
     else:
         root = math.sqrt(kappa)
-        run = (f'optimizer = "momentum"\nlr = {4 / (root + 1) ** 2}\n'
-               f'momentum = {((root - 1) / (root + 1)) ** 2}')
+        run = (
+            f'optimizer = "momentum"\nlr = {4 / (root + 1) ** 2}\n'
+            f"momentum = {((root - 1) / (root + 1)) ** 2}"
+        )
     text = f"""title = "k"\nsteps = {int(20 * kappa) + 200}
 [landscape]\nkind = "analytic"\nsurface = "canyon"\nparams = {{ kappa = {kappa} }}
 [[runs]]\nname = "r"\nstart = [-2.0, 0.5]\n{run}\n"""

@@ -23,8 +23,13 @@ TWO_BOWLS = CONTRACT / "examples" / "two_bowls.toml"
 
 
 def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sandbox", *args], capture_output=True,
-                          text=True, timeout=300, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,
+    )
 
 
 def test_api_arrays_match_the_csv(tmp_path):
@@ -43,7 +48,9 @@ def test_api_arrays_match_the_csv(tmp_path):
 def test_replays_are_byte_identical(tmp_path):
     for name in ("a", "b"):
         assert main(["replay", str(TWO_BOWLS), "--out", str(tmp_path / name), "--quiet"]) == 0
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    files = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
     assert len(files) == 3
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
@@ -97,8 +104,12 @@ def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
     scenario = tmp_path / "long.toml"
     scenario.write_text(TWO_BOWLS.read_text().replace("steps = 120", "steps = 2000000"))
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "replay", str(scenario), "--out",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "replay", str(scenario), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while not list(out.glob("runs/*.part")) and time.time() < deadline:
         time.sleep(0.1)
@@ -124,7 +135,38 @@ def test_public_contract(tmp_path):
     if shutil.which("sandbox", path=str(bin_dir)) is None:
         pytest.fail(f"no `sandbox` console script next to {sys.executable}: pip install -e .")
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    p = subprocess.run([sys.executable, str(CONTRACT / "check_contract.py")], env=env,
-                       capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, str(CONTRACT / "check_contract.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stdout[-3000:]
     assert "contract: all checks pass" in p.stdout
+
+
+def peak_rss_kib(scenario: Path, out: Path) -> int:
+    code = (
+        "import resource, sys; from sandbox.cli import main; "
+        f"assert main(['replay', {str(scenario)!r}, '--out', {str(out)!r}, '--quiet']) == 0; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    return int(p.stdout.strip())
+
+
+@pytest.mark.slow
+def test_long_runs_stream_with_bounded_memory(tmp_path):
+    """Ten times the steps must not need more memory: rows go to disk, not to a list."""
+    text = TWO_BOWLS.read_text().replace("lr = 0.6", "lr = 0.4")
+    peaks = {}
+    for steps in (10_000, 100_000):
+        scenario = tmp_path / f"s{steps}.toml"
+        scenario.write_text(text.replace("steps = 120", f"steps = {steps}"))
+        peaks[steps] = peak_rss_kib(scenario, tmp_path / f"out{steps}")
+        rows = (tmp_path / f"out{steps}" / "runs" / "calm_gd.csv").read_text().count("\n")
+        assert rows == steps + 2  # header + steps 0..steps
+    assert peaks[100_000] - peaks[10_000] < 20_000, peaks  # KiB; a list of 180k rows is ~60 MB

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from pydantic import ValidationError
 
 from sandbox.landscape.mlp import FlatMLP
 from sandbox.resources import bundled_scenarios
@@ -60,7 +61,7 @@ def problems(text: str) -> list[str]:
 def test_valid_file_gives_frozen_scenario():
     scenario = parse_scenario(VALID)
     assert scenario.steps == 10 and scenario.runs[0].start == (1.0, 0.5)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         scenario.steps = 5  # type: ignore[misc]
 
 
@@ -77,19 +78,37 @@ def test_every_problem_in_one_pass_with_lines():
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("steps = 10", "steps = 0"), "s.toml:2: steps: Input should be greater than or equal to 1"),
+        (
+            ("steps = 10", "steps = 0"),
+            "s.toml:2: steps: Input should be greater than or equal to 1",
+        ),
         (("steps = 10", "steps = true"), "s.toml:2: steps: Input should be a valid integer"),
         (("lr = 0.1", "lr = inf"), "s.toml:12: runs[0].lr: must be a finite number"),
         (("lr = 0.1\n", ""), "s.toml:9: runs[0].lr: required key is missing"),
-        (('surface = "quadratic"', 'surface = "volcano"'), "s.toml:6: landscape.surface: Input should be 'quadratic'"),
-        (("params = { l1 = 1.0, l2 = 2 }", "params = { l1 = 1.0, zz = 2 }"),
-         "s.toml:7: landscape.params: unknown parameter 'zz'"),
-        (("[landscape]", "bounds = 1\n[landscape]"), "s.toml:4: bounds: unknown key (allowed: description"),
-        (("start = [1, 0.5]", "start = [1, 0.5]\nbatch_size = 4"),
-         "s.toml:14: runs[0].batch_size: applies to network landscapes only"),
-        (("start = [1, 0.5]", "start = [1, 0.5]\nbetas = [0.9, 0.99]"),
-         "s.toml:14: runs[0].betas: has no effect with optimizer 'gd'"),
-        (("title = \"ok\"", "title = \"ok\"\nsteps = 3"), "s.toml:3: TOML syntax error: Cannot overwrite a value"),
+        (
+            ('surface = "quadratic"', 'surface = "volcano"'),
+            "s.toml:6: landscape.surface: Input should be 'quadratic'",
+        ),
+        (
+            ("params = { l1 = 1.0, l2 = 2 }", "params = { l1 = 1.0, zz = 2 }"),
+            "s.toml:7: landscape.params: unknown parameter 'zz'",
+        ),
+        (
+            ("[landscape]", "bounds = 1\n[landscape]"),
+            "s.toml:4: bounds: unknown key (allowed: description",
+        ),
+        (
+            ("start = [1, 0.5]", "start = [1, 0.5]\nbatch_size = 4"),
+            "s.toml:14: runs[0].batch_size: applies to network landscapes only",
+        ),
+        (
+            ("start = [1, 0.5]", "start = [1, 0.5]\nbetas = [0.9, 0.99]"),
+            "s.toml:14: runs[0].betas: has no effect with optimizer 'gd'",
+        ),
+        (
+            ('title = "ok"', 'title = "ok"\nsteps = 3'),
+            "s.toml:3: TOML syntax error: Cannot overwrite a value",
+        ),
     ],
 )
 def test_single_problem_messages(edit, expected):
@@ -117,10 +136,14 @@ def test_resource_limits_state_the_limit():
     assert any(f"less than or equal to {LIMITS['steps']}" in p for p in found)
     big = NETWORK.replace("widths = [2, 8, 1]", "widths = [2, 1024, 1024, 1024, 1]")
     assert any("parameters; the limit is 1,000,000" in p for p in problems(big))
-    assert any("less than or equal to 100000" in p
-               for p in problems(NETWORK.replace("n = 64", "n = 10000000")))
-    assert any("less than or equal to 1024" in p
-               for p in problems(NETWORK.replace("[2, 8, 1]", "[2, 100000, 1]")))
+    assert any(
+        "less than or equal to 100000" in p
+        for p in problems(NETWORK.replace("n = 64", "n = 10000000"))
+    )
+    assert any(
+        "less than or equal to 1024" in p
+        for p in problems(NETWORK.replace("[2, 8, 1]", "[2, 100000, 1]"))
+    )
 
 
 def test_network_shape_problems():

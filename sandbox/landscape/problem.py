@@ -75,7 +75,11 @@ class NetworkProblem:
 
     def loss(self, theta: torch.Tensor, batch=None, generator=None) -> torch.Tensor:
         """Training loss on a minibatch (indices) or the full data, dropout active."""
-        x, y = (self.data.x, self.data.y) if batch is None else (self.data.x[batch], self.data.y[batch])
+        x, y = (
+            (self.data.x, self.data.y)
+            if batch is None
+            else (self.data.x[batch], self.data.y[batch])
+        )
         out = self.model.forward(theta, x, train=self.has_dropout, generator=generator)
         return self.loss_fn(out, y)
 

@@ -16,7 +16,9 @@ DEFAULT_MOMENTUM = {"momentum": 0.9, "nesterov": 0.9}
 
 def make_optimizer(run: Run, params: list[torch.Tensor]) -> torch.optim.Optimizer:
     """The torch.optim optimiser a run asks for, over `params`."""
-    momentum = run.momentum if run.momentum is not None else DEFAULT_MOMENTUM.get(run.optimizer, 0.0)
+    momentum = (
+        run.momentum if run.momentum is not None else DEFAULT_MOMENTUM.get(run.optimizer, 0.0)
+    )
     wd = run.weight_decay
     match run.optimizer:
         case "gd" | "sgd" | "momentum" | "newton":
@@ -24,17 +26,21 @@ def make_optimizer(run: Run, params: list[torch.Tensor]) -> torch.optim.Optimize
                 params, lr=run.lr, momentum=momentum, dampening=run.dampening, weight_decay=wd
             )
         case "nesterov":
-            return torch.optim.SGD(params, lr=run.lr, momentum=momentum, nesterov=True,
-                                   weight_decay=wd)
+            return torch.optim.SGD(
+                params, lr=run.lr, momentum=momentum, nesterov=True, weight_decay=wd
+            )
         case "adagrad":
             return torch.optim.Adagrad(params, lr=run.lr, eps=run.eps, weight_decay=wd)
         case "rmsprop":
-            return torch.optim.RMSprop(params, lr=run.lr, alpha=run.alpha, eps=run.eps,
-                                       momentum=momentum, weight_decay=wd)
+            return torch.optim.RMSprop(
+                params, lr=run.lr, alpha=run.alpha, eps=run.eps, momentum=momentum, weight_decay=wd
+            )
         case "adam":
-            return torch.optim.Adam(params, lr=run.lr, betas=run.betas, eps=run.eps,
-                                    weight_decay=wd)
+            return torch.optim.Adam(
+                params, lr=run.lr, betas=run.betas, eps=run.eps, weight_decay=wd
+            )
         case "adamw":
-            return torch.optim.AdamW(params, lr=run.lr, betas=run.betas, eps=run.eps,
-                                     weight_decay=wd)
+            return torch.optim.AdamW(
+                params, lr=run.lr, betas=run.betas, eps=run.eps, weight_decay=wd
+            )
     raise ValueError(f"unknown optimizer {run.optimizer!r}")

@@ -84,20 +84,30 @@ def run_steps(problem, run: Run, scenario: Scenario) -> Iterator[Step]:
         yield record
         if record.diverged or k == scenario.steps:
             return
-        update = grad + settings.noise * torch.randn(
-            grad.shape, generator=generator, dtype=grad.dtype
-        ) if settings.noise else grad
+        update = (
+            grad + settings.noise * torch.randn(grad.shape, generator=generator, dtype=grad.dtype)
+            if settings.noise
+            else grad
+        )
         if settings.clip is not None:
             update = update * min(1.0, settings.clip / (update.norm().item() + 1e-12))
-        update = precondition(update, kind, problem.full_loss, theta, run.damping,
-                              exact_diagonal=not problem.is_network, generator=generator)
+        update = precondition(
+            update,
+            kind,
+            problem.full_loss,
+            theta,
+            run.damping,
+            exact_diagonal=not problem.is_network,
+            generator=generator,
+        )
         theta.grad = update
         optimizer.param_groups[0]["lr"] = lr
         optimizer.step()
 
 
-def _record(problem, k: int, value: float, theta: torch.Tensor, grad: torch.Tensor,
-            lr: float) -> Step:
+def _record(
+    problem, k: int, value: float, theta: torch.Tensor, grad: torch.Tensor, lr: float
+) -> Step:
     """The step's record; divergence is read off its numbers (cheaper than scanning θ)."""
     x, y, offplane = problem.project(theta)
     if problem.is_network:

@@ -98,9 +98,7 @@ _TAGS = {"analytic", "network"}  # discriminator tags pydantic inserts into erro
 
 
 def _schema_problem(source: str, lines: dict[tuple, int], error: dict) -> Problem:
-    path = tuple(
-        part for i, part in enumerate(error["loc"]) if not (i == 1 and part in _TAGS)
-    )
+    path = tuple(part for i, part in enumerate(error["loc"]) if not (i == 1 and part in _TAGS))
     path = tuple(p for p in path if not (isinstance(p, str) and p.startswith("function-")))
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -125,7 +123,9 @@ def _allowed_keys(path: tuple) -> list[str]:
             continue
         if model is Scenario and part == "landscape":
             return sorted(set(AnalyticLandscape.model_fields) | set(NetworkLandscape.model_fields))
-        model = _submodel(model.model_fields[part].annotation) if part in model.model_fields else None
+        model = (
+            _submodel(model.model_fields[part].annotation) if part in model.model_fields else None
+        )
     return sorted(model.model_fields) if model else []
 
 

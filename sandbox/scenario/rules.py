@@ -48,9 +48,12 @@ def _run_names(names: list) -> Found:
             continue
         safe = file_safe(name)
         if safe in seen:
-            yield ("runs", i, "name"), (
-                f"duplicate run name {name!r} (its output file {safe}.csv is already "
-                f"used by run {seen[safe]!r})"
+            yield (
+                ("runs", i, "name"),
+                (
+                    f"duplicate run name {name!r} (its output file {safe}.csv is already "
+                    f"used by run {seen[safe]!r})"
+                ),
             )
         seen.setdefault(safe, name)
 
@@ -93,15 +96,16 @@ def _network(land: NetworkLandscape) -> Found:
     yield from check_compatible(land.model, land.data, land.loss)
     n_params = count_parameters(land.model)
     if n_params > LIMITS["parameters"]:
-        yield ("landscape", "model", "widths"), (
-            f"the network has {n_params:,} parameters; the limit is {LIMITS['parameters']:,}"
+        yield (
+            ("landscape", "model", "widths"),
+            (f"the network has {n_params:,} parameters; the limit is {LIMITS['parameters']:,}"),
         )
 
 
 def count_parameters(model: ModelSpec) -> int:
     """Parameters of the MLP a ModelSpec describes, without building it (cheap for any size)."""
     widths = model.widths
-    linear = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    linear = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
     batchnorm = 2 * sum(widths[1:-1]) if model.batchnorm else 0
     return linear + batchnorm
 
@@ -111,9 +115,12 @@ def _run(scenario: Scenario, i: int, run: Run) -> Found:
     is_network = isinstance(scenario.landscape, NetworkLandscape)
     for key, optimizers in KEYS_FOR_OPTIMIZER.items():
         if key in run.model_fields_set and run.optimizer not in optimizers:
-            yield (*here, key), (
-                f"has no effect with optimizer {run.optimizer!r} "
-                f"(it applies to {', '.join(sorted(optimizers))})"
+            yield (
+                (*here, key),
+                (
+                    f"has no effect with optimizer {run.optimizer!r} "
+                    f"(it applies to {', '.join(sorted(optimizers))})"
+                ),
             )
     for key in NETWORK_ONLY if not is_network else ANALYTIC_ONLY:
         if key in run.model_fields_set:
@@ -129,17 +136,21 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
     land = scenario.landscape
     assert isinstance(land, NetworkLandscape)
     if run.batch_size is not None and run.batch_size > land.data.n:
-        yield (*here, "batch_size"), (
-            f"batch_size {run.batch_size} is larger than the dataset (n = {land.data.n})"
+        yield (
+            (*here, "batch_size"),
+            (f"batch_size {run.batch_size} is larger than the dataset (n = {land.data.n})"),
         )
     if isinstance(run.precondition, tuple):
         yield (*here, "precondition"), "a fixed 2x2 matrix applies to analytic landscapes only"
     newton = run.optimizer == "newton" or run.precondition == "newton"
     n_params = count_parameters(land.model)
     if newton and n_params > LIMITS["newton_parameters"]:
-        yield (*here, "optimizer" if run.optimizer == "newton" else "precondition"), (
-            f"newton needs the dense Hessian; the network has {n_params:,} parameters, "
-            f"the limit is {LIMITS['newton_parameters']:,}"
+        yield (
+            (*here, "optimizer" if run.optimizer == "newton" else "precondition"),
+            (
+                f"newton needs the dense Hessian; the network has {n_params:,} parameters, "
+                f"the limit is {LIMITS['newton_parameters']:,}"
+            ),
         )
 
 
@@ -154,8 +165,9 @@ def _timeline(scenario: Scenario) -> Found:
             continue  # reported by raw_problems
         run = names[event.set.run]
         if event.set.momentum is not None and run.optimizer not in KEYS_FOR_OPTIMIZER["momentum"]:
-            yield ("timeline", i, "set", "momentum"), (
-                f"run {run.name!r} uses {run.optimizer!r}, which has no momentum"
+            yield (
+                ("timeline", i, "set", "momentum"),
+                (f"run {run.name!r} uses {run.optimizer!r}, which has no momentum"),
             )
         is_network = isinstance(scenario.landscape, NetworkLandscape)
         if event.set.batch_size is not None and not is_network:

@@ -26,12 +26,30 @@ LIMITS = {
 }
 
 SURFACE_NAMES = (
-    "quadratic", "canyon", "saddle", "double_well_saddle", "monkey_saddle", "rosenbrock",
-    "himmelblau", "rastrigin", "beale", "plateau", "sharp_flat", "two_weight_net",
+    "quadratic",
+    "canyon",
+    "saddle",
+    "double_well_saddle",
+    "monkey_saddle",
+    "rosenbrock",
+    "himmelblau",
+    "rastrigin",
+    "beale",
+    "plateau",
+    "sharp_flat",
+    "two_weight_net",
     "steep_valley",
 )
 OPTIMIZERS = (
-    "gd", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton",
+    "gd",
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "newton",
 )
 DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine")
 LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber")
@@ -159,7 +177,7 @@ def _check_precondition(value: Any) -> Any:
     )
     if not ok:
         raise ValueError(
-            "must be \"none\", \"diag\", \"newton\" or a 2x2 matrix [[a, b], [c, d]] of numbers"
+            'must be "none", "diag", "newton" or a 2x2 matrix [[a, b], [c, d]] of numbers'
         )
     return tuple(tuple(float(v) for v in row) for row in value)
 

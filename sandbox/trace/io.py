@@ -46,8 +46,9 @@ class RunWriter:
     def _write_network(self, s: Step) -> None:
         layers = s.layer_grad_norms or ()
         if not self.layers_written:
-            columns = ["step", "offplane", "weight_norm"] + [f"grad_norm_layer{i}"
-                                                             for i in range(len(layers))]
+            columns = ["step", "offplane", "weight_norm"] + [
+                f"grad_norm_layer{i}" for i in range(len(layers))
+            ]
             self.files[1].write(",".join(columns) + "\n")
             self.layers_written = True
         numbers = (s.offplane, s.weight_norm, *layers)
@@ -55,7 +56,7 @@ class RunWriter:
 
     def close(self, complete: bool) -> None:
         """Close the files; keep them under their final names only if the run completed."""
-        for f, path in zip(self.files, self.paths):
+        for f, path in zip(self.files, self.paths, strict=True):
             f.close()
             part = Path(str(path) + PART_SUFFIX)
             if complete:
