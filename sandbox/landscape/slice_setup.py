@@ -9,6 +9,7 @@ number of weight snapshots instead of keeping every step's weights.
 from __future__ import annotations
 
 import torch
+from torch import Tensor
 
 from sandbox.landscape.slicing import Plane, hessian_directions, pca_directions, random_directions
 from sandbox.optim.run import run_steps
@@ -17,30 +18,26 @@ from sandbox.scenario.schema import NetworkLandscape, Scenario
 MAX_SNAPSHOTS = 512  # per run, for PCA
 
 
-class _SnapshotRecorder:
-    """A stand-in plane that records weight snapshots every `stride` steps during a pre-pass."""
-
-    def __init__(self, stride: int):
-        self.stride, self.calls, self.snapshots = stride, 0, []
-        self.last: torch.Tensor | None = None
-
-    def project(self, theta: torch.Tensor) -> tuple[float, float, float]:
-        self.last = theta.detach().clone()
-        if self.calls % self.stride == 0:
-            self.snapshots.append(self.last)
-        self.calls += 1
-        return 0.0, 0.0, 0.0
-
-
-def _pre_pass(problem, scenario: Scenario) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _pre_pass(problem, scenario: Scenario, seed: int) -> tuple[list[Tensor], list[Tensor]]:
+    """Run every run once; return weight snapshots (≤ MAX_SNAPSHOTS + 1 per run) and finals."""
+    # Records need *some* plane to project onto during the pre-pass; their (x, y) are discarded.
+    problem.plane = Plane(
+        problem.theta_init, *random_directions(problem.model, problem.theta_init, seed)
+    )
     snapshots, finals = [], []
     for run in scenario.runs:
-        recorder = _SnapshotRecorder(max(1, (scenario.steps + 1) // MAX_SNAPSHOTS))
-        problem.plane = recorder
-        for _ in run_steps(problem, run, scenario):
+        stride = max(1, (scenario.steps + 1) // MAX_SNAPSHOTS)
+        last: list[Tensor] = []
+
+        def observe(k: int, theta: Tensor, stride=stride, last=last) -> None:
+            last[:] = [theta.clone()]
+            if k % stride == 0:
+                snapshots.append(last[0])
+
+        for _ in run_steps(problem, run, scenario, observe):
             pass
-        snapshots.extend([*recorder.snapshots, recorder.last])
-        finals.append(recorder.last)
+        snapshots.append(last[0])
+        finals.append(last[0])
     problem.plane = None
     return snapshots, finals
 
@@ -52,15 +49,15 @@ def set_slice_plane(problem, scenario: Scenario) -> dict:
     spec = land.slice
     origin = problem.theta_init
     info: dict = {"directions": spec.directions, "center": spec.center}
+    seed = spec.seed if spec.seed is not None else scenario.seed
     if spec.directions == "random":
-        seed = spec.seed if spec.seed is not None else scenario.seed
         d1, d2 = random_directions(problem.model, origin, seed)
     elif spec.directions == "pca":
-        snapshots, _ = _pre_pass(problem, scenario)
+        snapshots, _ = _pre_pass(problem, scenario, seed)
         d1, d2, explained = pca_directions(torch.stack(snapshots), origin)
         info["explained_variance"] = list(explained)
     else:
-        at = _pre_pass(problem, scenario)[1][0] if spec.center == "final" else origin
+        at = _pre_pass(problem, scenario, seed)[1][0] if spec.center == "final" else origin
         d1, d2, eigenvalues = hessian_directions(problem.full_loss, at)
         info["eigenvalues"] = list(eigenvalues)
     problem.plane = Plane(origin, d1, d2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import torch
@@ -57,8 +57,17 @@ class Settings:
                 group[key] = getattr(change, key)
 
 
-def run_steps(problem, run: Run, scenario: Scenario) -> Iterator[Step]:
-    """Yield the run's Step records from step 0 to `scenario.steps` (or to divergence)."""
+def run_steps(
+    problem,
+    run: Run,
+    scenario: Scenario,
+    observe: Callable[[int, torch.Tensor], None] | None = None,
+) -> Iterator[Step]:
+    """Yield the run's Step records from step 0 to `scenario.steps` (or to divergence).
+
+    `observe(k, θ_k)`, when given, sees the full parameters at each step (read-only): for
+    snapshots (PCA slices) and moving surfaces, which the records deliberately do not carry.
+    """
     generator = torch.Generator().manual_seed(run_seed(scenario.seed, run.name))
     theta = problem.initial_theta(run).clone().requires_grad_(True)
     optimizer = make_optimizer(run, [theta])
@@ -76,6 +85,8 @@ def run_steps(problem, run: Run, scenario: Scenario) -> Iterator[Step]:
         with torch.no_grad():
             value = loss.item() if problem.batch_is_full(batch) else problem.full_loss(theta).item()
         record = _record(problem, k, value, theta, grad, lr)
+        if observe is not None:
+            observe(k, theta.detach())
         if not record.diverged and run.sharpness_every and k % run.sharpness_every == 0:
             sharpness, sharpness_vector = top_eigenvalue(
                 problem.full_loss, theta.detach(), v0=sharpness_vector

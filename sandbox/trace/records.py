@@ -1,8 +1,10 @@
-"""Immutable records that optimiser runs produce, one per step."""
+"""Immutable records that flow from the optimiser side to the writers and the view (no torch)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +27,15 @@ class Step:
     weight_norm: float | None = None
     layer_grad_norms: tuple[float, ...] | None = None
     diverged: bool = False
+
+
+@dataclass(frozen=True)
+class SurfaceSample:
+    """Loss on a grid: row i is y = y0 + i·(y1 − y0)/(H − 1), column j likewise x; float32 (H, W).
+
+    `step` is the step whose weights centre a moving network surface (0 for fixed surfaces).
+    """
+
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+    heights: np.ndarray
+    step: int = 0

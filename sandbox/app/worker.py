@@ -1,0 +1,172 @@
+"""Background worker: a scenario's runs and surfaces computed in a separate process.
+
+`scenario_stream` is a plain generator of torch-free messages (surfaces, batches of step records);
+tests iterate it directly. `BackgroundWorker` runs it in a spawned process and hands messages to
+the app through a bounded queue: the worker blocks when the app falls behind (so memory stays
+bounded), the app never blocks on the worker (it only drains what is there). A process, not a
+thread: torch next to a GUI thread crawls (DESIGN.md, "Measured here").
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sandbox.scenario.schema import Scenario
+from sandbox.trace.records import Step, SurfaceSample
+
+COARSE_RESOLUTION = 17  # first network surface: drawable within a fraction of a second
+MOVING_RESOLUTION = 33  # re-centred surfaces for center = "moving"
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A new height field for the view; `refined` is False for the quick first draft."""
+
+    sample: SurfaceSample
+    refined: bool
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The next records of run number `run` (index into scenario.runs)."""
+
+    run: int
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Every run has ended (completed or diverged)."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The worker raised; the app shows `message` and offers a restart."""
+
+    message: str
+
+
+Message = Surface | Steps | Finished | Failed
+
+
+def scenario_stream(
+    scenario: Scenario, batch: int = 64, moving_every: int = 50
+) -> Iterator[Message]:
+    """Surfaces first (coarse, then refined), then every run's steps, interleaved in batches."""
+    from sandbox.landscape import sampling
+    from sandbox.landscape.problem import make_problem
+    from sandbox.landscape.slice_setup import set_slice_plane
+    from sandbox.optim.run import run_steps
+
+    problem = make_problem(scenario)
+    land = scenario.landscape
+    if problem.is_network:
+        set_slice_plane(problem, scenario)
+        spec = land.slice
+        coarse = min(COARSE_RESOLUTION, spec.resolution)
+        yield Surface(
+            sampling.network_surface(problem, problem.theta_init, spec.span, coarse), refined=False
+        )
+        yield Surface(
+            sampling.network_surface(problem, problem.theta_init, spec.span, spec.resolution),
+            refined=True,
+        )
+    else:
+        bounds = sampling.analytic_bounds(land.surface, land.bounds)
+        yield Surface(sampling.analytic_surface(problem, bounds), refined=True)
+
+    latest = {}
+    moving = problem.is_network and land.slice.center == "moving"
+
+    def observe(k, theta):
+        if k % moving_every == 0:
+            latest["theta"], latest["step"] = theta.clone(), k
+
+    generators = [
+        run_steps(problem, run, scenario, observe if (moving and i == 0) else None)
+        for i, run in enumerate(scenario.runs)
+    ]
+    active = list(range(len(generators)))
+    while active:
+        for i in list(active):
+            chunk = tuple(step for _, step in zip(range(batch), generators[i], strict=False))
+            if chunk:
+                yield Steps(i, chunk)
+            if len(chunk) < batch:
+                active.remove(i)
+        if "theta" in latest:
+            theta, step = latest.pop("theta"), latest.pop("step")
+            sample = sampling.network_surface(
+                problem, theta, land.slice.span, MOVING_RESOLUTION, step
+            )
+            yield Surface(sample, refined=True)
+    yield Finished()
+
+
+def _worker_main(scenario: Scenario, messages: mp.Queue, stop) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # leave the other core to the render loop
+    try:
+        for message in scenario_stream(scenario):
+            while not stop.is_set():
+                try:
+                    messages.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a message for the window
+        messages.put(Failed(f"{type(exc).__name__}: {exc}"))
+
+
+class BackgroundWorker:
+    """A scenario computed in a spawned process; the app polls `drain()` once per frame."""
+
+    def __init__(self, scenario: Scenario, maxsize: int = 64):
+        context = mp.get_context("spawn")
+        self.messages = context.Queue(maxsize)
+        self.stop_event = context.Event()
+        self.process = context.Process(
+            target=_worker_main, args=(scenario, self.messages, self.stop_event), daemon=True
+        )
+        self.finished = False
+
+    def start(self) -> BackgroundWorker:
+        self.process.start()
+        return self
+
+    def drain(self, limit: int = 64) -> list[Message]:
+        """Whatever messages are ready now (at most `limit`); never waits."""
+        ready: list[Message] = []
+        while len(ready) < limit:
+            try:
+                ready.append(self.messages.get_nowait())
+            except queue.Empty:
+                break
+        self.finished = self.finished or any(isinstance(m, Finished | Failed) for m in ready)
+        return ready
+
+    def died(self) -> str | None:
+        """A message if the process ended without finishing (killed, crashed), else None."""
+        if self.finished or self.process.is_alive() or self.process.exitcode is None:
+            return None
+        if not self.messages.empty():  # let the app drain what it sent before it ended
+            return None
+        return f"the background worker stopped unexpectedly (exit code {self.process.exitcode})"
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the process and wait for it; kill it if it does not stop in time."""
+        self.stop_event.set()
+        if self.process.pid is None:
+            return
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout)
+        self.messages.cancel_join_thread()
+        self.messages.close()

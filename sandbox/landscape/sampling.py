@@ -1,0 +1,51 @@
+"""Height fields for the 3D view: the landscape's loss on a regular grid.
+
+Coordinates are the scenario's (x, y): the point itself on analytic surfaces, the projection onto
+the slice plane through the initial weights on networks. A network surface centred elsewhere
+(`center = "final"` or `"moving"`) is the same plane shifted, so trajectories and surfaces share
+one coordinate system and the ball is drawn where the CSV says it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sandbox.landscape import analytic
+from sandbox.landscape.slicing import Plane, surface_grid
+from sandbox.trace.records import SurfaceSample
+
+EVAL_POINTS = 1024  # one fixed evaluation batch per surface (never a fresh minibatch per cell)
+ANALYTIC_RESOLUTION = 256
+
+
+def analytic_bounds(surface: str, bounds) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The scenario's bounds, or the surface's default view region."""
+    chosen = bounds if bounds is not None else analytic.SURFACES[surface].bounds
+    return (tuple(map(float, chosen[0])), tuple(map(float, chosen[1])))
+
+
+def analytic_surface(problem, bounds, resolution: int = ANALYTIC_RESOLUTION) -> SurfaceSample:
+    """f(x, y) of an analytic problem over `bounds` (float64 maths, float32 result)."""
+    (x0, x1), (y0, y1) = bounds
+    ys, xs = torch.meshgrid(
+        torch.linspace(y0, y1, resolution, dtype=torch.float64),
+        torch.linspace(x0, x1, resolution, dtype=torch.float64),
+        indexing="ij",
+    )
+    with torch.no_grad():
+        heights = problem.loss(torch.stack([xs, ys], dim=-1))
+    return SurfaceSample(bounds, heights.numpy().astype(np.float32))
+
+
+def network_surface(
+    problem, center: torch.Tensor, span: float, resolution: int, step: int = 0
+) -> SurfaceSample:
+    """The network's loss on the slice plane's square of half-width `span` around `center`."""
+    plane: Plane = problem.plane
+    cx, cy, _ = plane.project(center)
+    shifted = Plane(plane.point(cx, cy), plane.d1, plane.d2)
+    x, y = problem.data.x[:EVAL_POINTS], problem.data.y[:EVAL_POINTS]
+    grid = surface_grid(problem.model, problem.loss_fn, shifted, span, resolution, x, y)
+    bounds = ((cx - span, cx + span), (cy - span, cy + span))
+    return SurfaceSample(bounds, grid.numpy().astype(np.float32), step)

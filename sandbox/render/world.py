@@ -1,0 +1,167 @@
+"""From a `SceneState` in data units to the renderer's coordinates, robust to NaN and inf.
+
+Three coordinate systems:
+
+* data: (x, y) in `bounds`, loss values;
+* surface: (u, v) in [0, 1]^2 across the bounds and a normalised height h, 0 at the lowest finite
+  loss of the grid and 1 at the highest (after the optional log transform);
+* world: z up, the footprint centred on the origin with its longer side 2 units long, and
+  h = 1 at z = `ZSCALE`. The camera works in world coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sandbox.render.scene import Bounds, SceneState, Trail
+
+ZSCALE = 0.85
+# A footprint more elongated than this is squeezed: a 20:1 canyon would otherwise be a thin strip.
+MAX_FOOTPRINT_ASPECT = 2.0
+# Log heights show this many decades below the loss range, so an exact zero minimum stays finite.
+LOG_DECADES = 3.0
+# Normalised heights outside the grid's range (diverged or off-plane iterates) are clamped here.
+H_CLAMP = (-0.25, 1.25)
+
+
+@dataclass(frozen=True)
+class HeightScale:
+    """Loss to normalised height h (and back), linear or logarithmic."""
+
+    log: bool
+    lo: float  # transformed value at h = 0
+    hi: float  # transformed value at h = 1
+    shift: float = 0.0  # log mode: log10(loss - shift)
+    floor: float = 1.0  # log mode: smallest loss - shift
+
+    @classmethod
+    def fit(cls, finite_lo: float, finite_hi: float, log: bool) -> HeightScale:
+        """The scale mapping [finite_lo, finite_hi] onto [0, 1]."""
+        if not log:
+            return cls(False, finite_lo, max(finite_hi, finite_lo + 1e-12))
+        shift = min(finite_lo, 0.0)
+        floor = max((finite_hi - shift) * 10.0**-LOG_DECADES, 1e-30)
+        lo = np.log10(max(finite_lo - shift, floor))
+        hi = np.log10(max(finite_hi - shift, floor))
+        return cls(True, float(lo), float(max(hi, lo + 1e-12)), shift, floor)
+
+    def transform(self, loss: np.ndarray) -> np.ndarray:
+        if not self.log:
+            return loss
+        return np.log10(np.maximum(loss - self.shift, self.floor))
+
+    def normalise(self, loss: np.ndarray) -> np.ndarray:
+        """h for each loss; non-finite losses are mapped to the top (+inf, NaN) or bottom (-inf)."""
+        loss = np.asarray(loss, dtype=np.float64)
+        clean = np.where(np.isnan(loss), np.inf, loss)
+        with np.errstate(over="ignore", invalid="ignore"):
+            clean = np.clip(clean, -1e300, 1e300)
+            h = (self.transform(clean) - self.lo) / (self.hi - self.lo)
+        return np.clip(h, *H_CLAMP)
+
+    def loss_at(self, h: np.ndarray) -> np.ndarray:
+        """The loss drawn at normalised height h (inverse of `normalise` inside the range)."""
+        t = self.lo + np.asarray(h, dtype=np.float64) * (self.hi - self.lo)
+        return 10.0**t + self.shift if self.log else t
+
+
+def finite_range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the finite entries; (0, 1) when there are none."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    return float(finite.min()), float(finite.max())
+
+
+def footprint_half_extent(bounds: Bounds) -> tuple[float, float]:
+    """World half-sizes (x, y) of the footprint: longer side 1, aspect clamped."""
+    (x0, x1), (y0, y1) = bounds
+    aspect = float(np.clip((x1 - x0) / (y1 - y0), 1 / MAX_FOOTPRINT_ASPECT, MAX_FOOTPRINT_ASPECT))
+    return (1.0, 1.0 / aspect) if aspect >= 1 else (aspect, 1.0)
+
+
+@dataclass(frozen=True)
+class WorldTransform:
+    """Maps data (x, y, loss) to surface (u, v, h) and world (X, Y, Z) coordinates."""
+
+    bounds: Bounds
+    half_extent: tuple[float, float]
+    scale: HeightScale
+    zscale: float = ZSCALE
+
+    @classmethod
+    def from_state(cls, state: SceneState) -> WorldTransform:
+        lo, hi = finite_range(np.asarray(state.heights, dtype=np.float64))
+        scale = HeightScale.fit(lo, hi, state.log_height)
+        return cls(state.bounds, footprint_half_extent(state.bounds), scale)
+
+    def surface_uv(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) data points to (u, v), clamped into the footprint (inf clamps, NaN stays NaN)."""
+        (x0, x1), (y0, y1) = self.bounds
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        with np.errstate(invalid="ignore", over="ignore"):
+            uv = (xy - [x0, y0]) / [x1 - x0, y1 - y0]
+        return np.clip(uv, 0.0, 1.0)
+
+    def world(self, uv: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """(N, 3) world points from (N, 2) surface coordinates and (N,) heights."""
+        uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+        xy = (uv * 2.0 - 1.0) * np.asarray(self.half_extent)
+        return np.column_stack([xy, np.asarray(h, dtype=np.float64).reshape(-1) * self.zscale])
+
+    def point(self, xy: np.ndarray, loss: np.ndarray) -> np.ndarray:
+        """(N, 3) world points of data points at the given losses (clamped like the renderer)."""
+        return self.world(self.surface_uv(xy), self.scale.normalise(loss))
+
+    def normalised_heights(self, heights: np.ndarray) -> np.ndarray:
+        """The (H, W) grid as float32 h in [0, 1]; NaN and +inf become 1, -inf becomes 0."""
+        h = self.scale.normalise(np.asarray(heights, dtype=np.float64))
+        return np.clip(h, 0.0, 1.0).astype(np.float32)
+
+
+def sample_bilinear(grid: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear samples of an (H, W) grid at (N, 2) points (u along columns, v along rows)."""
+    rows, cols = grid.shape
+    x = np.clip(uv[:, 0], 0, 1) * (cols - 1)
+    y = np.clip(uv[:, 1], 0, 1) * (rows - 1)
+    j0 = np.minimum(x.astype(int), cols - 2)
+    i0 = np.minimum(y.astype(int), rows - 2)
+    fx, fy = x - j0, y - i0
+    top = grid[i0, j0] * (1 - fx) + grid[i0, j0 + 1] * fx
+    bottom = grid[i0 + 1, j0] * (1 - fx) + grid[i0 + 1, j0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+# Balls whose loss is within this (normalised) height of the surface sit on the surface;
+# farther ones float at their true loss with a drop line to the surface (network slices).
+ON_SURFACE_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class PreparedTrail:
+    """A trail in surface coordinates with non-finite points removed."""
+
+    trail: Trail
+    uv: np.ndarray  # (M, 2) finite points, clamped to the footprint
+    step_index: np.ndarray  # (M,) index of each kept point in the original trail
+    head_h: float  # the current point's normalised true loss (clamped)
+    head_on_surface: bool  # draw the ball on the surface (no drop line)
+    head_surface_h: float  # the grid's normalised height under the current point
+
+    @property
+    def has_head(self) -> bool:
+        return len(self.uv) > 0
+
+
+def prepare_trail(trail: Trail, world: WorldTransform, grid_h: np.ndarray) -> PreparedTrail:
+    """Drop non-finite points, clamp the rest into the footprint, place the ball."""
+    keep = np.flatnonzero(np.all(np.isfinite(trail.xy), axis=1))
+    uv = world.surface_uv(trail.xy[keep])
+    if len(keep) == 0:
+        return PreparedTrail(trail, uv, keep, 0.0, True, 0.0)
+    head_h = float(world.scale.normalise(trail.loss[keep[-1]]))
+    surface_h = float(sample_bilinear(grid_h, uv[-1:])[0])
+    on_surface = abs(head_h - surface_h) <= ON_SURFACE_TOLERANCE
+    return PreparedTrail(trail, uv, keep, head_h, on_surface, surface_h)

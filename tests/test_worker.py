@@ -1,0 +1,126 @@
+"""The background worker: same records as a replay, bounded queue, clean shutdown, crashes shown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import sandbox
+from sandbox.app.worker import BackgroundWorker, Finished, Steps, Surface, scenario_stream
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import load_scenario, parse_scenario
+
+NETWORK = """
+title = "net"
+steps = 120
+[landscape]
+kind = "network"
+loss = "bce"
+[landscape.data]
+name = "moons"
+n = 64
+[landscape.model]
+widths = [2, 8, 1]
+[landscape.slice]
+center = "{center}"
+resolution = 21
+span = 0.5
+[[runs]]
+name = "gd"
+optimizer = "gd"
+lr = 0.5
+[[runs]]
+name = "adam"
+optimizer = "adam"
+lr = 0.05
+"""
+
+
+def collect(messages) -> dict[int, list]:
+    runs: dict[int, list] = {}
+    for m in messages:
+        if isinstance(m, Steps):
+            runs.setdefault(m.run, []).extend(m.steps)
+    return runs
+
+
+def test_stream_equals_replay():
+    scenario = load_scenario(find_scenario("saddle"))
+    messages = list(scenario_stream(scenario))
+    assert isinstance(messages[0], Surface) and isinstance(messages[-1], Finished)
+    runs = collect(messages)
+    result = sandbox.replay(scenario)
+    for i, run in enumerate(scenario.runs):
+        np.testing.assert_array_equal([s.loss for s in runs[i]], result.runs[run.name].loss)
+
+
+def test_network_surfaces_coarse_then_refined_and_consistent_with_the_ball():
+    scenario = parse_scenario(NETWORK.format(center="init"))
+    messages = list(scenario_stream(scenario))
+    surfaces = [m for m in messages if isinstance(m, Surface)]
+    assert [s.refined for s in surfaces] == [False, True]
+    fine = surfaces[1].sample
+    assert fine.heights.shape == (21, 21) and fine.bounds == ((-0.5, 0.5), (-0.5, 0.5))
+    # The centre cell is θ0 itself: the surface there is step 0's loss.
+    first = collect(messages)[0][0]
+    assert (first.x, first.y) == pytest.approx((0, 0), abs=1e-6)
+    assert fine.heights[10, 10] == pytest.approx(first.loss, rel=1e-5)
+
+
+def test_moving_center_sends_recentred_surfaces():
+    scenario = parse_scenario(NETWORK.format(center="moving"))
+    messages = list(scenario_stream(scenario, moving_every=50))
+    moving = [m.sample for m in messages if isinstance(m, Surface)][2:]
+    assert [s.step for s in moving] == [50, 100]  # the latest θ wins within a batch of steps
+    steps = collect(messages)[0]
+    for sample in moving:
+        (x0, x1), (y0, y1) = sample.bounds
+        step = steps[sample.step]
+        assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((step.x, step.y), abs=1e-5)
+
+
+def wait_for(worker: BackgroundWorker, timeout: float = 60.0) -> list:
+    got, deadline = [], time.time() + timeout
+    while not worker.finished and time.time() < deadline and worker.died() is None:
+        got += worker.drain()
+        time.sleep(0.01)
+    return got + worker.drain()
+
+
+def test_worker_process_streams_and_ends_cleanly():
+    worker = BackgroundWorker(load_scenario(find_scenario("saddle")), maxsize=4).start()
+    try:
+        messages = wait_for(worker)
+    finally:
+        worker.close()
+    assert isinstance(messages[-1], Finished)
+    assert len(collect(messages)[0]) == 401
+    assert not worker.process.is_alive()
+
+
+def test_closing_mid_run_leaves_no_process():
+    scenario = load_scenario(find_scenario("saddle"))
+    worker = BackgroundWorker(scenario.model_copy(update={"steps": 10_000_000}), maxsize=2).start()
+    time.sleep(1.0)
+    worker.close(timeout=5)
+    assert not worker.process.is_alive()
+
+
+def test_a_killed_worker_is_reported():
+    scenario = load_scenario(find_scenario("saddle"))
+    worker = BackgroundWorker(scenario.model_copy(update={"steps": 10_000_000}), maxsize=2).start()
+    try:
+        deadline = time.time() + 60
+        while not worker.drain(1) and time.time() < deadline:
+            time.sleep(0.05)
+        os.kill(worker.process.pid, signal.SIGKILL)
+        worker.process.join(10)
+        while not worker.messages.empty():
+            worker.drain()
+        assert "stopped unexpectedly (exit code -9)" in (worker.died() or "")
+    finally:
+        worker.close()
