@@ -95,6 +95,7 @@ def replay(
     }
     if slice_info is not None:
         summary["slice"] = slice_info
+        summary["activation_norms_at_init"] = problem.activation_norms(problem.theta_init)
     if out_dir is not None:
         write_json_atomic(out_dir / "summary.json", summary)
     return ReplayResult(scenario, summary, arrays)

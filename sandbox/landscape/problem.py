@@ -97,6 +97,13 @@ class NetworkProblem:
         # randperm indexing, not DataLoader: a third faster per step (DESIGN.md).
         return torch.randperm(len(self.data.x), generator=generator)[:batch_size]
 
+    def activation_norms(self, theta: torch.Tensor) -> list[float]:
+        """RMS of each hidden layer's output over the full data (signal propagation with depth)."""
+        hidden: list[torch.Tensor] = []
+        with torch.no_grad():
+            self.model.forward(theta, self.data.x, record=hidden)
+        return [h.pow(2).mean().sqrt().item() for h in hidden]
+
     def project(self, theta: torch.Tensor) -> tuple[float, float, float | None]:
         assert self.plane is not None, "slice plane not set"
         return self.plane.project(theta.detach())
