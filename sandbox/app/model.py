@@ -1,0 +1,162 @@
+"""What the view shows, built from worker messages: surfaces, decimated trails, captions, HUD.
+
+One-way flow: messages (from the background worker or an in-process stream) -> `ViewModel.apply`
+-> `ViewModel.scene(step)` -> a frozen SceneState for the renderer. Trails keep a bounded number
+of points (halving their resolution when full) so an hour-long session does not grow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sandbox.app.worker import Failed, Finished, Message, Steps, Surface
+from sandbox.render.scene import RUN_COLORS, SceneState, Trail
+from sandbox.scenario.schema import AnalyticLandscape, Scenario
+from sandbox.trace.records import Step, SurfaceSample
+
+TRAIL_CAPACITY = 20_000
+LOG_HEIGHT_SPAN = 1e3  # range over this × the low decile's height: draw log height
+
+
+class TrailBuffer:
+    """A run's path with bounded memory: every `stride`-th step, stride doubling when full."""
+
+    def __init__(self, capacity: int = TRAIL_CAPACITY):
+        self.capacity = capacity
+        self.data = np.empty((capacity, 4))  # columns: step, x, y, loss
+        self.n = 0
+        self.stride = 1
+        self.last: Step | None = None
+
+    def add(self, step: Step) -> None:
+        self.last = step
+        if step.step % self.stride:
+            return
+        if self.n == self.capacity:
+            kept = self.data[: self.n][self.data[: self.n, 0] % (2 * self.stride) == 0]
+            self.n = len(kept)
+            self.data[: self.n] = kept
+            self.stride *= 2
+            if step.step % self.stride:
+                return
+        self.data[self.n] = (step.step, step.x, step.y, step.loss)
+        self.n += 1
+
+    def upto(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """The path up to and including `step` (xy (N, 2), loss (N,)), ending at the exact head."""
+        rows = self.data[: self.n]
+        rows = rows[: np.searchsorted(rows[:, 0], step, side="right")]
+        last = self.last
+        if last is not None and last.step <= step and (not len(rows) or rows[-1, 0] != last.step):
+            rows = np.vstack([rows, [(last.step, last.x, last.y, last.loss)]])
+        return rows[:, 1:3], rows[:, 3]
+
+
+def default_colors(scenario: Scenario) -> list[tuple[float, float, float]]:
+    """Each run's colour: its own `color`, else the next of RUN_COLORS."""
+    colors = []
+    for i, run in enumerate(scenario.runs):
+        if run.color:
+            colors.append(tuple(int(run.color[k : k + 2], 16) / 255 for k in (1, 3, 5)))
+        else:
+            colors.append(RUN_COLORS[i % len(RUN_COLORS)])
+    return colors
+
+
+def wants_log_height(heights: np.ndarray) -> bool:
+    """True for surfaces that span orders of magnitude (canyons, Rosenbrock)."""
+    finite = heights[np.isfinite(heights)]
+    if finite.size == 0:
+        return False
+    lo = finite.min()
+    low_decile = np.percentile(finite, 10) - lo  # small when a narrow valley holds the minimum
+    return bool((finite.max() - lo) > LOG_HEIGHT_SPAN * max(low_decile, 1e-300))
+
+
+class ViewModel:
+    """Accumulates a scenario's messages and turns them into SceneStates."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.colors = default_colors(scenario)
+        self.trails = [TrailBuffer() for _ in scenario.runs]
+        self.latest: list[Step | None] = [None] * len(scenario.runs)
+        self.ended = [False] * len(scenario.runs)
+        self.surface: SurfaceSample | None = None
+        self.refined = False
+        self.failure = ""
+        self.finished = False
+        self.log_height = False
+        self.sharpness: dict[int, float] = {}  # each run's latest λ_max estimate
+        self.network = not isinstance(scenario.landscape, AnalyticLandscape)
+
+    def apply(self, message: Message) -> None:
+        """Take one message from the worker."""
+        if isinstance(message, Surface):
+            self.surface, self.refined = message.sample, message.refined
+            self.log_height = wants_log_height(message.sample.heights)
+        elif isinstance(message, Steps):
+            for step in message.steps:
+                self.trails[message.run].add(step)
+                if step.sharpness is not None:
+                    self.sharpness[message.run] = step.sharpness
+            last = message.steps[-1]
+            self.latest[message.run] = last
+            if last.diverged or last.step == self.scenario.steps:
+                self.ended[message.run] = True
+        elif isinstance(message, Finished):
+            self.finished = True
+        elif isinstance(message, Failed):
+            self.failure = message.message
+
+    def available_step(self) -> int:
+        """The last step every run has reached (or ended before)."""
+        reached = [
+            math.inf if ended else (s.step if s else -1)
+            for s, ended in zip(self.latest, self.ended, strict=True)
+        ]
+        done = min(reached)
+        return self.scenario.steps if done == math.inf else int(done)
+
+    def caption_at(self, step: int) -> str:
+        """The latest timeline caption at or before `step`."""
+        shown = [e for e in self.scenario.timeline if e.caption and e.at <= step]
+        return max(shown, key=lambda e: e.at).caption if shown else ""
+
+    def scene(self, step: int, **view) -> SceneState | None:
+        """The frame at `step` (None until a surface exists); `view` passes SceneState flags."""
+        if self.surface is None:
+            return None
+        trails, hud = [], []
+        for i, run in enumerate(self.scenario.runs):
+            xy, loss = self.trails[i].upto(step)
+            last = self.trails[i].last
+            diverged = bool(last and last.diverged and last.step <= step)
+            label = f"loss {loss[-1]:.4g}  lr {last.lr:.3g}" if len(loss) and last else ""
+            trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label))
+            hud.extend(self._sharpness_line(run.name, i, step))
+        alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""
+        return SceneState(
+            title=self.scenario.title,
+            bounds=self.surface.bounds,
+            heights=self.surface.heights,
+            trails=tuple(trails),
+            step=step,
+            caption=self.caption_at(step),
+            log_height=view.pop("log_height", self.log_height),
+            hud_lines=tuple(hud),
+            axis_labels=("α (d₁)", "β (d₂)", "loss") if self.network else ("x", "y", "f"),
+            alert=view.pop("alert", alert),
+            **view,
+        )
+
+    def _sharpness_line(self, name: str, i: int, step: int) -> list[str]:
+        last = self.trails[i].last
+        if last is None or not self.scenario.runs[i].sharpness_every:
+            return []
+        sharp = self.sharpness.get(i)
+        if sharp is None:
+            return []
+        return [f"{name}: λmax {sharp:.3g}   2/η {2 / last.lr:.3g}"]
