@@ -1,6 +1,7 @@
 """The `sandbox` command: run, replay, check, list.
 
-Exit codes (the contract): 0 success, 1 anything else, 2 invalid input, 130 interrupted.
+Exit codes (the contract): 0 success, 1 anything else, 2 invalid input, 3 no usable OpenGL,
+130 interrupted.
 Bad input never shows a traceback; set SANDBOX_DEBUG=1 to see one for unexpected errors.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from sandbox.errors import OutputError
 from sandbox.scenario.load import ScenarioError
 
-EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NO_OPENGL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OutputError):
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+        if type(exc).__name__ == "NoOpenGL":  # not imported here: keeps moderngl off `check`
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_NO_OPENGL
         if os.environ.get("SANDBOX_DEBUG"):
             raise
         print(
@@ -62,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         help="compare with an earlier replay; exit 1 if they differ",
     )
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.add_argument("--frames", action="store_true", help="also write PNG frames to DIR/frames")
+    replay.add_argument("--frame-count", type=int, default=120, metavar="N",
+                        help="frames at N evenly spaced steps (default 120)")
+    replay.add_argument("--video", type=Path, metavar="PATH", help="also write an MP4 or GIF")
+    replay.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
+    replay.add_argument("--fps", type=float, default=30.0)
     replay.set_defaults(handler=_replay)
 
     check = commands.add_parser("check", help="validate scenario files")
@@ -72,9 +82,23 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_list)
 
     run = commands.add_parser("run", help="open the desktop app on a scenario")
-    run.add_argument("file")
+    run.add_argument("file", help="scenario file, or the name of a bundled scenario")
+    run.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
+    run.add_argument("--frames", type=int, metavar="N", help="quit after N frames")
+    run.add_argument("--screenshot", type=Path, metavar="PATH",
+                     help="save a PNG of the last frame (with --frames)")
     run.set_defaults(handler=_run)
     return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x720, got {text!r}") from None
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise argparse.ArgumentTypeError(f"size must be between 16 and 8192 a side, got {text}")
+    return width, height
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -88,7 +112,9 @@ def _replay(args: argparse.Namespace) -> int:
     path = find_scenario(args.file)
     progress = not args.quiet and sys.stderr.isatty()
     if args.compare is None:
-        replay(path, args.out, force=args.force, progress=progress, keep_arrays=False)
+        result = replay(path, args.out, force=args.force, progress=progress, keep_arrays=False)
+        if args.frames or args.video:
+            _write_pictures(result.scenario, args)
         return EXIT_OK
     with tempfile.TemporaryDirectory(prefix="sandbox-compare-") as scratch:
         out = args.out if args.out is not None else Path(scratch) / "new"
@@ -101,6 +127,17 @@ def _replay(args: argparse.Namespace) -> int:
     for line in report:
         print(f"  {line}")
     return EXIT_ERROR
+
+
+def _write_pictures(scenario, args: argparse.Namespace) -> None:
+    """Frames and/or video of a replayed scenario, through the same renderer as the window."""
+    from sandbox.app.headless import scene_states
+    from sandbox.render.frames import render_frames, write_video
+
+    if args.frames:
+        render_frames(scene_states(scenario, args.frame_count), args.size, args.out / "frames")
+    if args.video:
+        write_video(scene_states(scenario, args.frame_count), args.video, args.size, args.fps)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -132,11 +169,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    print(
-        "error: the desktop window is not built yet; use `sandbox replay FILE --out DIR`",
-        file=sys.stderr,
-    )
-    return EXIT_ERROR
+    from sandbox.app.window import run_app
+    from sandbox.resources import find_scenario
+    from sandbox.scenario.load import load_scenario
+
+    scenario = load_scenario(find_scenario(args.file))
+    return run_app(scenario, size=args.size, frames=args.frames, screenshot=args.screenshot)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ class ViewModel:
             xy, loss = self.trails[i].upto(step)
             last = self.trails[i].last
             diverged = bool(last and last.diverged and last.step <= step)
-            label = f"loss {loss[-1]:.4g}  lr {last.lr:.3g}" if len(loss) and last else ""
+            label = f"loss {loss[-1]:.4g}  lr {last.lr:.3g}" if len(loss) and last else "starting…"
             trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label))
             hud.extend(self._sharpness_line(run.name, i, step))
         alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""

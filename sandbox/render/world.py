@@ -17,7 +17,7 @@ import numpy as np
 
 from sandbox.render.scene import Bounds, SceneState, Trail
 
-ZSCALE = 0.85
+ZSCALE = 0.7
 # A footprint more elongated than this is squeezed: a 20:1 canyon would otherwise be a thin strip.
 MAX_FOOTPRINT_ASPECT = 2.0
 # Log heights show this many decades below the loss range, so an exact zero minimum stays finite.

@@ -1,0 +1,159 @@
+"""Layout of the heads-up display: title, legend, axis labels, mini-map frame, help, alerts.
+
+Sizes are given for a 720-pixel-high frame and scaled with the frame (`ui` = height / 720), so a
+video and a full-screen window read the same from the back of a lecture hall.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sandbox.render.axes import Label
+from sandbox.render.overlay_pass import OverlayPass
+from sandbox.render.scene import SceneState
+from sandbox.render.world import PreparedTrail
+
+PANEL = (0.05, 0.06, 0.08, 0.78)
+TEXT = (1.0, 1.0, 1.0, 1.0)
+DIM = (0.80, 0.83, 0.88, 1.0)
+WARN = (1.0, 0.45, 0.40, 1.0)
+MARGIN, PAD = 16, 12
+TITLE_PX, BODY_PX, SMALL_PX, TICK_PX = 30, 23, 20, 19
+
+HELP_KEYS = (
+    ("left drag", "orbit"),
+    ("right drag", "pan"),
+    ("wheel", "zoom"),
+    ("space", "pause / resume"),
+    (".", "one step"),
+    ("+  /  −", "faster / slower"),
+    ("r", "restart"),
+    ("f", "full screen"),
+    ("s", "screenshot (PNG)"),
+    ("v", "record video (MP4)"),
+    ("h", "this help"),
+    ("Esc", "quit"),
+)
+
+
+def format_loss(value: float) -> str:
+    """A loss for the legend: 4 significant digits, 'nan'/'inf' spelled out."""
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return f"{value:.4g}"
+
+
+def title_panel(overlay: OverlayPass, state: SceneState, ui: float) -> None:
+    """Title, caption and step counter in a panel at the top left."""
+    lines = [(state.title, TITLE_PX, True, TEXT)]
+    if state.caption:
+        lines.append((state.caption, SMALL_PX, False, DIM))
+    lines.append((f"step {state.step}", BODY_PX, False, TEXT))
+    _panel_of_lines(overlay, lines, MARGIN * ui, MARGIN * ui, ui, align="left")
+
+
+def legend(overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float, width: int) -> None:
+    """One row per run (colour swatch, name, loss or label) and the extra HUD lines, top right."""
+    rows = []
+    for prepared in trails:
+        trail = prepared.trail
+        last = trail.loss[-1] if len(trail.loss) else float("nan")
+        detail = trail.label or f"loss {format_loss(float(last))}"
+        rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
+    extra = [(line, SMALL_PX, False, DIM) for line in state.hud_lines]
+    if not rows and not extra:
+        return
+    swatch = 2 * 9 * ui + 10 * ui
+    name_w = max((overlay.measure(r[1], BODY_PX * ui, True) for r in rows), default=0)
+    detail_w = max((overlay.measure(r[2], BODY_PX * ui) for r in rows), default=0)
+    extra_w = max((overlay.measure(e[0], SMALL_PX * ui) for e in extra), default=0)
+    inner = max(swatch + name_w + 14 * ui + detail_w, extra_w)
+    row_h = BODY_PX * ui * 1.45
+    height = len(rows) * row_h + len(extra) * SMALL_PX * ui * 1.4 + 2 * PAD * ui
+    x = width - MARGIN * ui - inner - 2 * PAD * ui
+    y = MARGIN * ui
+    overlay.rect(x, y, inner + 2 * PAD * ui, height, PANEL, 10 * ui)
+    cx, cy = x + PAD * ui, y + PAD * ui
+    for trail, name, detail in rows:
+        mid = cy + row_h / 2
+        r = 9 * ui
+        overlay.rect(cx - 2 * ui, mid - r - 2 * ui, 2 * r + 4 * ui, 2 * r + 4 * ui, (0, 0, 0, 1), r + 2 * ui)
+        overlay.rect(cx, mid - r, 2 * r, 2 * r, (*trail.color, 1.0), r)
+        overlay.text(name, cx + swatch, mid, BODY_PX * ui, TEXT, bold=True, valign="middle")
+        color = WARN if trail.diverged else TEXT
+        overlay.text(detail, cx + swatch + name_w + 14 * ui, mid, BODY_PX * ui, color, valign="middle")
+        cy += row_h
+    for text, px, bold, color in extra:
+        overlay.text(text, cx, cy, px * ui, color, bold)
+        cy += px * ui * 1.4
+
+
+def axis_labels(overlay: OverlayPass, labels: list[Label], ui: float) -> None:
+    """Axis names, then tick labels; a label that would overlap one already placed is dropped."""
+    placed: list[tuple[float, float, float, float]] = []
+    for label in sorted(labels, key=lambda item: not item.is_name):
+        if not (math.isfinite(label.x) and math.isfinite(label.y)):
+            continue
+        px = (BODY_PX if label.is_name else TICK_PX) * ui
+        width = overlay.measure(label.text, px, label.is_name)
+        left = label.x - {"left": 0, "center": width / 2, "right": width}[label.align]
+        box = (left - 3 * ui, label.y - 0.6 * px, left + width + 3 * ui, label.y + 0.6 * px)
+        if any(_overlap(box, other) for other in placed):
+            continue
+        placed.append(box)
+        color = TEXT if label.is_name else DIM
+        overlay.text(label.text, label.x, label.y, px, color, label.is_name, label.align, "middle")
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def minimap_frame(overlay: OverlayPass, box: tuple[int, int, int, int], ui: float) -> None:
+    """A border and a caption around the mini-map; `box` is (x, y, w, h) from the top left."""
+    x, y, w, h = box
+    t = max(2.0, 2 * ui)
+    edge = (0.85, 0.87, 0.9, 0.9)
+    for rect in ((x - t, y - t, w + 2 * t, t), (x - t, y + h, w + 2 * t, t)):
+        overlay.rect(*rect, edge)
+    for rect in ((x - t, y, t, h), (x + w, y, t, h)):
+        overlay.rect(*rect, edge)
+    overlay.text("top view", x, y - t - 4 * ui, SMALL_PX * ui, DIM, valign="baseline")
+
+
+def alert_banner(overlay: OverlayPass, message: str, ui: float, size: tuple[int, int]) -> None:
+    """A red banner across the bottom centre (e.g. a crashed worker)."""
+    px = BODY_PX * ui
+    width = overlay.measure(message, px, True) + 2 * PAD * ui
+    x, y = (size[0] - width) / 2, size[1] - MARGIN * ui - px * 1.6 - PAD * ui
+    overlay.rect(x, y, width, px * 1.6 + PAD * ui, (0.70, 0.08, 0.08, 0.92), 8 * ui)
+    overlay.text(message, size[0] / 2, y + (px * 1.6 + PAD * ui) / 2, px, TEXT, True, "center", "middle")
+
+
+def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int]) -> None:
+    """The key reference, centred."""
+    px = BODY_PX * ui
+    key_w = max(overlay.measure(k, px, True) for k, _ in HELP_KEYS)
+    act_w = max(overlay.measure(a, px) for _, a in HELP_KEYS)
+    row = px * 1.45
+    w = key_w + act_w + 30 * ui + 4 * PAD * ui
+    h = row * (len(HELP_KEYS) + 1.5) + 2 * PAD * ui
+    x, y = (size[0] - w) / 2, (size[1] - h) / 2
+    overlay.rect(x, y, w, h, (0.03, 0.04, 0.06, 0.9), 12 * ui)
+    cx, cy = x + 2 * PAD * ui, y + 1.5 * PAD * ui
+    overlay.text("Keys", x + w / 2, cy, TITLE_PX * ui, TEXT, True, "center")
+    cy += row * 1.5
+    for key, action in HELP_KEYS:
+        overlay.text(key, cx + key_w, cy, px, (1.0, 0.85, 0.4, 1.0), True, "right")
+        overlay.text(action, cx + key_w + 30 * ui, cy, px, TEXT)
+        cy += row
+
+
+def _panel_of_lines(overlay: OverlayPass, lines: list, x: float, y: float, ui: float, align: str) -> None:
+    width = max(overlay.measure(text, px * ui, bold) for text, px, bold, _ in lines)
+    height = sum(px * ui * 1.3 for _, px, _, _ in lines) + 2 * PAD * ui - 0.3 * lines[-1][1] * ui
+    overlay.rect(x, y, width + 2 * PAD * ui, height, PANEL, 10 * ui)
+    cy = y + PAD * ui
+    for text, px, bold, color in lines:
+        overlay.text(text, x + PAD * ui, cy, px * ui, color, bold)
+        cy += px * ui * 1.3

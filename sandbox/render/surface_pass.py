@@ -1,0 +1,116 @@
+"""The lit, colormapped height-field surface, and the height texture every 3-D pass samples.
+
+The mesh is coarse (`mesh_cells` per side) and displaced by the height texture in the vertex
+shader; colour, light and contours come from the texture per fragment. On software GL the cost is
+the triangle count, so a fine texture on a coarse mesh keeps the detail and the frame budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import moderngl
+import numpy as np
+
+from sandbox.render.colormap import load_colormap
+from sandbox.render.layouts import SURFACE_VERTEX
+from sandbox.render.shaders import load_program
+from sandbox.render.world import WorldTransform
+
+HEIGHT_UNIT, COLORMAP_UNIT = 0, 1
+
+
+def grid_mesh(cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (SURFACE_VERTEX) and triangle indices of a cells x cells grid over [0, 1]^2.
+
+    Each cell is split along its (0,0)-(1,1) diagonal; `mesh_height_at` in heightfield.glsl
+    assumes exactly this split.
+    """
+    ticks = np.linspace(0.0, 1.0, cells + 1, dtype=np.float32)
+    vertices = SURFACE_VERTEX.empty((cells + 1) ** 2)
+    vertices["in_uv"] = np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)  # row = v
+    row, col = np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij")
+    a = (row * (cells + 1) + col).ravel()  # (u, v) = (col, row): the cell's (0, 0) corner
+    b, c, d = a + 1, a + cells + 2, a + cells + 1  # (1, 0), (1, 1), (0, 1)
+    indices = np.stack([a, b, c, a, c, d], axis=1).astype(np.uint32).ravel()
+    return vertices, indices
+
+
+@dataclass(frozen=True)
+class SurfaceLook:
+    """How the surface is shaded in one view."""
+
+    light: tuple[float, float, float]  # unit vector towards the light, world space
+    light_strength: float = 1.1
+    contours: int = 14
+    grid: bool = False
+    line_px: float = 1.4
+
+
+class SurfacePass:
+    """Owns the mesh, the height texture and the colormap texture."""
+
+    def __init__(self, ctx: moderngl.Context, mesh_cells: int = 96, colormap: str = "viridis"):
+        self.ctx, self.mesh_cells = ctx, mesh_cells
+        self.program = load_program(ctx, "surface")
+        vertices, indices = grid_mesh(mesh_cells)
+        self._vbo = ctx.buffer(vertices.tobytes())
+        self._ibo = ctx.buffer(indices.tobytes())
+        self.vao = SURFACE_VERTEX.vertex_array(
+            ctx, self.program, self._vbo, index_buffer=self._ibo, index_element_size=4
+        )
+        table = load_colormap(colormap)
+        self.colormap = ctx.texture((256, 1), 3, table.tobytes(), dtype="f4")
+        self.colormap.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.colormap.repeat_x = self.colormap.repeat_y = False
+        self.heights: moderngl.Texture | None = None
+        self._heights_digest = b""
+
+    def release(self) -> None:
+        for resource in (self.vao, self._vbo, self._ibo, self.colormap, self.heights):
+            if resource is not None:
+                resource.release()
+
+    def set_heights(self, grid_h: np.ndarray) -> None:
+        """Upload an (H, W) float32 grid of normalised heights unless it is already there."""
+        data = np.ascontiguousarray(grid_h, dtype=np.float32)
+        digest = hashlib.blake2b(data.tobytes(), digest_size=16).digest() + repr(data.shape).encode()
+        if digest == self._heights_digest:
+            return
+        size = (data.shape[1], data.shape[0])
+        if self.heights is None or self.heights.size != size:
+            if self.heights is not None:
+                self.heights.release()
+            self.heights = self.ctx.texture(size, 1, dtype="f4")
+            self.heights.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self.heights.repeat_x = self.heights.repeat_y = False
+        self.heights.write(data.tobytes())  # row 0 (lowest y) is the texture's first row: v = 0
+        self._heights_digest = digest
+
+    def bind_heightfield(self, program: moderngl.Program, world: WorldTransform) -> None:
+        """Bind the height texture and set the surface-to-world uniforms of any 3-D program."""
+        self.heights.use(HEIGHT_UNIT)
+        values = {
+            "u_height": HEIGHT_UNIT,
+            "u_half_extent": world.half_extent,
+            "u_zscale": world.zscale,
+            "u_mesh_cells": float(self.mesh_cells),
+            "u_lift": 0.004,
+        }
+        for name, value in values.items():
+            if name in program:
+                program[name].value = value
+
+    def draw(self, world: WorldTransform, mvp: np.ndarray, look: SurfaceLook) -> None:
+        self.bind_heightfield(self.program, world)
+        self.colormap.use(COLORMAP_UNIT)
+        program = self.program
+        program["u_colormap"].value = COLORMAP_UNIT
+        program["u_mvp"].write(mvp.T.astype("f4").tobytes())
+        program["u_light"].value = look.light
+        program["u_light_strength"].value = look.light_strength
+        program["u_contours"].value = float(look.contours)
+        program["u_grid"].value = float(self.mesh_cells if look.grid else 0)
+        program["u_line_px"].value = look.line_px
+        self.vao.render(moderngl.TRIANGLES)

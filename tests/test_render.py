@@ -1,0 +1,272 @@
+"""Renderer: shaders compile and report errors by file and line; pictures checked by prediction.
+
+Every picture test predicts what a pixel must be (where the camera projects a ball, which colour
+the minimum has) rather than comparing with golden images.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.render import OrbitCamera, Renderer, SceneState, ShaderError, Trail
+from sandbox.render.colormap import colormap_rgb8
+from sandbox.render.examples import canyon_scene, network_slice_scene, saddle_scene
+from sandbox.render.frames import render_frames, video_size, write_video
+from sandbox.render.layouts import (
+    BALL_INSTANCE,
+    GLYPH_VERTEX,
+    RECT_INSTANCE,
+    SEGMENT_INSTANCE,
+    SURFACE_VERTEX,
+    LayoutMismatch,
+    check_layout,
+)
+from sandbox.render.renderer import default_camera
+from sandbox.render.shaders import load_program, program_names, shader_dir
+from sandbox.render.world import WorldTransform
+
+SIZE = (480, 270)
+RENDER_DIR = Path(__file__).resolve().parent.parent / "sandbox" / "render"
+# Named tolerances (0-255 per channel)
+COLORMAP_TOLERANCE = 6  # flat ground shows its exact colormap colour, up to 8-bit rounding
+BALL_TOLERANCE = 12  # a ball's centre shows its run colour (a faint highlight may add a little)
+
+
+@pytest.fixture(scope="module")
+def renderer(gl_context):
+    renderer = Renderer(gl_context, SIZE)
+    yield renderer
+    renderer.release()
+
+
+def bowl_state(**changes) -> SceneState:
+    """x² + y² on a 97 x 97 grid over [-1, 1]²: grid samples coincide with the 96-cell mesh."""
+    t = np.linspace(-1.0, 1.0, 97)
+    x, y = np.meshgrid(t, t)
+    state = SceneState("bowl", ((-1.0, 1.0), (-1.0, 1.0)), (x**2 + y**2).astype(np.float32))
+    return replace(state, show_minimap=False, **changes)
+
+
+def pixel(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    return image[int(xy[1]), int(xy[0])].astype(int)
+
+
+def nearest_colour_distance(image: np.ndarray, xy: np.ndarray, color, reach: int = 1) -> int:
+    """Smallest max-channel difference from `color` within `reach` pixels of `xy`."""
+    col, row = int(xy[0]), int(xy[1])
+    window = image[row - reach : row + reach + 1, col - reach : col + reach + 1].astype(int)
+    return int(np.abs(window - np.asarray(color)).max(axis=-1).min())
+
+
+# --- shaders and layouts ---------------------------------------------------------------------
+
+
+def test_every_program_compiles_and_follows_the_file_rules(ctx):
+    names = program_names()
+    assert {"surface", "lines", "balls", "text", "rects", "fxaa", "blit"} <= set(names)
+    for name in names:
+        lines = (shader_dir() / f"{name}.glsl").read_text().splitlines()
+        assert lines[0] == "#version 330 core", name
+        assert lines[1].startswith("// "), f"{name}.glsl: line 2 must say what the program is for"
+        load_program(ctx, name).release()
+    for include in set(p.stem for p in shader_dir().glob("*.glsl")) - set(names):
+        assert (shader_dir() / f"{include}.glsl").read_text().startswith("// ")
+
+
+BROKEN_INCLUDE = """// a helper with a typo on line 3
+float helper(float x) {
+    return x * undefined_name;
+}
+"""
+BROKEN_PROGRAM = """#version 330 core
+// broken on purpose
+#include "helper.glsl"
+#ifdef VERTEX_SHADER
+void main() { gl_Position = vec4(helper(1.0)); }
+#endif
+#ifdef FRAGMENT_SHADER
+out vec4 color;
+void main() { color = vec4(1.0) + not_declared; }
+#endif
+"""
+
+
+def test_compile_errors_name_the_file_and_line_through_includes(ctx, tmp_path):
+    (tmp_path / "helper.glsl").write_text(BROKEN_INCLUDE)
+    (tmp_path / "broken.glsl").write_text(BROKEN_PROGRAM)
+    with pytest.raises(ShaderError) as caught:
+        load_program(ctx, "broken", directory=tmp_path)
+    assert ("helper.glsl", 3) in caught.value.locations
+    assert str(caught.value).startswith("helper.glsl:3: vertex_shader:")
+    (tmp_path / "helper.glsl").write_text(BROKEN_INCLUDE.replace("undefined_name", "2.0"))
+    with pytest.raises(ShaderError, match=r"broken\.glsl:9: fragment_shader:.*not_declared"):
+        load_program(ctx, "broken", directory=tmp_path)
+
+
+def test_missing_include_is_reported_where_it_is_included(ctx, tmp_path):
+    (tmp_path / "broken.glsl").write_text(BROKEN_PROGRAM)
+    with pytest.raises(ShaderError, match=r"broken\.glsl:3: include not found: helper\.glsl"):
+        load_program(ctx, "broken", directory=tmp_path)
+
+
+def test_vertex_layouts_match_their_programs(ctx):
+    pairs = {
+        "surface": SURFACE_VERTEX,
+        "lines": SEGMENT_INSTANCE,
+        "balls": BALL_INSTANCE,
+        "text": GLYPH_VERTEX,
+        "rects": RECT_INSTANCE,
+    }
+    for name, layout in pairs.items():
+        program = load_program(ctx, name)
+        check_layout(program, layout)
+        program.release()
+    program = load_program(ctx, "balls")
+    with pytest.raises(LayoutMismatch):
+        check_layout(program, SEGMENT_INSTANCE)
+    program.release()
+
+
+# --- predicted pictures ----------------------------------------------------------------------
+
+
+def test_balls_are_drawn_where_the_camera_projects_them(ctx, renderer):
+    floating = Trail("up", (1.0, 0.3, 0.2), [[-0.5, 0.4], [-0.4, 0.4]], [1.2, 1.0])
+    resting = Trail("on", (0.3, 0.6, 1.0), [[0.25, -0.25], [0.5, -0.5]], [0.5, 0.5])
+    state = bowl_state(trails=(floating, resting), title="")
+    camera = default_camera(state, SIZE)
+    renderer.draw(state, camera)
+    image = renderer.read_rgb()
+    world = WorldTransform.from_state(state)
+    # floating: the true loss (1.0) is far above the surface (0.32): the ball sits at it
+    # resting: (0.5, -0.5) is a grid sample and a mesh vertex, the ball sits on the surface
+    for trail in (floating, resting):
+        where = camera.project(world.point(trail.xy[-1:], trail.loss[-1:]), SIZE)[0]
+        expected = np.round(np.array(trail.color) * 255)
+        assert nearest_colour_distance(image, where, expected) <= BALL_TOLERANCE, trail.name
+        # and the ball really is there: a few pixels off is the surface, not the ball
+        assert nearest_colour_distance(image, where + (12, 0), expected) > 40, trail.name
+
+
+def test_colour_at_the_minimum_is_the_colormaps_low_end(ctx, renderer):
+    state = bowl_state(title="")
+    camera = default_camera(state, SIZE)
+    renderer.draw(state, camera)
+    world = WorldTransform.from_state(state)
+    where = camera.project(world.point(np.array([[0.0, 0.0]]), np.array([0.0])), SIZE)[0]
+    low, high = colormap_rgb8()[0].astype(int), colormap_rgb8()[-1].astype(int)
+    got = pixel(renderer.read_rgb(), where)
+    assert np.abs(got - low).max() <= COLORMAP_TOLERANCE
+    # and low really is the low end: far from the high end
+    assert np.abs(got - high).max() > 100
+
+
+@pytest.mark.parametrize("make", [saddle_scene, canyon_scene, network_slice_scene])
+def test_example_frames_are_not_blank(ctx, renderer, make):
+    renderer.draw(make())
+    image = renderer.read_rgb()
+    assert image.shape == (SIZE[1], SIZE[0], 3) and image.dtype == np.uint8
+    assert image.std() > 20
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 1000
+
+
+def test_the_same_state_renders_byte_identical(ctx, renderer):
+    state = replace(saddle_scene(), help=True, wireframe=True)
+    renderer.draw(state)
+    first = renderer.read_rgb()
+    renderer.draw(network_slice_scene())  # different surface and text in between
+    renderer.draw(state)
+    assert np.array_equal(first, renderer.read_rgb())
+
+
+def test_options_change_the_picture(ctx, renderer):
+    state = saddle_scene()
+    images = []
+    for changes in ({}, {"wireframe": True}, {"help": True}, {"show_minimap": False}, {"log_height": True}):
+        renderer.draw(replace(state, **changes))
+        images.append(renderer.read_rgb())
+    for other in images[1:]:
+        assert not np.array_equal(images[0], other)
+
+
+def test_non_finite_heights_and_trails_render_and_keep_the_camera_finite(ctx, renderer):
+    state = bowl_state()
+    heights = state.heights.copy()
+    heights[10:20, 10:30] = np.nan
+    heights[40:45, :] = np.inf
+    heights[60, 60] = -np.inf
+    xy = np.array([[0.5, 0.5], [0.9, 0.9], [np.inf, 3.0], [np.nan, np.nan], [1e300, -1e300]])
+    loss = np.array([0.5, 1.6, np.inf, np.nan, np.inf])
+    diverged = Trail("boom", (1.0, 0.3, 0.2), xy, loss, diverged=True)
+    empty = Trail("none yet", (1.0, 1.0, 1.0), np.zeros((0, 2)), np.zeros(0))
+    all_nan = Trail("nan", (1.0, 0.35, 0.95), np.full((3, 2), np.nan), np.full(3, np.nan))
+    for grid in (heights, np.full_like(heights, np.nan), np.full_like(heights, 2.0)):
+        state = replace(bowl_state(), heights=grid, trails=(diverged, empty, all_nan), log_height=True)
+        camera = default_camera(state, SIZE)
+        assert np.all(np.isfinite(camera.eye())) and np.all(np.isfinite(camera.target))
+        renderer.draw(state, camera)
+        assert renderer.read_rgb().std() > 10
+
+
+def test_camera_projects_its_target_to_the_centre_and_ignores_nan_input():
+    camera = OrbitCamera(target=(0.1, -0.2, 0.3))
+    centre = camera.project(np.array([camera.target]), (640, 360))[0]
+    assert np.allclose(centre, (320, 180), atol=1e-6)
+    moved = camera.orbit(float("nan"), 10).pan(float("inf"), 0).zoom(float("nan"))
+    assert np.all(np.isfinite(moved.view_projection(16 / 9)))
+    assert moved.pitch == camera.pitch + 10
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def test_render_frames_writes_identical_pngs_atomically(ctx, tmp_path):
+    states = [saddle_scene(step) for step in (5, 40)]
+    first = render_frames(states, (160, 96), tmp_path / "a", ctx=ctx)
+    second = render_frames(states, (160, 96), tmp_path / "b", ctx=ctx)
+    assert [p.name for p in first] == ["frame_00000.png", "frame_00001.png"]
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    assert not list((tmp_path / "a").glob(".*part"))
+
+
+def test_videos_are_written_as_mp4_and_gif(ctx, tmp_path):
+    import imageio_ffmpeg
+
+    states = [saddle_scene(step) for step in (5, 10, 15)]
+    mp4 = write_video(states, tmp_path / "run.mp4", (100, 60), fps=10, ctx=ctx)
+    reader = imageio_ffmpeg.read_frames(str(mp4))
+    meta = next(reader)
+    assert tuple(meta["size"]) == video_size((100, 60)) == (112, 64)
+    assert sum(1 for _ in reader) == 3
+    gif = write_video(states, tmp_path / "run.gif", (100, 60), fps=10, ctx=ctx)
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+# --- boundaries ------------------------------------------------------------------------------
+
+
+def test_render_package_never_imports_torch_or_the_training_code():
+    forbidden = ("torch", "sandbox.optim", "sandbox.landscape")
+    for path in RENDER_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(forbidden), f"{path.name} imports {name}"
+
+
+def test_importing_the_renderer_opens_no_window_and_loads_no_torch():
+    code = "import sys, sandbox.render; print(sorted({'torch', 'pygame'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
