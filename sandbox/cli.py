@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+")
     check.set_defaults(handler=_check)
 
+    bench = commands.add_parser("bench", help="measure speed against this machine's limits")
+    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    bench.add_argument("--only", nargs="+", metavar="SECTION",
+                       choices=["grid", "first_surface", "sharpness", "frame", "training"])
+    bench.set_defaults(handler=_bench)
+
     listing = commands.add_parser("list", help="list the bundled scenarios")
     listing.set_defaults(handler=_list)
 
@@ -140,6 +147,12 @@ def _write_pictures(scenario, args: argparse.Namespace) -> None:
         write_video(scene_states(scenario, args.frame_count), args.video, args.size, args.fps)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from sandbox.bench import main_bench
+
+    return main_bench(args.json, args.quick, args.only)
+
+
 def _check(args: argparse.Namespace) -> int:
     from sandbox.resources import find_scenario
     from sandbox.scenario.load import ScenarioError, load_scenario
@@ -174,7 +187,17 @@ def _run(args: argparse.Namespace) -> int:
     from sandbox.scenario.load import load_scenario
 
     scenario = load_scenario(find_scenario(args.file))
+    _offscreen_without_display()
     return run_app(scenario, size=args.size, frames=args.frames, screenshot=args.screenshot)
+
+
+def _offscreen_without_display() -> None:
+    """With no display at all, render the window offscreen (EGL) instead of failing."""
+    has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not has_display and "SDL_VIDEODRIVER" not in os.environ:
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        print("no display found: the window renders offscreen (use --frames N --screenshot PATH "
+              "to see it)", file=sys.stderr)
 
 
 if __name__ == "__main__":

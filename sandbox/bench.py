@@ -1,0 +1,312 @@
+"""`sandbox bench`: how fast the sandbox is on this machine, against this machine's own limits.
+
+Every figure is compared with a baseline measured in the same run (a naive per-point loop, a
+large matmul's GFLOP/s, a bare torch.optim loop), because shared machines are noisy: compare
+ratios, not absolute numbers, across machines. `--quick` shrinks every size for a CI smoke test.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Problem sizes of one benchmark run."""
+
+    grid: int = 128
+    naive_points: int = 256
+    data_n: int = 1024
+    hidden: int = 64
+    matmul: int = 2048
+    frame_size: tuple[int, int] = (1280, 720)
+    frame_heights: int = 256
+    trail_points: int = 10_000
+    frames: int = 40
+    train_steps: int = 600
+
+
+QUICK = Sizes(grid=16, naive_points=16, data_n=64, hidden=8, matmul=256, frame_size=(320, 180),
+              frame_heights=32, trail_points=200, frames=5, train_steps=200)
+
+
+def network_scenario_text(sizes: Sizes, steps: int, resolution: int = 51) -> str:
+    """The benchmark's network: an MLP 2-h-h-1 (tanh) on moons, full-batch GD."""
+    return f"""
+title = "bench"
+steps = {steps}
+[landscape]
+kind = "network"
+loss = "bce"
+[landscape.data]
+name = "moons"
+n = {sizes.data_n}
+[landscape.model]
+widths = [2, {sizes.hidden}, {sizes.hidden}, 1]
+activation = "tanh"
+[landscape.slice]
+resolution = {resolution}
+[[runs]]
+name = "gd"
+optimizer = "gd"
+lr = 0.1
+"""
+
+
+def _problem(sizes: Sizes, device: torch.device):
+    from sandbox.landscape.problem import make_problem
+    from sandbox.landscape.slice_setup import set_slice_plane
+    from sandbox.scenario.load import parse_scenario
+
+    scenario = parse_scenario(network_scenario_text(sizes, steps=10))
+    problem = make_problem(scenario)
+    set_slice_plane(problem, scenario)
+    return scenario, problem
+
+
+def _best_time(fn: Callable[[], object], repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_grid(sizes: Sizes, device: torch.device) -> dict:
+    """Batched surface evaluation vs a per-point loop; matmul peak as the physical limit."""
+    from sandbox.landscape.slicing import Plane, grid_axis, surface_grid
+
+    _, problem = _problem(sizes, device)
+    model, plane = problem.model, problem.plane
+    x, y = problem.data.x.to(device), problem.data.y.to(device)
+    plane = Plane(plane.origin.to(device), plane.d1.to(device), plane.d2.to(device))
+    span = 1.0
+    grid_seconds = _best_time(
+        lambda: surface_grid(model, problem.loss_fn, plane, span, sizes.grid, x, y), repeats=2
+    )
+    grid = surface_grid(model, problem.loss_fn, plane, span, sizes.grid, x, y)
+    axis = grid_axis(span, sizes.grid)
+    cells = [(i, j) for i in range(sizes.grid) for j in range(sizes.grid)]
+    sample = cells[:: max(1, len(cells) // sizes.naive_points)][: sizes.naive_points]
+
+    def naive() -> list[float]:
+        with torch.no_grad():
+            return [
+                problem.loss_fn(model.forward(plane.point(axis[j], axis[i]), x), y).item()
+                for i, j in sample
+            ]
+
+    naive_seconds = _best_time(naive, repeats=1)
+    naive_values = torch.tensor(naive())
+    ours = torch.stack([grid[i, j] for i, j in sample]).cpu()
+    max_rel_err = ((ours - naive_values).abs() / naive_values.abs().clamp_min(1e-12)).max().item()
+    flops_per_point = 2 * sizes.data_n * sum(
+        a * b for a, b in zip(model.spec.widths[:-1], model.spec.widths[1:], strict=True)
+    )
+    points_per_s = sizes.grid**2 / grid_seconds
+    return {
+        "points_per_s": points_per_s,
+        "naive_points_per_s": len(sample) / naive_seconds,
+        "speedup": points_per_s / (len(sample) / naive_seconds),
+        "peak_gflops": _matmul_gflops(sizes.matmul, device),
+        "achieved_gflops": points_per_s * flops_per_point / 1e9,
+        "max_rel_err": max_rel_err,
+        "grid": sizes.grid,
+        "device": str(device),
+    }
+
+
+def _matmul_gflops(n: int, device: torch.device) -> float:
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+
+    def multiply() -> None:
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    multiply()
+    return 2 * n**3 / _best_time(multiply, repeats=5) / 1e9
+
+
+def bench_first_surface(sizes: Sizes) -> dict:
+    """Seconds from starting a network scenario's stream to its first drawable surface."""
+    from sandbox.app.worker import Surface, scenario_stream
+    from sandbox.scenario.load import parse_scenario
+
+    scenario = parse_scenario(network_scenario_text(sizes, steps=10))
+    start = time.perf_counter()
+    for message in scenario_stream(scenario):
+        if isinstance(message, Surface):
+            return {"first_surface_s": time.perf_counter() - start}
+    raise RuntimeError("no surface")
+
+
+def bench_sharpness(sizes: Sizes, device: torch.device) -> dict:
+    """One λ_max estimate (Lanczos on HVPs, full batch) and its error against dense eigvalsh."""
+    from sandbox.optim.sharpness import top_eigenvalue
+
+    _, problem = _problem(sizes, device)
+    theta = problem.theta_init.to(device)
+    data = problem.data
+    x, y = data.x.to(device), data.y.to(device)
+
+    def loss(t: torch.Tensor) -> torch.Tensor:
+        return problem.loss_fn(problem.model.forward(t, x), y)
+
+    top_eigenvalue(loss, theta)  # warm-up
+    seconds = _best_time(lambda: top_eigenvalue(loss, theta), repeats=3)
+    estimate, _ = top_eigenvalue(loss, theta)
+    exact = _dense_top_eigenvalue(lambda t: problem.loss_fn(problem.model.forward(t, x), y),
+                                  theta.double())
+    return {"ms": seconds * 1e3, "rel_err": abs(estimate - exact) / abs(exact),
+            "parameters": problem.model.n_params, "lambda_max": exact}
+
+
+def _dense_top_eigenvalue(loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> float:
+    """The oracle: the dense float64 Hessian, one HVP per column, then eigvalsh."""
+    from sandbox.optim.sharpness import HVP
+
+    hvp = HVP(loss, theta)
+    eye = torch.eye(len(theta), dtype=theta.dtype, device=theta.device)
+    hessian = torch.stack([hvp(column) for column in eye])
+    return torch.linalg.eigvalsh((hessian + hessian.T) / 2)[-1].item()
+
+
+def bench_frames(sizes: Sizes) -> dict:
+    """Median and p95 frame time (draw + finish), idle and while a network trains beside it."""
+    from sandbox.app.worker import BackgroundWorker
+    from sandbox.render import Renderer, default_camera, headless_context
+    from sandbox.render.examples import heavy_scene
+    from sandbox.scenario.load import parse_scenario
+
+    ctx = headless_context()
+    renderer = Renderer(ctx, sizes.frame_size)
+    state = heavy_scene(sizes.trail_points, 4, sizes.frame_heights)
+    camera = default_camera(state, renderer.size)
+
+    def frame_times(frames: int) -> list[float]:
+        times = []
+        for index in range(frames):
+            start = time.perf_counter()
+            renderer.draw(state, camera.orbit(0.5 * index, 0.0))
+            ctx.finish()
+            times.append((time.perf_counter() - start) * 1e3)
+        return times
+
+    frame_times(3)  # warm-up: shader compilation, glyph atlas
+    idle = frame_times(sizes.frames)
+    worker = BackgroundWorker(parse_scenario(network_scenario_text(sizes, steps=10**6))).start()
+    try:
+        while not worker.drain(1):  # training has started once messages flow
+            time.sleep(0.05)
+        busy = frame_times(sizes.frames)
+        worker.drain(10**6)
+    finally:
+        worker.close()
+        renderer.release()
+    return {
+        "median_ms": statistics.median(idle),
+        "p95_ms": float(np.percentile(idle, 95)),
+        "p95_ms_training": float(np.percentile(busy, 95)),
+        "median_ms_training": statistics.median(busy),
+        "size": list(sizes.frame_size),
+        "gl_renderer": ctx.info["GL_RENDERER"],
+    }
+
+
+def bench_training(sizes: Sizes) -> dict:
+    """Steps/s of a run in the background worker vs a bare torch.optim loop, same problem."""
+    from sandbox.app.worker import BackgroundWorker, Finished, Steps
+    from sandbox.scenario.load import parse_scenario
+
+    scenario = parse_scenario(network_scenario_text(sizes, steps=sizes.train_steps, resolution=3))
+    worker = BackgroundWorker(scenario, maxsize=1024).start()
+    first = None
+    received = 0
+    try:
+        while True:
+            for message in worker.drain():
+                if isinstance(message, Steps):
+                    first = first or (time.perf_counter(), message.steps[0].step)
+                    received = message.steps[-1].step
+                if isinstance(message, Finished):
+                    break
+            else:
+                time.sleep(0.002)
+                continue
+            break
+        background = (received - first[1]) / (time.perf_counter() - first[0])
+    finally:
+        worker.close()
+    bare = _bare_steps_per_s(sizes)
+    return {"steps_per_s": background, "bare_steps_per_s": bare, "ratio": background / bare}
+
+
+def _bare_steps_per_s(sizes: Sizes) -> float:
+    torch.set_num_threads(1)  # as the worker does
+    _, problem = _problem(sizes, torch.device("cpu"))
+    theta = problem.theta_init.clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([theta], lr=0.1)
+
+    def loop() -> None:
+        for _ in range(sizes.train_steps):
+            optimizer.zero_grad()
+            problem.full_loss(theta).backward()
+            optimizer.step()
+
+    return sizes.train_steps / _best_time(loop, repeats=2)
+
+
+def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> dict:
+    """Every benchmark section; CUDA for grid and sharpness when available."""
+    sizes = QUICK if quick else Sizes()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    results: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+                     "quick": quick}
+    plan = {
+        "grid": lambda: bench_grid(sizes, device),
+        "first_surface": lambda: bench_first_surface(sizes),
+        "sharpness": lambda: bench_sharpness(sizes, device),
+        "frame": lambda: bench_frames(sizes),
+        "training": lambda: bench_training(sizes),
+    }
+    for name, bench in plan.items():
+        if sections is None or name in sections:
+            results[name] = bench()
+    return results
+
+
+def print_table(results: dict) -> None:
+    """The results as a readable table."""
+    for section, values in results.items():
+        if not isinstance(values, dict):
+            print(f"{section:<14} {values}")
+            continue
+        for key, value in values.items():
+            shown = f"{value:,.4g}" if isinstance(value, float) else value
+            print(f"{section:<14} {key:<20} {shown}")
+
+
+def write_json(results: dict, path: Path) -> None:
+    from sandbox.trace.io import write_json_atomic
+
+    write_json_atomic(Path(path), results)
+
+
+def main_bench(json_path: Path | None, quick: bool, sections: list[str] | None) -> int:
+    results = run_bench(quick, tuple(sections) if sections else None)
+    print_table(results)
+    if json_path is not None:
+        write_json(results, json_path)
+    print(json.dumps({k: v for k, v in results.items() if not isinstance(v, dict)}))
+    return 0
