@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--frame-count", type=int, default=120, metavar="N",
                         help="frames at N evenly spaced steps (default 120)")
     replay.add_argument("--video", type=Path, metavar="PATH", help="also write an MP4 or GIF")
+    replay.add_argument("--plots", action="store_true",
+                        help="also write loss/sharpness/gradient plots as PNG in DIR")
     replay.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
     replay.add_argument("--fps", type=float, default=30.0)
     replay.set_defaults(handler=_replay)
@@ -122,6 +124,10 @@ def _replay(args: argparse.Namespace) -> int:
         result = replay(path, args.out, force=args.force, progress=progress, keep_arrays=False)
         if args.frames or args.video:
             _write_pictures(result.scenario, args)
+        if args.plots:
+            from sandbox.plots import write_plots
+
+            write_plots(args.out)
         return EXIT_OK
     with tempfile.TemporaryDirectory(prefix="sandbox-compare-") as scratch:
         out = args.out if args.out is not None else Path(scratch) / "new"

@@ -170,3 +170,15 @@ def test_long_runs_stream_with_bounded_memory(tmp_path):
         rows = (tmp_path / f"out{steps}" / "runs" / "calm_gd.csv").read_text().count("\n")
         assert rows == steps + 2  # header + steps 0..steps
     assert peaks[100_000] - peaks[10_000] < 20_000, peaks  # KiB; a list of 180k rows is ~60 MB
+
+
+def test_plots_are_written_beside_the_csvs(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "out"
+    example = str(CONTRACT / "examples" / "tiny_net.toml")
+    assert main(["replay", example, "--out", str(out), "--plots", "--quiet"]) == 0
+    for name in ("loss.png", "sharpness.png", "layer_grads.png"):
+        image = np.asarray(Image.open(out / name).convert("L"))
+        assert image.shape[1] > 400 and image.std() > 10, name
+    assert not list(out.glob(".*.part"))

@@ -1,0 +1,121 @@
+"""Plots for headless users (`sandbox replay ... --plots`): loss, sharpness, gradient norms as PNG.
+
+Drawn from the CSVs a replay wrote, so they show exactly what is on disk. matplotlib's Agg
+backend: no display needed. Non-finite values (a diverged run) are left out of the lines and the
+run's divergence is marked with a cross.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def _columns(path: Path) -> dict[str, np.ndarray]:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {
+        key: np.array([float(r[key]) if r[key] != "" else math.nan for r in rows])
+        for key in rows[0]
+    }
+
+
+def _save(figure, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    figure.savefig(tmp, dpi=110, format="png")
+    os.replace(tmp, path)
+
+
+def write_plots(out_dir: Path) -> list[Path]:
+    """loss.png, sharpness.png (if estimated) and layer_grads.png (networks) in `out_dir`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    runs = [(r, _columns(out_dir / r["file"])) for r in summary["runs"]]
+    written = [_loss_plot(plt, summary, runs, out_dir / "loss.png")]
+    if any(np.isfinite(c["sharpness"]).any() for _, c in runs):
+        written.append(_sharpness_plot(plt, summary, runs, out_dir / "sharpness.png"))
+    layers = [(r, _columns(out_dir / r["file"].replace(".csv", "_network.csv"))) for r, _ in runs]
+    if all((out_dir / r["file"].replace(".csv", "_network.csv")).exists() for r, _ in runs):
+        written.append(_layer_plot(plt, summary, layers, out_dir / "layer_grads.png"))
+    plt.close("all")
+    return written
+
+
+def _loss_plot(plt, summary, runs, path: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for run, c in runs:
+        finite = np.isfinite(c["loss"]) & (c["loss"] > 0)
+        (line,) = axes.plot(c["step"][finite], c["loss"][finite], label=run["name"], lw=1.5)
+        if run["diverged"]:
+            axes.plot(
+                c["step"][finite][-1:], c["loss"][finite][-1:], "x", ms=10, color=line.get_color()
+            )
+    axes.set(yscale="log", xlabel="step", ylabel="loss", title=summary["title"])
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    _save(figure, path)
+    return path
+
+
+def _sharpness_plot(plt, summary, runs, path: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for run, c in runs:
+        estimated = np.isfinite(c["sharpness"])
+        if not estimated.any():
+            continue
+        (line,) = axes.plot(
+            c["step"][estimated], c["sharpness"][estimated], label=f"{run['name']}: λmax"
+        )
+        axes.plot(
+            c["step"], 2 / c["lr"], "--", color=line.get_color(), lw=1, label=f"{run['name']}: 2/η"
+        )
+    axes.set(xlabel="step", ylabel="sharpness λmax", title=f"{summary['title']}: sharpness")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    _save(figure, path)
+    return path
+
+
+def _layer_plot(plt, summary, layers, path: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for run, c in layers:
+        names = sorted(
+            (k for k in c if k.startswith("grad_norm_layer")),
+            key=lambda k: int(k.removeprefix("grad_norm_layer")),
+        )
+        final = [
+            c[k][np.isfinite(c[k])][-1] if np.isfinite(c[k]).any() else math.nan for k in names
+        ]
+        first = [c[k][0] for k in names]
+        (line,) = axes.plot(range(len(names)), first, "o-", label=f"{run['name']}: step 0")
+        axes.plot(
+            range(len(names)),
+            final,
+            "s--",
+            color=line.get_color(),
+            label=f"{run['name']}: last step",
+        )
+    axes.set(
+        yscale="log",
+        xlabel="layer",
+        ylabel="weight-gradient norm",
+        title=f"{summary['title']}: gradient norm per layer",
+    )
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    _save(figure, path)
+    return path
