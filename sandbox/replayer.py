@@ -8,6 +8,7 @@ The Python API for tests is `replay(path)`, which returns the summary and per-ru
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -17,15 +18,17 @@ import numpy as np
 
 from sandbox.errors import OutputError
 from sandbox.landscape.problem import make_problem
-from sandbox.landscape.slice_setup import set_slice_plane
+from sandbox.landscape.slice_setup import setup_slice
 from sandbox.optim.run import run_steps
 from sandbox.scenario.load import load_scenario
 from sandbox.scenario.schema import Scenario
-from sandbox.trace.io import RunWriter, write_json_atomic
+from sandbox.trace.io import PART_SUFFIX, RunWriter, format_number, write_json_atomic
 from sandbox.trace.names import file_safe
 from sandbox.trace.records import Step
 
 COLUMNS = ("step", "loss", "x", "y", "grad_norm", "lr", "sharpness")
+CONNECT_FILE = "connect.csv"
+CONNECT_COLUMNS = ("t", "line_loss", "curve_loss", "curve_x", "curve_y")
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def replay(
     if out_dir is not None:
         prepare_out_dir(out_dir, force)
     problem = make_problem(scenario)
-    slice_info = set_slice_plane(problem, scenario) if problem.is_network else None
+    slice_info, connection = setup_slice(problem, scenario) if problem.is_network else (None, None)
     bar = _progress_bar(scenario, progress)
     summaries, arrays = [], {}
     try:
@@ -96,9 +99,31 @@ def replay(
     if slice_info is not None:
         summary["slice"] = slice_info
         summary["activation_norms_at_init"] = problem.activation_norms(problem.theta_init)
+    if connection is not None:
+        summary["connect"] = connection.summary()
+        if out_dir is not None:
+            _write_atomic(out_dir / CONNECT_FILE, _connect_csv(connection))
     if out_dir is not None:
         write_json_atomic(out_dir / "summary.json", summary)
     return ReplayResult(scenario, summary, arrays)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write `path` as `<path>.part`, renamed when complete (as the run CSVs)."""
+    part = Path(str(path) + PART_SUFFIX)
+    try:
+        with part.open("w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _connect_csv(connection) -> str:
+    lines = [",".join(CONNECT_COLUMNS)]
+    lines += [",".join(map(format_number, row)) for row in connection.rows()]
+    return "\n".join(lines) + "\n"
 
 
 def _replay_run(problem, run, scenario, out_dir, bar, keep_arrays):
@@ -171,6 +196,7 @@ def prepare_out_dir(out: Path, force: bool) -> None:
             raise OutputError(f"--out {out} exists and is not empty (use --force to overwrite)")
         # The old summary goes first: an interrupted forced replay must not look complete.
         (out / "summary.json").unlink(missing_ok=True)
+        (out / CONNECT_FILE).unlink(missing_ok=True)
         shutil.rmtree(out / "runs", ignore_errors=True)
     try:
         (out / "runs").mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,11 @@ fixed scale of order one (no data-dependent standardisation), so ``noise``, the 
 deviation of the Gaussian noise added to each coordinate (or to the target, for ``sine``), means
 the same thing across datasets. Classes are balanced (counts differ by at most one) and the rows
 are shuffled with the same generator.
+
+``low_rank`` is a multi-output regression for the implicit low-rank bias (PHENOMENA 17): inputs
+x ~ N(0, I_dim), targets y = W*·x + noise with W* = √(dim/rank)·U·Vᵀ of rank ``rank`` (U, V
+random with orthonormal columns, so every nonzero singular value is √(dim/rank) and the targets
+have unit variance per coordinate on average). ``noise`` is added to the targets, as for ``sine``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import torch
 from sandbox.scenario.schema import DataSpec
 
 # Datasets whose number of classes is fixed; the others take DataSpec.classes.
-FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0}
+FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0, "low_rank": 0}
+# DataSpec keys that apply to some datasets only (validated in sandbox.scenario.rules).
+KEYS_FOR_DATASET = {"dim": ("low_rank",), "rank": ("low_rank",)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,16 +39,24 @@ class Dataset:
     task: Literal["classification", "regression"]
     n_classes: int  # 0 for regression
     input_dim: int
+    target_map: torch.Tensor | None = None  # low_rank: W* (dim, dim), float64
 
 
 def n_classes_of(spec: DataSpec) -> int:
-    """Number of classes the spec's dataset has (0 for the regression dataset ``sine``)."""
+    """Number of classes the spec's dataset has (0 for the regression datasets)."""
     return FIXED_CLASSES.get(spec.name, spec.classes)
 
 
 def input_dim_of(spec: DataSpec) -> int:
-    """Input dimension of the spec's dataset: 1 for ``sine``, 2 for every other."""
-    return 1 if spec.name == "sine" else 2
+    """Input dimension of the spec's dataset: 1 for ``sine``, ``dim`` for ``low_rank``, else 2."""
+    return {"sine": 1, "low_rank": spec.dim}.get(spec.name, 2)
+
+
+def target_dim_of(spec: DataSpec) -> int:
+    """Width of a regression target: ``dim`` for ``low_rank``, else 1 (0 for classification)."""
+    if n_classes_of(spec):
+        return 0
+    return spec.dim if spec.name == "low_rank" else 1
 
 
 def make_dataset(spec: DataSpec, seed: int) -> Dataset:
@@ -57,6 +72,8 @@ def make_dataset(spec: DataSpec, seed: int) -> Dataset:
     gen = torch.Generator().manual_seed(spec.seed if spec.seed is not None else seed)
     if spec.name == "sine":
         return _sine(spec.n, spec.noise, gen)
+    if spec.name == "low_rank":
+        return _low_rank(spec.n, spec.dim, spec.rank, spec.noise, gen)
     k = n_classes_of(spec)
     counts = [spec.n // k + (c < spec.n % k) for c in range(k)]
     parts = [_GENERATORS[spec.name](c, m, k) for c, m in enumerate(counts)]
@@ -70,6 +87,15 @@ def _sine(n: int, noise: float, gen: torch.Generator) -> Dataset:
     x = (2 * torch.rand(n, 1, generator=gen) - 1) * math.pi  # shape (n, 1), uniform on [-pi, pi]
     y = torch.sin(x) + noise * torch.randn(n, 1, generator=gen)
     return Dataset(x, y, "regression", 0, 1)
+
+
+def _low_rank(n: int, dim: int, rank: int, noise: float, gen: torch.Generator) -> Dataset:
+    x = torch.randn(n, dim, generator=gen, dtype=torch.float64)
+    u = torch.linalg.qr(torch.randn(dim, rank, generator=gen, dtype=torch.float64)).Q
+    v = torch.linalg.qr(torch.randn(dim, rank, generator=gen, dtype=torch.float64)).Q
+    w = math.sqrt(dim / rank) * u @ v.T  # shape (dim, dim), rank `rank`
+    y = x @ w.T + noise * torch.randn(n, dim, generator=gen, dtype=torch.float64)
+    return Dataset(x.float(), y.float(), "regression", 0, dim, target_map=w)
 
 
 def _even(m: int) -> torch.Tensor:

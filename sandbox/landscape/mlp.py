@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from sandbox.landscape.data import Dataset, input_dim_of, n_classes_of
+from sandbox.landscape.data import Dataset, input_dim_of, n_classes_of, target_dim_of
 from sandbox.scenario.schema import DataSpec, ModelSpec
 
 BN_EPS = 1e-5  # as torch.nn.BatchNorm1d
@@ -251,7 +251,8 @@ def make_loss(name: str, dataset: Dataset, out_dim: int) -> LossFn:
     ValueError
         If the loss cannot be used with that dataset and output width.
     """
-    problems = _loss_problems(name, dataset.task, dataset.n_classes, out_dim)
+    target_dim = dataset.y.shape[-1] if dataset.task == "regression" else 0
+    problems = _loss_problems(name, dataset.task, dataset.n_classes, out_dim, target_dim)
     if problems:
         raise ValueError("; ".join(reason for _, reason in problems))
     if name == "bce":
@@ -289,10 +290,12 @@ _ELEMENTWISE: dict[str, LossFn] = {
 }
 
 
-def _loss_problems(loss: str, task: str, n_classes: int, out_dim: int) -> list[tuple[str, str]]:
+def _loss_problems(
+    loss: str, task: str, n_classes: int, out_dim: int, target_dim: int = 1
+) -> list[tuple[str, str]]:
     """(``"loss"`` or ``"widths"``, reason) for each way the loss does not fit data and width."""
     if loss in ("bce", "cross_entropy") and task == "regression":
-        return [("loss", f"loss {loss!r} needs a classification dataset; 'sine' is regression")]
+        return [("loss", f"loss {loss!r} needs a classification dataset, not regression data")]
     if loss == "bce" and n_classes != 2:
         return [
             (
@@ -311,8 +314,14 @@ def _loss_problems(loss: str, task: str, n_classes: int, out_dim: int) -> list[t
                 f"classes {n_classes}, got {out_dim}",
             )
         ]
-    if task == "regression" and out_dim != 1:
-        return [("widths", f"loss {loss!r} on regression data needs output width 1, got {out_dim}")]
+    if task == "regression" and out_dim != target_dim:
+        return [
+            (
+                "widths",
+                f"loss {loss!r} on regression data needs output width {target_dim} "
+                f"(the targets' width), got {out_dim}",
+            )
+        ]
     if task == "classification" and out_dim != n_classes and not (out_dim == 1 and n_classes == 2):
         return [
             (
@@ -360,6 +369,7 @@ def check_compatible(
     if k > spec_data.n:
         problems.append(((*here, "data", "n"), f"n = {spec_data.n} is fewer than the {k} classes"))
     task = "regression" if k == 0 else "classification"
-    for key, reason in _loss_problems(loss_name, task, k, spec_model.widths[-1]):
+    target_dim = target_dim_of(spec_data)
+    for key, reason in _loss_problems(loss_name, task, k, spec_model.widths[-1], target_dim):
         problems.append(((*here, "loss") if key == "loss" else (*here, "model", "widths"), reason))
     return problems

@@ -1,7 +1,8 @@
 """Height fields for the 3D view: the landscape's loss on a regular grid.
 
 Coordinates are the scenario's (x, y): the point itself on analytic surfaces, the projection onto
-the slice plane through the initial weights on networks. A network surface centred elsewhere
+the slice plane through the initial weights on networks (for `directions = "connect"`, the plane
+through the two endpoints and the curve between them). A network surface centred elsewhere
 (`center = "final"` or `"moving"`) is the same plane shifted, so trajectories and surfaces share
 one coordinate system and the ball is drawn where the CSV says it is.
 """
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from sandbox.landscape import analytic
+from sandbox.landscape.connect import ConnectPlane
 from sandbox.landscape.slicing import Plane, surface_grid
 from sandbox.trace.records import SurfaceSample
 
@@ -41,9 +43,16 @@ def analytic_surface(problem, bounds, resolution: int = ANALYTIC_RESOLUTION) -> 
 def network_surface(
     problem, center: torch.Tensor, span: float, resolution: int, step: int = 0
 ) -> SurfaceSample:
-    """The network's loss on the slice plane's square of half-width `span` around `center`."""
+    """The network's loss on the slice plane's square of half-width `span` around `center`.
+
+    A mode-connectivity plane (`directions = "connect"`) has its own view, the square that covers
+    both endpoints and the curve between them: it is drawn whatever `center` and `span` say.
+    """
     plane: Plane = problem.plane
-    cx, cy, _ = plane.project(center)
+    if isinstance(plane, ConnectPlane):
+        (cx, cy), span = plane.view
+    else:
+        cx, cy, _ = plane.project(center)
     shifted = Plane(plane.point(cx, cy), plane.d1, plane.d2)
     x, y = problem.data.x[:EVAL_POINTS], problem.data.y[:EVAL_POINTS]
     grid = surface_grid(problem.model, problem.loss_fn, shifted, span, resolution, x, y)

@@ -1,9 +1,13 @@
-"""Choosing a network scenario's slice plane: seeded random, PCA of the runs, or Hessian.
+"""Choosing a network scenario's slice plane: seeded random, PCA of the runs, Hessian, or connect.
 
-The plane always passes through the initial weights (the contract's (x, y)); `center` only moves
-what the 3D view draws. PCA directions, and Hessian directions at the final weights, need the
-runs first: a quick pre-pass (runs are deterministic, so re-running is exact) records a bounded
-number of weight snapshots instead of keeping every step's weights.
+The plane passes through the initial weights (the contract's (x, y)); `center` only moves what
+the 3D view draws. PCA directions, and Hessian directions at the final weights, need the runs
+first: a quick pre-pass (runs are deterministic, so re-running is exact) records a bounded number
+of weight snapshots instead of keeping every step's weights.
+
+The one exception is ``directions = "connect"`` (mode connectivity, `sandbox.landscape.connect`):
+its plane goes through the two named runs' final weights and the fitted curve between them, with
+the first run's final weights at (0, 0) and the second's at (1, 0).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sandbox.landscape.connect import Connection, connect
 from sandbox.landscape.slicing import Plane, hessian_directions, pca_directions, random_directions
 from sandbox.optim.run import run_steps
 from sandbox.scenario.schema import NetworkLandscape, Scenario
@@ -44,9 +49,22 @@ def _pre_pass(problem, scenario: Scenario, seed: int) -> tuple[list[Tensor], lis
 
 def set_slice_plane(problem, scenario: Scenario) -> dict:
     """Set `problem.plane` from the scenario's slice settings; return what to report about it."""
+    return setup_slice(problem, scenario)[0]
+
+
+def setup_slice(problem, scenario: Scenario) -> tuple[dict, Connection | None]:
+    """As `set_slice_plane`, and the mode-connectivity results when directions = "connect"."""
     land = scenario.landscape
     assert isinstance(land, NetworkLandscape)
     spec = land.slice
+    if spec.directions == "connect":
+        connection = connect(problem, scenario)
+        info = {
+            "directions": "connect",
+            "runs": list(connection.runs),
+            "bounds": [list(axis) for axis in connection.plane.bounds],
+        }
+        return info, connection
     origin = problem.theta_init
     info: dict = {"directions": spec.directions, "center": spec.center}
     seed = spec.seed if spec.seed is not None else scenario.seed
@@ -61,4 +79,6 @@ def set_slice_plane(problem, scenario: Scenario) -> dict:
         d1, d2, eigenvalues = hessian_directions(problem.full_loss, at)
         info["eigenvalues"] = list(eigenvalues)
     problem.plane = Plane(origin, d1, d2)
-    return info
+    if spec.center != "moving":  # the view is the square of half-width span around θ₀
+        info["bounds"] = [[-spec.span, spec.span], [-spec.span, spec.span]]
+    return info, None

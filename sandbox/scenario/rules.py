@@ -88,6 +88,8 @@ def _landscape(scenario: Scenario) -> Found:
             yield ("landscape", "params"), str(exc)
         return
     yield from _network(land)
+    yield from _connect(scenario, land)
+    yield from _data_keys(land)
 
 
 def _network(land: NetworkLandscape) -> Found:
@@ -100,6 +102,76 @@ def _network(land: NetworkLandscape) -> Found:
             ("landscape", "model", "widths"),
             (f"the network has {n_params:,} parameters; the limit is {LIMITS['parameters']:,}"),
         )
+
+
+CONNECT_KEYS = ("connect", "connect_steps", "connect_lr")
+
+
+def _connect(scenario: Scenario, land: NetworkLandscape) -> Found:
+    """directions = "connect" names two distinct runs; its keys mean nothing elsewhere."""
+    spec, here = land.slice, ("landscape", "slice")
+    if spec.directions != "connect":
+        for key in CONNECT_KEYS:
+            if key in spec.model_fields_set:
+                yield (*here, key), 'applies to directions = "connect" only'
+        return
+    for key in ("center", "span"):
+        if key in spec.model_fields_set:
+            yield (
+                (*here, key),
+                (
+                    'has no effect with directions = "connect" (the view covers both '
+                    "endpoints and the curve between them)"
+                ),
+            )
+    if spec.connect is None:
+        yield (
+            (*here, "directions"),
+            'directions = "connect" needs connect = ["run A", "run B"]: the two runs to join',
+        )
+        return
+    runs = {run.name: run for run in scenario.runs}
+    known = ", ".join(repr(name) for name in runs)
+    for name in spec.connect:
+        if name not in runs:
+            yield (*here, "connect"), f"no run named {name!r} (runs: {known})"
+    a, b = spec.connect
+    if a == b:
+        yield (*here, "connect"), f"names the same run twice ({a!r}); it needs two runs"
+    elif a in runs and b in runs and _same_endpoint(scenario, runs[a], runs[b]):
+        yield (
+            (*here, "connect"),
+            (
+                f"runs {a!r} and {b!r} are identical and end at the same weights; give one "
+                "its own init_seed"
+            ),
+        )
+
+
+def _same_endpoint(scenario: Scenario, a: Run, b: Run) -> bool:
+    """Whether two runs certainly end at the same weights (same settings, no randomness)."""
+    land = scenario.landscape
+    assert isinstance(land, NetworkLandscape)
+
+    def settings(run: Run) -> dict:
+        init_seed = run.init_seed if run.init_seed is not None else scenario.seed
+        return run.model_dump(exclude={"name", "color"}) | {"init_seed": init_seed}
+
+    random = any(r.noise > 0 or r.batch_size is not None for r in (a, b)) or land.model.dropout
+    changed = any(e.set is not None and e.set.run in (a.name, b.name) for e in scenario.timeline)
+    return settings(a) == settings(b) and not random and not changed
+
+
+def _data_keys(land: NetworkLandscape) -> Found:
+    """Dataset keys that apply to one dataset only."""
+    from sandbox.landscape.data import KEYS_FOR_DATASET
+
+    data, here = land.data, ("landscape", "data")
+    for key, names in KEYS_FOR_DATASET.items():
+        if key in data.model_fields_set and data.name not in names:
+            yield (*here, key), f"applies to {' and '.join(repr(n) for n in names)} only"
+    if data.name == "low_rank" and data.rank > data.dim:
+        yield (*here, "rank"), f"rank {data.rank} is larger than dim {data.dim}"
 
 
 def count_parameters(model: ModelSpec) -> int:

@@ -23,6 +23,7 @@ LIMITS = {
     "layers": 64,
     "parameters": 1_000_000,
     "newton_parameters": 2_000,
+    "connect_steps": 100_000,
 }
 
 SURFACE_NAMES = (
@@ -51,7 +52,7 @@ OPTIMIZERS = (
     "adamw",
     "newton",
 )
-DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine")
+DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine", "low_rank")
 LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "gelu", "linear")
 INITS = ("he", "xavier", "orthogonal", "normal")
@@ -109,6 +110,8 @@ class DataSpec(Strict):
     noise: NonNegative = 0.1
     classes: Annotated[int, Field(ge=2, le=10)] = 2
     seed: Annotated[int, Field(ge=0)] | None = None
+    dim: Annotated[int, Field(ge=1, le=LIMITS["width"])] = 8  # low_rank: input/output dimension
+    rank: Annotated[int, Field(ge=1, le=LIMITS["width"])] = 1  # low_rank: rank of the target map
 
 
 class ModelSpec(Strict):
@@ -130,11 +133,22 @@ class ModelSpec(Strict):
 class SliceSpec(Strict):
     """Which 2D plane of parameter space the view shows and the CSV's (x, y) lie in."""
 
-    directions: Literal["random", "pca", "hessian"] = "random"
+    directions: Literal["random", "pca", "hessian", "connect"] = "random"
     center: Literal["init", "final", "moving"] = "init"
     span: Positive = 1.0
     resolution: Annotated[int, Field(ge=3, le=LIMITS["resolution"])] = 51
     seed: Annotated[int, Field(ge=0)] | None = None
+    # directions = "connect" (mode connectivity): the two runs whose final weights are joined,
+    # and the Adam fit of the Bézier curve's control point between them.
+    connect: (
+        Annotated[
+            tuple[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]],
+            BeforeValidator(_list_to_tuple),
+        ]
+        | None
+    ) = None
+    connect_steps: Annotated[int, Field(ge=0, le=LIMITS["connect_steps"])] = 500
+    connect_lr: Annotated[Finite, Field(gt=0, le=10)] = 0.01
 
 
 class NetworkLandscape(Strict):
