@@ -23,14 +23,21 @@ from sandbox.scenario.schema import NetworkLandscape, Scenario
 MAX_SNAPSHOTS = 512  # per run, for PCA
 
 
-def _pre_pass(problem, scenario: Scenario, seed: int) -> tuple[list[Tensor], list[Tensor]]:
-    """Run every run once; return weight snapshots (≤ MAX_SNAPSHOTS + 1 per run) and finals."""
+def _pre_pass(
+    problem, scenario: Scenario, seed: int, first_only: bool = False
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Run the runs once; return weight snapshots (≤ MAX_SNAPSHOTS + 1 per run) and finals.
+
+    Sharpness estimates are skipped (they do not change the weights, only cost time), and
+    `first_only` stops after the first run when only its final weights are needed.
+    """
     # Records need *some* plane to project onto during the pre-pass; their (x, y) are discarded.
     problem.plane = Plane(
         problem.theta_init, *random_directions(problem.model, problem.theta_init, seed)
     )
     snapshots, finals = [], []
-    for run in scenario.runs:
+    for run in scenario.runs[:1] if first_only else scenario.runs:
+        run = run.model_copy(update={"sharpness_every": 0})
         stride = max(1, (scenario.steps + 1) // MAX_SNAPSHOTS)
         last: list[Tensor] = []
 
@@ -75,7 +82,8 @@ def setup_slice(problem, scenario: Scenario) -> tuple[dict, Connection | None]:
         d1, d2, explained = pca_directions(torch.stack(snapshots), origin)
         info["explained_variance"] = list(explained)
     else:
-        at = _pre_pass(problem, scenario, seed)[1][0] if spec.center == "final" else origin
+        final = spec.center == "final"
+        at = _pre_pass(problem, scenario, seed, first_only=True)[1][0] if final else origin
         d1, d2, eigenvalues = hessian_directions(problem.full_loss, at)
         info["eigenvalues"] = list(eigenvalues)
     problem.plane = Plane(origin, d1, d2)
