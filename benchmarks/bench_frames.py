@@ -1,8 +1,10 @@
 """Benchmark: renderer frame time, headless, for a heavy scene.
 
-    python benchmarks/bench_frames.py [--size 1280x720] [--frames 60] [--samples 0] [--mesh-cells 96]
+    python benchmarks/bench_frames.py [--size 1280x720] [--frames 60] [--samples 0]
+                                      [--mesh-cells 96] [--fxaa] [--scale 1.0] [--png PATH]
 
-Scene: a 256 x 256 height field and 4 trails of 10,000 points each; the camera orbits a little
+Scene: a 256 x 256 height field and 4 noisy optimiser paths of 10,000 points each (they converge,
+then jitter in place, the costly case for thick lines); the camera orbits a little
 every frame so the trails are re-thinned and re-uploaded as in the app. Prints the median and p95
 of (a) draw + finish (what a window pays before swapping) and (b) draw + read_rgb (what a video
 frame costs), in milliseconds, with the GL renderer. Absolute figures move with machine load;
@@ -16,30 +18,8 @@ import time
 
 import numpy as np
 
-from sandbox.render import RUN_COLORS, Renderer, SceneState, Trail, default_camera, headless_context
-from sandbox.render.examples import bumpy_surface, grid
-
-BOUNDS = ((-2.0, 2.0), (-2.0, 2.0))
-
-
-def heavy_scene(points: int = 10_000, trails: int = 4, resolution: int = 256) -> SceneState:
-    """A bumpy 256² surface with `trails` wandering paths of `points` points each."""
-    f = bumpy_surface()
-    rng = np.random.default_rng(0)
-    runs = []
-    for i in range(trails):
-        walk = np.cumsum(rng.normal(0, 0.02, size=(points, 2)), axis=0)
-        xy = np.clip(walk + rng.uniform(-1, 1, size=2), -2, 2)
-        loss = f(xy[:, 0], xy[:, 1])
-        runs.append(Trail(f"run {i}", RUN_COLORS[i], xy, loss, label=f"loss {loss[-1]:.4f}"))
-    return SceneState(
-        "benchmark: 256² surface, 4 × 10k-point trails",
-        BOUNDS,
-        grid(f, BOUNDS, resolution),
-        tuple(runs),
-        points,
-        caption="frame time benchmark",
-    )
+from sandbox.render import Renderer, SceneState, default_camera, headless_context
+from sandbox.render.examples import heavy_scene
 
 
 def measure(renderer: Renderer, state: SceneState, frames: int, read: bool) -> np.ndarray:
@@ -64,22 +44,34 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--samples", type=int, default=0, help="MSAA samples (0 = FXAA only)")
     parser.add_argument("--mesh-cells", type=int, default=96)
-    parser.add_argument("--no-fxaa", action="store_true")
+    parser.add_argument("--fxaa", action="store_true", help="depth-guided FXAA pass")
+    parser.add_argument("--scale", type=float, default=1.0, help="internal 3-D render scale")
+    parser.add_argument("--png", help="also save the last frame here, to look at")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
     ctx = headless_context()
     renderer = Renderer(
-        ctx, size, samples=args.samples, fxaa=not args.no_fxaa, mesh_cells=args.mesh_cells
+        ctx,
+        size,
+        samples=args.samples,
+        fxaa=args.fxaa,
+        render_scale=args.scale,
+        mesh_cells=args.mesh_cells,
     )
     state = heavy_scene()
     print(f"GL: {ctx.info['GL_RENDERER']}")
     print(
         f"size {size[0]}x{size[1]}  heights {state.heights.shape}  trails 4 x 10k  "
-        f"mesh {args.mesh_cells}²  samples {args.samples}  fxaa {not args.no_fxaa}"
+        f"mesh {args.mesh_cells}²  samples {args.samples}  fxaa {args.fxaa}  "
+        f"scale {args.scale}"
     )
     for label, read in (("draw + finish", False), ("draw + read_rgb", True)):
         ms = measure(renderer, state, args.frames, read)
         print(f"{label:16s} median {np.median(ms):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms")
+    if args.png:
+        from sandbox.render.frames import save_png
+
+        save_png(renderer.read_rgb(), args.png)
 
 
 if __name__ == "__main__":

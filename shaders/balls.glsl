@@ -1,11 +1,10 @@
 #version 330 core
 // Markers at each run's current point: shaded sphere impostors, hollow rings, small foot dots.
-#include "heightfield.glsl"
 #include "common.glsl"
 uniform mat4 u_mvp;
 
 #ifdef VERTEX_SHADER
-in vec4 in_p;
+in vec3 in_center;              // world position
 in vec3 in_color;
 in float in_radius;
 in float in_style;
@@ -15,7 +14,7 @@ flat out float v_radius;
 flat out float v_style;
 
 void main() {
-    vec4 clip = u_mvp * vec4(world_from_point(in_p), 1.0);
+    vec4 clip = u_mvp * vec4(in_center, 1.0);
     float reach = in_radius + 1.0;
     v_offset = QUAD_CORNERS[gl_VertexID] * reach;
     v_color = in_color;

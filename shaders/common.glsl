@@ -15,8 +15,7 @@ vec4 top_left_pixels_to_clip(vec2 px) {
     return vec4(px.x / u_viewport.x * 2.0 - 1.0, 1.0 - px.y / u_viewport.y * 2.0, 0.0, 1.0);
 }
 
-// Corners of a quad drawn as two triangles, in [-1, 1]^2 (gl_VertexID 0..5).
-const vec2 QUAD_CORNERS[6] = vec2[](
-    vec2(-1.0, -1.0), vec2(1.0, -1.0), vec2(1.0, 1.0),
-    vec2(-1.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, 1.0)
+// Corners of a quad drawn as a 4-vertex triangle strip, in [-1, 1]^2 (gl_VertexID 0..3).
+const vec2 QUAD_CORNERS[4] = vec2[](
+    vec2(-1.0, -1.0), vec2(1.0, -1.0), vec2(-1.0, 1.0), vec2(1.0, 1.0)
 );

@@ -23,13 +23,10 @@ uniform float u_line_px;        // contour line width in pixels
 in vec2 v_uv;
 out vec4 frag;
 
-vec3 surface_normal(vec2 uv) {
-    vec2 du = 1.0 / (vec2(textureSize(u_height, 0)) - 1.0);  // one grid step in uv
-    float dx = height_at(uv + vec2(du.x, 0.0)) - height_at(uv - vec2(du.x, 0.0));
-    float dy = height_at(uv + vec2(0.0, du.y)) - height_at(uv - vec2(0.0, du.y));
-    // world slope: z = h * zscale and x = (2u - 1) * half_extent, so dz/dx = zscale dh / (2 half du)
-    vec2 slope = u_zscale * vec2(dx, dy) / (4.0 * du * u_half_extent);
-    return normalize(vec3(-slope, 1.0));
+// Normal from the slopes: z = h * zscale and x = (2u - 1) * half_extent, so dz/dx = zscale
+// dh/du / (2 half_extent).
+vec3 surface_normal(vec2 dh_duv) {
+    return normalize(vec3(-u_zscale * dh_duv / (2.0 * u_half_extent), 1.0));
 }
 
 // Anti-aliased lines where `value` crosses an integer, `width_px` wide on screen.
@@ -39,9 +36,10 @@ float isoline(float value, float width_px) {
 }
 
 void main() {
-    float h = height_at(v_uv);
+    vec3 hs = height_sample(v_uv);  // h, dh/du, dh/dv
+    float h = hs.r;
     vec3 base = texture(u_colormap, vec2((h * 255.0 + 0.5) / 256.0, 0.5)).rgb;
-    vec3 n = surface_normal(v_uv);
+    vec3 n = surface_normal(hs.gb);
     // Light relative to level ground: a flat patch keeps its exact colormap colour (so colour reads
     // as height), slopes facing the light get lighter and slopes facing away darker.
     float shade = 1.0 + u_light_strength * (dot(n, u_light) - u_light.z);
@@ -56,7 +54,7 @@ void main() {
     if (u_grid > 0.0) {
         vec2 cells = v_uv * u_grid;
         float grid = max(isoline(cells.x, 1.0), isoline(cells.y, 1.0));
-        color = mix(color, vec3(1.0), 0.45 * grid);
+        color = mix(color, vec3(1.0), 0.4 * grid);
     }
     frag = vec4(min(color, vec3(1.0)), 1.0);
 }

@@ -1,7 +1,9 @@
 """GL fixtures: the one headless OpenGL context of the test session, checked around each test.
 
-Only tests that ask for `ctx` (or a fixture built on it) touch GL. Set SANDBOX_SKIP_GL=1 to skip
-them on a machine without EGL; CI renders on Mesa llvmpipe and must not skip.
+The context is made only when the selected tests use it (a run of the training tests alone never
+starts Mesa's threads in a process that may fork), and the GL renderer is reported right after
+collection. Set SANDBOX_SKIP_GL=1 to skip GL tests on a machine without EGL; CI renders on Mesa
+llvmpipe and must not skip.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 
 import pytest
 
+GL_FIXTURES = {"gl_context", "ctx", "renderer"}
 _SESSION: dict[str, object] = {}
 
 
@@ -25,12 +28,18 @@ def _session_context():
     return _SESSION.get("ctx")
 
 
-def pytest_report_header(config):
+def pytest_collection_modifyitems(session, config, items):
+    if not any(GL_FIXTURES & set(getattr(item, "fixturenames", ())) for item in items):
+        return
     ctx = _session_context()
-    if ctx is None:
-        return f"GL: unavailable ({_SESSION['error']})"
-    info = ctx.info
-    return f"GL: {info['GL_RENDERER']} | {info['GL_VERSION']}"
+    line = (
+        f"GL: unavailable ({_SESSION['error']})"
+        if ctx is None
+        else (f"GL: {ctx.info['GL_RENDERER']} | {ctx.info['GL_VERSION']}")
+    )
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +50,7 @@ def gl_context():
         if os.environ.get("SANDBOX_SKIP_GL") == "1":
             pytest.skip(_SESSION["error"])
         pytest.fail(_SESSION["error"], pytrace=False)
-    yield ctx
+    return ctx
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Axes around the surface: base frame, ticks and labels placed on the edges facing the camera.
 
-Pure numpy: returns line segments (SEGMENT_INSTANCE, in surface coordinates) and text labels at
-projected pixel positions, for the line and overlay passes to draw.
+Pure numpy: returns line segments (WORLD_SEGMENT rows) and text labels at projected pixel
+positions, for the line and overlay passes to draw.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sandbox.render.camera import OrbitCamera
-from sandbox.render.layouts import SEGMENT_INSTANCE
+from sandbox.render.trail_geometry import world_segments
 from sandbox.render.world import WorldTransform
 
 AXIS_COLOR = (0.82, 0.84, 0.88)
 TICK_WORLD = 0.045  # tick mark length
 LABEL_WORLD = 0.13  # tick label distance from the box edge
-NAME_WORLD = 0.30  # axis name distance from the box edge
+NAME_WORLD = 0.34  # axis name distance from the box edge
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -74,11 +74,14 @@ def height_ticks(world: WorldTransform) -> list[tuple[float, str]]:
     return [(float(scale.normalise(v)), text) for v, text in values]
 
 
-def _segment(p0, p1, width: float = 1.0) -> np.ndarray:
-    row = SEGMENT_INSTANCE.empty(1)
-    row["in_p0"], row["in_p1"] = (*p0, 0.0), (*p1, 0.0)
-    row["in_color"], row["in_fade"], row["in_width"] = AXIS_COLOR, 1.0, width
-    return row
+def _segments(world: WorldTransform, ends: list[tuple]) -> np.ndarray:
+    """WORLD_SEGMENT rows from (start, end) pairs in surface coordinates (u, v, h)."""
+    if not ends:
+        return world_segments(np.zeros((0, 3)), np.zeros((0, 3)), AXIS_COLOR)
+    start, end = np.array([e[0] for e in ends]), np.array([e[1] for e in ends])
+    return world_segments(
+        world.world(start[:, :2], start[:, 2]), world.world(end[:, :2], end[:, 2]), AXIS_COLOR
+    )
 
 
 def axes(
@@ -90,14 +93,13 @@ def axes(
     eye = camera.eye()
     u_edge, v_edge = float(eye[0] > 0), float(eye[1] > 0)  # the edges nearest the camera
     u_out, v_out = (1 if u_edge else -1), (1 if v_edge else -1)
-    view_proj = camera.view_projection(size[0] / size[1])
 
     def pixel(u: float, v: float, h: float) -> tuple[float, float]:
         xy = camera.project(world.world(np.array([[u, v]]), np.array([h])), size)[0]
         return float(xy[0]), float(xy[1])
 
-    segments = [_segment((0, 0, 0), (1, 0, 0)), _segment((1, 0, 0), (1, 1, 0))]
-    segments += [_segment((1, 1, 0), (0, 1, 0)), _segment((0, 1, 0), (0, 0, 0))]
+    ends = [((0, 0, 0), (1, 0, 0)), ((1, 0, 0), (1, 1, 0))]
+    ends += [((1, 1, 0), (0, 1, 0)), ((0, 1, 0), (0, 0, 0))]
     out: list[Label] = []
     (x0, x1), (y0, y1) = world.bounds
     for axis, (lo, hi) in enumerate([(x0, x1), (y0, y1)]):
@@ -111,7 +113,7 @@ def axes(
             else:
                 base, tip = (u_edge, t, 0), (u_edge + u_out * TICK_WORLD * du, t, 0)
                 at = (u_edge + u_out * LABEL_WORLD * du, t, 0)
-            segments.append(_segment(base, tip))
+            ends.append((base, tip))
             out.append(Label(format_tick(float(value), step), *pixel(*at)))
         name_at = (
             (0.5, v_edge + v_out * NAME_WORLD * dv, 0)
@@ -119,12 +121,11 @@ def axes(
             else (u_edge + u_out * NAME_WORLD * du, 0.5, 0)
         )
         out.append(Label(labels[axis], *pixel(*name_at), is_name=True))
-    _ = view_proj
-    segments_z, labels_z = _height_axis(world, camera, size, u_edge, v_edge, labels[2], pixel)
-    return np.concatenate(segments + segments_z), out + labels_z
+    ends_z, labels_z = _height_axis(world, u_edge, v_edge, labels[2], pixel, size)
+    return _segments(world, ends + ends_z), out + labels_z
 
 
-def _height_axis(world, camera, size, u_edge, v_edge, name, pixel):
+def _height_axis(world, u_edge, v_edge, name, pixel, size):
     """The vertical loss axis at whichever side corner appears further left on screen."""
     ax, ay = world.half_extent
     corners = [(1.0 - u_edge, v_edge), (u_edge, 1.0 - v_edge)]
@@ -132,14 +133,14 @@ def _height_axis(world, camera, size, u_edge, v_edge, name, pixel):
     # ticks point away from the footprint's centre, diagonally
     out_u = (-1 if u < 0.5 else 1) * TICK_WORLD / (2 * ax) / math.sqrt(2)
     out_v = (-1 if v < 0.5 else 1) * TICK_WORLD / (2 * ay) / math.sqrt(2)
-    segments = [_segment((u, v, 0.0), (u, v, 1.0))]
+    ends = [((u, v, 0.0), (u, v, 1.0))]
     labels = []
-    for h, text in height_ticks(world):
+    for h, text in reversed(height_ticks(world)):  # top first: it wins a crowded axis
         if not -1e-6 <= h <= 1 + 1e-6:
             continue
-        segments.append(_segment((u, v, h), (u + out_u, v + out_v, h)))
+        ends.append(((u, v, h), (u + out_u, v + out_v, h)))
         x, y = pixel(u + 2.2 * out_u, v + 2.2 * out_v, h)
         labels.append(Label(text, x - 4, y, align="right"))
     x, y = pixel(u, v, 1.0)
     labels.append(Label(name, x, y - 26 * size[1] / 720, is_name=True))
-    return segments, labels
+    return ends, labels

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -67,7 +68,9 @@ class OrbitCamera:
 
     def __post_init__(self) -> None:
         default = OrbitCamera.__dataclass_fields__
-        target = tuple(_finite(t, d) for t, d in zip(self.target, default["target"].default))
+        target = tuple(
+            _finite(t, d) for t, d in zip(self.target, default["target"].default, strict=True)
+        )
         object.__setattr__(self, "yaw", _finite(self.yaw, default["yaw"].default) % 360.0)
         pitch = _finite(self.pitch, default["pitch"].default)
         object.__setattr__(self, "pitch", float(np.clip(pitch, *PITCH_RANGE)))
@@ -83,15 +86,16 @@ class OrbitCamera:
         aspect: float,
         region: tuple[float, float, float, float] = FRAME_REGION,
         target_z: float = 0.3,
+        pitch: float = 40.0,
     ) -> OrbitCamera:
-        """The default view: from the front left and above, the (N, 3) world `points` filling
+        """A view from the front left, `pitch` degrees up, with the (N, 3) world `points` filling
         `region` = (x0, x1, y0, y1) of the view in normalised device coordinates.
 
         The default region leaves the top of the frame to the title and legend panels.
         """
         points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
         points = points[np.all(np.isfinite(points), axis=1)]
-        camera = cls(target=(0.0, 0.0, target_z), distance=4.0)
+        camera = cls(target=(0.0, 0.0, target_z), distance=4.0, pitch=pitch)
         if len(points) == 0:
             return camera
         x0, x1, y0, y1 = region
@@ -113,7 +117,9 @@ class OrbitCamera:
     # --- changes -------------------------------------------------------------------------------
     def orbit(self, d_yaw: float, d_pitch: float) -> OrbitCamera:
         """Turned around the target by the given angles (degrees)."""
-        return replace(self, yaw=self.yaw + _finite(d_yaw, 0), pitch=self.pitch + _finite(d_pitch, 0))
+        return replace(
+            self, yaw=self.yaw + _finite(d_yaw, 0), pitch=self.pitch + _finite(d_pitch, 0)
+        )
 
     def pan(self, dx: float, dy: float) -> OrbitCamera:
         """Target moved across the view; dx, dy in fractions of the view height."""
@@ -130,7 +136,7 @@ class OrbitCamera:
     # --- matrices ------------------------------------------------------------------------------
     def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(right, up, forward) unit vectors in world space; forward points at the target."""
-        view = look_at(self.eye(), np.asarray(self.target), np.array([0.0, 0.0, 1.0]))
+        view = self._view
         return view[0, :3], view[1, :3], -view[2, :3]
 
     def eye(self) -> np.ndarray:
@@ -140,8 +146,12 @@ class OrbitCamera:
         )
         return np.asarray(self.target) + self.distance * offset
 
-    def view_matrix(self) -> np.ndarray:
+    @cached_property
+    def _view(self) -> np.ndarray:
         return look_at(self.eye(), np.asarray(self.target), np.array([0.0, 0.0, 1.0]))
+
+    def view_matrix(self) -> np.ndarray:
+        return self._view.copy()
 
     def projection_matrix(self, aspect: float) -> np.ndarray:
         return perspective(self.fov_y, aspect, self.distance * 0.05, self.distance * 6 + 4)
@@ -157,10 +167,15 @@ class OrbitCamera:
         return project_points(self.view_projection(size[0] / size[1]), points, size)
 
 
-def project_points(view_proj: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Pixel coordinates of (N, 3) world points under a 4x4 view-projection matrix."""
+def clip_points(view_proj: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 4) clip coordinates of (N, 3) world points."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    clip = np.column_stack([points, np.ones(len(points))]) @ view_proj.T
+    return np.column_stack([points, np.ones(len(points))]) @ view_proj.T
+
+
+def project_points(view_proj: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Pixel coordinates (y down) of (N, 3) world points under a 4x4 view-projection matrix."""
+    clip = clip_points(view_proj, points)
     w = clip[:, 3:4]
     with np.errstate(divide="ignore", invalid="ignore"):
         ndc = np.where(w > 1e-9, clip[:, :2] / w, np.nan)

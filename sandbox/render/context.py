@@ -32,7 +32,8 @@ def headless_context() -> moderngl.Context:
     try:
         return moderngl.create_standalone_context(backend="egl", require=GL_REQUIRE)
     except Exception as error:  # moderngl raises plain Exception subclasses from glcontext
-        raise NoOpenGL(f"could not create a headless OpenGL context ({error}). {_HEADLESS_HELP}")
+        message = f"could not create a headless OpenGL context ({error}). {_HEADLESS_HELP}"
+        raise NoOpenGL(message) from error
 
 
 def open_window(size: tuple[int, int], title: str, resizable: bool = True):
@@ -43,15 +44,13 @@ def open_window(size: tuple[int, int], title: str, resizable: bool = True):
     pygame.display.init()
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MAJOR_VERSION, 3)
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MINOR_VERSION, 3)
-    pygame.display.gl_set_attribute(
-        pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE
-    )
+    pygame.display.gl_set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
     pygame.display.gl_set_attribute(pygame.GL_DOUBLEBUFFER, 1)
     flags = pygame.OPENGL | pygame.DOUBLEBUF | (pygame.RESIZABLE if resizable else 0)
     try:
         surface = pygame.display.set_mode(size, flags)
     except pygame.error as error:
-        raise NoOpenGL(f"could not open an OpenGL window ({error}). {_WINDOW_HELP}")
+        raise NoOpenGL(f"could not open an OpenGL window ({error}). {_WINDOW_HELP}") from error
     pygame.display.set_caption(title)
     return surface, window_context()
 
@@ -65,7 +64,8 @@ def window_context() -> moderngl.Context:
     try:
         ctx = moderngl.get_context()  # init_context() on the first call, the same one afterwards
     except Exception as error:
-        raise NoOpenGL(f"no OpenGL context on the current window ({error}). {_WINDOW_HELP}")
+        message = f"no OpenGL context on the current window ({error}). {_WINDOW_HELP}"
+        raise NoOpenGL(message) from error
     if ctx.version_code < GL_REQUIRE:
         raise NoOpenGL(f"OpenGL {ctx.version_code} found, 3.3 needed. {_WINDOW_HELP}")
     return ctx

@@ -2,7 +2,8 @@
 
     python -m sandbox.render.examples OUT_DIR [--size 1280x720]
 
-writes saddle.png, canyon.png and network_slice.png, rendered headless.
+writes saddle.png, canyon.png and network_slice.png, rendered headless with 4x MSAA (as
+`render_frames` does). `heavy_scene` is the frame-time benchmark's scene.
 """
 
 from __future__ import annotations
@@ -119,12 +120,56 @@ def bumpy_surface(seed: int = 3) -> Field:
     widths = rng.uniform(0.25, 0.6, size=14)
 
     def f(x, y):
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         out = 0.35 + 0.12 * (x**2 + y**2) + 0.1 * np.sin(2.0 * x) * np.cos(1.5 * y)
-        for (cx, cy), a, w in zip(centres, amps, widths):
-            out = out + a * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * w**2))
-        return np.log1p(np.exp(4 * out)) / 4  # softplus keeps the "loss" positive
+        r2 = (x[..., None] - centres[:, 0]) ** 2 + (y[..., None] - centres[:, 1]) ** 2
+        out = out + (amps * np.exp(-r2 / (2 * widths**2))).sum(axis=-1)
+        return np.logaddexp(0.0, 4 * out) / 4  # softplus keeps the "loss" positive
 
     return f
+
+
+def noisy_descent(f: Field, starts: np.ndarray, steps: int, lr: float, seed: int = 0) -> np.ndarray:
+    """(runs, steps, 2) paths of momentum SGD (finite-difference gradients plus noise), all runs
+    advanced together: paths that converge and then jitter, as real runs do."""
+    rng = np.random.default_rng(seed)
+    eps = 1e-4
+    paths = np.empty((len(starts), steps, 2))
+    p, velocity = np.array(starts, dtype=np.float64), np.zeros((len(starts), 2))
+    shifts = np.array([[eps, 0.0], [-eps, 0.0], [0.0, eps], [0.0, -eps]])
+    for i in range(steps):
+        paths[:, i] = p
+        probe = p[:, None, :] + shifts  # (runs, 4, 2): one vectorised call per step
+        values = f(probe[..., 0], probe[..., 1])
+        grad = np.column_stack([values[:, 0] - values[:, 1], values[:, 2] - values[:, 3]]) / (
+            2 * eps
+        )
+        velocity = 0.9 * velocity - lr * (grad + rng.normal(0, 0.6, size=grad.shape))
+        p = np.clip(p + velocity, -2.0, 2.0)
+    return paths
+
+
+def heavy_scene(points: int = 10_000, trails: int = 4, resolution: int = 256) -> SceneState:
+    """The frame-time benchmark's scene: a bumpy resolution² surface and `trails` noisy
+    optimiser paths of `points` points each (they converge, then jitter in place: the costly
+    case for thick lines)."""
+    f = bumpy_surface()
+    angles = np.pi / 4 + 2 * np.pi * np.arange(trails) / trails
+    starts = 1.65 * np.column_stack([np.cos(angles), np.sin(angles)])
+    runs = []
+    for i, xy in enumerate(noisy_descent(f, starts, points, lr=0.004)):
+        loss = f(xy[:, 0], xy[:, 1])
+        color = RUN_COLORS[i % len(RUN_COLORS)]
+        runs.append(Trail(f"run {i}", color, xy, loss, label=f"loss {loss[-1]:.4f}"))
+    bounds = ((-2.0, 2.0), (-2.0, 2.0))
+    return SceneState(
+        f"benchmark: {resolution}² surface, {trails} × {points} point trails",
+        bounds,
+        grid(f, bounds, resolution),
+        tuple(runs),
+        points,
+        caption="frame time benchmark",
+    )
 
 
 def network_slice_scene(step: int = 400) -> SceneState:
@@ -174,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     from sandbox.render.renderer import Renderer
 
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    renderer = Renderer(headless_context(), size)
+    renderer = Renderer(headless_context(), size, samples=4)  # as render_frames does
     args.out.mkdir(parents=True, exist_ok=True)
     for name, make in EXAMPLES.items():
         renderer.draw(make())

@@ -17,6 +17,7 @@ from sandbox.render.camera import OrbitCamera
 from sandbox.render.scene import SceneState
 
 VIDEO_BLOCK = 16  # H.264 macroblock: sizes divisible by 16 need no padding or rescaling
+VIDEO_SAMPLES = 4  # MSAA for files: they are watched many times, rendered once
 
 
 def video_size(size: tuple[int, int], block: int = VIDEO_BLOCK) -> tuple[int, int]:
@@ -38,9 +39,13 @@ def save_png(rgb: np.ndarray, path: Path) -> Path:
 
 
 def rendered(
-    states: Iterable[SceneState], size: tuple[int, int], camera: OrbitCamera | None = None, ctx=None
+    states: Iterable[SceneState],
+    size: tuple[int, int],
+    camera: OrbitCamera | None = None,
+    ctx=None,
+    samples: int = VIDEO_SAMPLES,
 ) -> Iterator[np.ndarray]:
-    """(H, W, 3) uint8 frames of `states`, rendered headless.
+    """(H, W, 3) uint8 frames of `states`, rendered headless with `samples`-fold MSAA.
 
     The camera defaults to the framing of the first state and stays put, so the view does not
     jump when a later surface differs.
@@ -49,7 +54,7 @@ def rendered(
     from sandbox.render.renderer import Renderer, default_camera
 
     ctx = ctx or headless_context()
-    renderer = Renderer(ctx, size)
+    renderer = Renderer(ctx, size, samples=samples)
     try:
         for state in states:
             camera = camera or default_camera(state, size)
@@ -65,13 +70,14 @@ def render_frames(
     out_dir: Path,
     camera: OrbitCamera | None = None,
     ctx=None,
+    samples: int = VIDEO_SAMPLES,
 ) -> list[Path]:
     """Write frame_00000.png, frame_00001.png, ... under `out_dir`; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
         save_png(rgb, out_dir / f"frame_{index:05d}.png")
-        for index, rgb in enumerate(rendered(states, size, camera, ctx))
+        for index, rgb in enumerate(rendered(states, size, camera, ctx, samples))
     ]
 
 
@@ -82,6 +88,7 @@ def write_video(
     fps: float = 30,
     camera: OrbitCamera | None = None,
     ctx=None,
+    samples: int = VIDEO_SAMPLES,
 ) -> Path:
     """Write an .mp4 (H.264, yuv420p; size rounded up to multiples of 16) or a .gif."""
     path = Path(path)
@@ -92,9 +99,9 @@ def write_video(
     tmp = _temporary(path)
     if suffix == ".mp4":
         size = video_size(size)
-        _write_mp4(rendered(states, size, camera, ctx), tmp, size, fps)
+        _write_mp4(rendered(states, size, camera, ctx, samples), tmp, size, fps)
     else:
-        _write_gif(rendered(states, size, camera, ctx), tmp, fps)
+        _write_gif(rendered(states, size, camera, ctx, samples), tmp, fps)
     os.replace(tmp, path)
     return path
 
@@ -127,7 +134,9 @@ def _write_gif(frames: Iterator[np.ndarray], path: Path, fps: float) -> None:
     GIF frames are kept in memory until the end (~1 MB per 1280x720 frame, quantised).
     """
     images = [
-        Image.fromarray(rgb, "RGB").quantize(255, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        Image.fromarray(rgb, "RGB").quantize(
+            255, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
         for rgb in frames
     ]
     if not images:

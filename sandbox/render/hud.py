@@ -52,7 +52,9 @@ def title_panel(overlay: OverlayPass, state: SceneState, ui: float) -> None:
     _panel_of_lines(overlay, lines, MARGIN * ui, MARGIN * ui, ui, align="left")
 
 
-def legend(overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float, width: int) -> None:
+def legend(
+    overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float, width: int
+) -> None:
     """One row per run (colour swatch, name, loss or label) and the extra HUD lines, top right."""
     rows = []
     for prepared in trails:
@@ -77,11 +79,15 @@ def legend(overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail],
     for trail, name, detail in rows:
         mid = cy + row_h / 2
         r = 9 * ui
-        overlay.rect(cx - 2 * ui, mid - r - 2 * ui, 2 * r + 4 * ui, 2 * r + 4 * ui, (0, 0, 0, 1), r + 2 * ui)
+        overlay.rect(
+            cx - 2 * ui, mid - r - 2 * ui, 2 * r + 4 * ui, 2 * r + 4 * ui, (0, 0, 0, 1), r + 2 * ui
+        )
         overlay.rect(cx, mid - r, 2 * r, 2 * r, (*trail.color, 1.0), r)
         overlay.text(name, cx + swatch, mid, BODY_PX * ui, TEXT, bold=True, valign="middle")
         color = WARN if trail.diverged else TEXT
-        overlay.text(detail, cx + swatch + name_w + 14 * ui, mid, BODY_PX * ui, color, valign="middle")
+        overlay.text(
+            detail, cx + swatch + name_w + 14 * ui, mid, BODY_PX * ui, color, valign="middle"
+        )
         cy += row_h
     for text, px, bold, color in extra:
         overlay.text(text, cx, cy, px * ui, color, bold)
@@ -97,7 +103,8 @@ def axis_labels(overlay: OverlayPass, labels: list[Label], ui: float) -> None:
         px = (BODY_PX if label.is_name else TICK_PX) * ui
         width = overlay.measure(label.text, px, label.is_name)
         left = label.x - {"left": 0, "center": width / 2, "right": width}[label.align]
-        box = (left - 3 * ui, label.y - 0.6 * px, left + width + 3 * ui, label.y + 0.6 * px)
+        # a little air around each label, so neighbours from two axes never read as one
+        box = (left - 5 * ui, label.y - 0.75 * px, left + width + 5 * ui, label.y + 0.75 * px)
         if any(_overlap(box, other) for other in placed):
             continue
         placed.append(box)
@@ -121,13 +128,17 @@ def minimap_frame(overlay: OverlayPass, box: tuple[int, int, int, int], ui: floa
     overlay.text("top view", x, y - t - 4 * ui, SMALL_PX * ui, DIM, valign="baseline")
 
 
-def alert_banner(overlay: OverlayPass, message: str, ui: float, size: tuple[int, int]) -> None:
-    """A red banner across the bottom centre (e.g. a crashed worker)."""
+def alert_banner(
+    overlay: OverlayPass, message: str, ui: float, size: tuple[int, int], right: float
+) -> None:
+    """A red banner at the bottom, centred in the space left of `right` (the mini-map)."""
     px = BODY_PX * ui
+    height = px * 1.6 + PAD * ui
     width = overlay.measure(message, px, True) + 2 * PAD * ui
-    x, y = (size[0] - width) / 2, size[1] - MARGIN * ui - px * 1.6 - PAD * ui
-    overlay.rect(x, y, width, px * 1.6 + PAD * ui, (0.70, 0.08, 0.08, 0.92), 8 * ui)
-    overlay.text(message, size[0] / 2, y + (px * 1.6 + PAD * ui) / 2, px, TEXT, True, "center", "middle")
+    centre = max(right / 2, width / 2 + MARGIN * ui)
+    x, y = centre - width / 2, size[1] - MARGIN * ui - height
+    overlay.rect(x, y, width, height, (0.70, 0.08, 0.08, 0.92), 8 * ui)
+    overlay.text(message, centre, y + height / 2, px, TEXT, True, "center", "middle")
 
 
 def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int]) -> None:
@@ -149,7 +160,9 @@ def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int]) -> None:
         cy += row
 
 
-def _panel_of_lines(overlay: OverlayPass, lines: list, x: float, y: float, ui: float, align: str) -> None:
+def _panel_of_lines(
+    overlay: OverlayPass, lines: list, x: float, y: float, ui: float, align: str
+) -> None:
     width = max(overlay.measure(text, px * ui, bold) for text, px, bold, _ in lines)
     height = sum(px * ui * 1.3 for _, px, _, _ in lines) + 2 * PAD * ui - 0.3 * lines[-1][1] * ui
     overlay.rect(x, y, width + 2 * PAD * ui, height, PANEL, 10 * ui)

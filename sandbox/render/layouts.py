@@ -12,10 +12,6 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-# A point in surface coordinates: (u, v, h, drape). drape = 1 puts it on the drawn surface mesh
-# (h is then ignored), drape = 0 puts it at normalised height h.
-_POINT = ("f4", 4)
-
 
 @dataclass(frozen=True)
 class VertexLayout:
@@ -31,10 +27,10 @@ class VertexLayout:
     @property
     def format(self) -> str:
         """The moderngl buffer format, e.g. ``"4f 4f 3f/i"``."""
-        parts = [f"{self._components(name)}f" for name in self.names]
+        parts = [f"{self.components(name)}f" for name in self.names]
         return " ".join(parts) + ("/i" if self.per_instance else "")
 
-    def _components(self, name: str) -> int:
+    def components(self, name: str) -> int:
         sub, _ = self.dtype.fields[name]
         return int(np.prod(sub.shape)) if sub.shape else 1
 
@@ -58,17 +54,16 @@ def _layout(*fields: tuple, per_instance: bool = False) -> VertexLayout:
 
 
 SURFACE_VERTEX = _layout(("in_uv", "f4", 2))
-SEGMENT_INSTANCE = _layout(
-    ("in_p0", *_POINT),
-    ("in_p1", *_POINT),
+SEGMENT_VERTEX = _layout(
+    ("in_s0", "f4", 3),  # start: x, y in pixels (origin bottom left), NDC depth
+    ("in_s1", "f4", 3),  # end
     ("in_color", "f4", 3),
     ("in_fade", "f4", 2),  # 1 = fresh, 0 = old, at each end: old parts are thinner and muted
     ("in_width", "f4"),  # multiplies the pass's line width
     ("in_dash", "f4"),  # dash period in pixels; 0 = solid
-    per_instance=True,
-)
+)  # one row per segment in numpy; each row is uploaded 4 times, once per quad corner
 BALL_INSTANCE = _layout(
-    ("in_p", *_POINT),
+    ("in_center", "f4", 3),  # world position
     ("in_color", "f4", 3),
     ("in_radius", "f4"),  # pixels
     ("in_style", "f4"),  # 0 sphere, 1 hollow ring (diverged), 2 small foot marker
@@ -102,8 +97,8 @@ def check_layout(program: moderngl.Program, layout: VertexLayout) -> None:
         )
     for name, attribute in attributes.items():
         size = attribute.dimension * attribute.array_length
-        if attribute.shape != "f" or size != layout._components(name):
+        if attribute.shape != "f" or size != layout.components(name):
             raise LayoutMismatch(
                 f"attribute {name}: shader has {size} x {attribute.shape!r}, "
-                f"layout has {layout._components(name)} x float32"
+                f"layout has {layout.components(name)} x float32"
             )

@@ -43,7 +43,9 @@ class OverlayPass:
         self.text_program = load_program(ctx, "text")
         self._rect_buffer = GrowingBuffer(ctx)
         self._text_buffer = GrowingBuffer(ctx)
-        self._rect_vao = RECT_INSTANCE.vertex_array(ctx, self.rect_program, self._rect_buffer.buffer)
+        self._rect_vao = RECT_INSTANCE.vertex_array(
+            ctx, self.rect_program, self._rect_buffer.buffer
+        )
         self._text_vao = GLYPH_VERTEX.vertex_array(ctx, self.text_program, self._text_buffer.buffer)
         self._atlases: dict[tuple[bool, int], FontAtlas] = {}
         self._rects: list[tuple] = []
@@ -59,10 +61,14 @@ class OverlayPass:
         key = (bold, max(6, round(px)))
         if key not in self._atlases:
             halo = max(2, round(key[1] / 9))
-            self._atlases[key] = FontAtlas(self.ctx, FONT_BOLD if bold else FONT_REGULAR, key[1], halo)
+            self._atlases[key] = FontAtlas(
+                self.ctx, FONT_BOLD if bold else FONT_REGULAR, key[1], halo
+            )
         return self._atlases[key]
 
-    def rect(self, x: float, y: float, w: float, h: float, color: RGBA, radius: float = 0.0) -> None:
+    def rect(
+        self, x: float, y: float, w: float, h: float, color: RGBA, radius: float = 0.0
+    ) -> None:
         self._rects.append(((x, y, w, h), color, radius))
 
     def text(
@@ -99,7 +105,7 @@ class OverlayPass:
             rows["in_radius"] = [r[2] for r in self._rects]
             self._rect_buffer.write(rows)
             self.rect_program["u_viewport"].value = viewport
-            self._rect_vao.render(moderngl.TRIANGLES, vertices=6, instances=len(rows))
+            self._rect_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=len(rows))
         for key, chunks in self._glyphs.items():
             vertices = np.concatenate(chunks)
             if len(vertices) == 0:

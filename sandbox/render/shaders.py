@@ -76,7 +76,9 @@ def preprocess(name: str, stage: str, defines: dict[str, object], directory: Pat
     main = directory / f"{name}.glsl"
     lines = main.read_text(encoding="utf-8").splitlines()
     if not lines or not lines[0].startswith("#version"):
-        raise ShaderError(f"{main.name}:1: a program file must start with #version", ((main.name, 1),))
+        raise ShaderError(
+            f"{main.name}:1: a program file must start with #version", ((main.name, 1),)
+        )
     header = [lines[0], f"#define {STAGES[stage]}"]
     header += [f"#define {key} {value}" for key, value in defines.items()]
     out = [(text, (main.name, 1)) for text in header]

@@ -16,16 +16,19 @@ import numpy as np
 from sandbox.render.colormap import load_colormap
 from sandbox.render.layouts import SURFACE_VERTEX
 from sandbox.render.shaders import load_program
-from sandbox.render.world import WorldTransform
+from sandbox.render.world import WorldTransform, mesh_vertex_heights
 
 HEIGHT_UNIT, COLORMAP_UNIT = 0, 1
+# Grid lines per side when the wireframe toggle is on: every fourth mesh line of the default
+# mesh; denser grids wash the colours out at lecture-hall distance.
+GRID_CELLS = 24
 
 
 def grid_mesh(cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (SURFACE_VERTEX) and triangle indices of a cells x cells grid over [0, 1]^2.
 
-    Each cell is split along its (0,0)-(1,1) diagonal; `mesh_height_at` in heightfield.glsl
-    assumes exactly this split.
+    Each cell is split along its (0,0)-(1,1) diagonal; `world.mesh_height` assumes exactly
+    this split.
     """
     ticks = np.linspace(0.0, 1.0, cells + 1, dtype=np.float32)
     vertices = SURFACE_VERTEX.empty((cells + 1) ** 2)
@@ -60,11 +63,14 @@ class SurfacePass:
         self.vao = SURFACE_VERTEX.vertex_array(
             ctx, self.program, self._vbo, index_buffer=self._ibo, index_element_size=4
         )
-        table = load_colormap(colormap)
-        self.colormap = ctx.texture((256, 1), 3, table.tobytes(), dtype="f4")
+        # 8-bit RGBA: the frame is 8-bit anyway, and llvmpipe filters unorm8 fastest
+        table = np.round(load_colormap(colormap) * 255).astype(np.uint8)
+        table = np.concatenate([table, np.full((256, 1), 255, np.uint8)], axis=1)
+        self.colormap = ctx.texture((256, 1), 4, table.tobytes())
         self.colormap.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.colormap.repeat_x = self.colormap.repeat_y = False
         self.heights: moderngl.Texture | None = None
+        self.vertex_heights = np.zeros((mesh_cells + 1, mesh_cells + 1))  # CPU copy of the mesh
         self._heights_digest = b""
 
     def release(self) -> None:
@@ -73,44 +79,39 @@ class SurfacePass:
                 resource.release()
 
     def set_heights(self, grid_h: np.ndarray) -> None:
-        """Upload an (H, W) float32 grid of normalised heights unless it is already there."""
-        data = np.ascontiguousarray(grid_h, dtype=np.float32)
-        digest = hashlib.blake2b(data.tobytes(), digest_size=16).digest() + repr(data.shape).encode()
+        """Upload an (H, W) grid of normalised heights (with its slopes) unless already there."""
+        grid = np.ascontiguousarray(grid_h, dtype=np.float32)
+        digest = (
+            hashlib.blake2b(grid.tobytes(), digest_size=16).digest() + repr(grid.shape).encode()
+        )
         if digest == self._heights_digest:
             return
-        size = (data.shape[1], data.shape[0])
+        rows, cols = grid.shape
+        dh_dv, dh_du = np.gradient(grid.astype(np.float64), 1 / (rows - 1), 1 / (cols - 1))
+        data = np.stack([grid, dh_du, dh_dv], axis=-1).astype(np.float32)  # (H, W, 3)
+        size = (cols, rows)
         if self.heights is None or self.heights.size != size:
             if self.heights is not None:
                 self.heights.release()
-            self.heights = self.ctx.texture(size, 1, dtype="f4")
+            self.heights = self.ctx.texture(size, 3, dtype="f4")
             self.heights.filter = (moderngl.LINEAR, moderngl.LINEAR)
             self.heights.repeat_x = self.heights.repeat_y = False
         self.heights.write(data.tobytes())  # row 0 (lowest y) is the texture's first row: v = 0
+        self.vertex_heights = mesh_vertex_heights(grid.astype(np.float64), self.mesh_cells)
         self._heights_digest = digest
 
-    def bind_heightfield(self, program: moderngl.Program, world: WorldTransform) -> None:
-        """Bind the height texture and set the surface-to-world uniforms of any 3-D program."""
-        self.heights.use(HEIGHT_UNIT)
-        values = {
-            "u_height": HEIGHT_UNIT,
-            "u_half_extent": world.half_extent,
-            "u_zscale": world.zscale,
-            "u_mesh_cells": float(self.mesh_cells),
-            "u_lift": 0.004,
-        }
-        for name, value in values.items():
-            if name in program:
-                program[name].value = value
-
     def draw(self, world: WorldTransform, mvp: np.ndarray, look: SurfaceLook) -> None:
-        self.bind_heightfield(self.program, world)
-        self.colormap.use(COLORMAP_UNIT)
         program = self.program
+        self.heights.use(HEIGHT_UNIT)
+        self.colormap.use(COLORMAP_UNIT)
+        program["u_height"].value = HEIGHT_UNIT
+        program["u_half_extent"].value = world.half_extent
+        program["u_zscale"].value = world.zscale
         program["u_colormap"].value = COLORMAP_UNIT
         program["u_mvp"].write(mvp.T.astype("f4").tobytes())
         program["u_light"].value = look.light
         program["u_light_strength"].value = look.light_strength
         program["u_contours"].value = float(look.contours)
-        program["u_grid"].value = float(self.mesh_cells if look.grid else 0)
+        program["u_grid"].value = float(GRID_CELLS if look.grid else 0)
         program["u_line_px"].value = look.line_px
         self.vao.render(moderngl.TRIANGLES)

@@ -77,26 +77,26 @@ class FontAtlas:
         self.texture.release()
 
     def _add(self, char: str) -> Glyph:
-        surface = self._font.render(char, True, (255, 255, 255))
+        """Render one glyph with its halo into the atlas (shelf packing)."""
         import pygame.surfarray
 
+        surface = self._font.render(char, True, (255, 255, 255))
         coverage = pygame.surfarray.array_alpha(surface).T  # (H, W)
         halo = dilate(coverage, self.halo)
-        pad = np.zeros_like(halo)
-        pad[self.halo : self.halo + coverage.shape[0], self.halo : self.halo + coverage.shape[1]] = (
-            coverage
-        )
+        glyph = np.zeros_like(halo)
+        rows, cols = coverage.shape
+        glyph[self.halo : self.halo + rows, self.halo : self.halo + cols] = coverage
         height, width = halo.shape
         x, y, row = self._shelf
         if x + width > ATLAS_SIZE[0]:
             x, y, row = 0, y + row + 1, 0
         if y + height > ATLAS_SIZE[1]:
             raise RuntimeError(f"glyph atlas full at {self.px}px ({len(self._glyphs)} glyphs)")
-        self._pixels[y : y + height, x : x + width] = np.stack([pad, halo], axis=-1)
+        self._pixels[y : y + height, x : x + width] = np.stack([glyph, halo], axis=-1)
         self._shelf = (x + width + 1, y, max(row, height))
         self._dirty = True
-        advance = self._font.metrics(char)[0][4] if self._font.metrics(char)[0] else width
-        return Glyph(x, y, width, height, advance)
+        metrics = self._font.metrics(char)[0]
+        return Glyph(x, y, width, height, metrics[4] if metrics else cols)
 
     def glyph(self, char: str) -> Glyph:
         if char not in self._glyphs:

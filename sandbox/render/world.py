@@ -22,6 +22,8 @@ ZSCALE = 0.7
 MAX_FOOTPRINT_ASPECT = 2.0
 # Log heights show this many decades below the loss range, so an exact zero minimum stays finite.
 LOG_DECADES = 3.0
+# World height added to points draped on the surface so they are drawn on top of it.
+LIFT = 0.004
 # Normalised heights outside the grid's range (diverged or off-plane iterates) are clamped here.
 H_CLAMP = (-0.25, 1.25)
 
@@ -132,6 +134,33 @@ def sample_bilinear(grid: np.ndarray, uv: np.ndarray) -> np.ndarray:
     top = grid[i0, j0] * (1 - fx) + grid[i0, j0 + 1] * fx
     bottom = grid[i0 + 1, j0] * (1 - fx) + grid[i0 + 1, j0 + 1] * fx
     return top * (1 - fy) + bottom * fy
+
+
+def mesh_vertex_heights(grid: np.ndarray, cells: int) -> np.ndarray:
+    """(cells + 1, cells + 1) heights of the drawn mesh's vertices, sampled from the grid."""
+    ticks = np.linspace(0.0, 1.0, cells + 1)
+    u, v = np.meshgrid(ticks, ticks)  # row = v
+    return sample_bilinear(grid, np.column_stack([u.ravel(), v.ravel()])).reshape(u.shape)
+
+
+def mesh_height(vertex_h: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Height of the drawn mesh (planar triangles) at (N, 2) points.
+
+    Overlays sit on what is seen: in a valley the mesh's chords lie above the finer texture, and
+    a path at the texture's height would vanish under them. `vertex_h` comes from
+    `mesh_vertex_heights`; each cell is split along its (0,0)-(1,1) diagonal, as in the mesh's
+    index buffer (`surface_pass.grid_mesh`).
+    """
+    cells = vertex_h.shape[0] - 1
+    g = np.clip(uv, 0.0, 1.0) * cells
+    cell = np.minimum(g.astype(int), cells - 1)
+    fx, fy = (g - cell).T
+    col, row = cell.T
+    h00, h11 = vertex_h[row, col], vertex_h[row + 1, col + 1]
+    h10, h01 = vertex_h[row, col + 1], vertex_h[row + 1, col]
+    lower = h00 + fx * (h10 - h00) + fy * (h11 - h10)
+    upper = h00 + fy * (h01 - h00) + fx * (h11 - h01)
+    return np.where(fx >= fy, lower, upper)
 
 
 # Balls whose loss is within this (normalised) height of the surface sit on the surface;
