@@ -2,6 +2,9 @@
 
 import sys
 
-from sandbox.cli import main
+try:
+    from sandbox.cli import main
+except KeyboardInterrupt:  # Ctrl-C while importing torch: still no traceback
+    sys.exit(130)
 
 sys.exit(main())

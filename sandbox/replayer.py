@@ -78,8 +78,14 @@ def replay(
     keep_arrays : keep every step in memory for `ReplayResult.runs` (off for huge runs).
     """
     scenario = source if isinstance(source, Scenario) else load_scenario(source)
-    with one_torch_thread():
-        return _replay(scenario, out, force, progress, keep_arrays)
+    try:
+        with one_torch_thread():
+            return _replay(scenario, out, force, progress, keep_arrays)
+    except BaseException:
+        if out is not None:  # interrupted or failed: leave nothing half-written behind
+            for part in Path(out).rglob(f"*{PART_SUFFIX}"):
+                part.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager
