@@ -60,6 +60,7 @@ def lanczos(
     v0: Tensor | None = None,
     seed: int = 0,
     dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Top eigenpairs of a symmetric operator from k Lanczos steps with full reorthogonalisation.
 
@@ -75,6 +76,8 @@ def lanczos(
         from a random vector orthogonal to the basis, so every step still adds information.
     dtype
         Working dtype; defaults to v0's, else torch's default dtype.
+    device
+        Where the basis lives (the operator's device); defaults to v0's, else the CPU.
 
     Returns
     -------
@@ -83,10 +86,11 @@ def lanczos(
         dim). The extreme ones converge first: the top values are accurate long before k = dim.
     """
     dtype = dtype or (v0.dtype if v0 is not None else torch.get_default_dtype())
-    gen = torch.Generator().manual_seed(seed)
+    device = device or (v0.device if v0 is not None else "cpu")
+    gen = torch.Generator().manual_seed(seed)  # on the CPU: the same start vector on any device
     k = min(k, dim)
-    basis = torch.zeros(k, dim, dtype=dtype)
-    q = _random(dim, dtype, gen)
+    basis = torch.zeros(k, dim, dtype=dtype, device=device)
+    q = _random(dim, dtype, gen).to(device)
     if v0 is not None and torch.linalg.vector_norm(v0) > 0:
         q = v0.detach().to(dtype).flatten()
     alphas, betas = [], []
@@ -101,7 +105,8 @@ def lanczos(
         scale = max(max(abs(a) for a in alphas), max(betas), 1e-30)
         if betas[-1] <= 100 * torch.finfo(dtype).eps * scale:
             # Invariant subspace found: restart, with no coupling to the old basis.
-            q, betas[-1] = _orthogonalise(_random(dim, dtype, gen), basis[: j + 1]), 0.0
+            fresh = _random(dim, dtype, gen).to(device)
+            q, betas[-1] = _orthogonalise(fresh, basis[: j + 1]), 0.0
     return _ritz(alphas, betas, basis)
 
 
@@ -124,7 +129,7 @@ def _ritz(alphas: list[float], betas: list[float], basis: Tensor) -> tuple[Tenso
         tri += torch.diag(off, 1) + torch.diag(off, -1)
     values, vectors = torch.linalg.eigh(tri)  # ascending
     order = torch.arange(len(alphas) - 1, -1, -1)
-    ritz = vectors[:, order].T.to(basis.dtype) @ basis  # shape (m, dim)
+    ritz = vectors[:, order].T.to(basis.dtype).to(basis.device) @ basis  # shape (m, dim)
     ritz = ritz / torch.linalg.vector_norm(ritz, dim=1, keepdim=True)
     return values[order].to(basis.dtype), ritz
 
@@ -146,5 +151,7 @@ def top_eigenvalue(
         Warm start, e.g. the vector returned at the previous step.
     """
     hvp = HVP(loss_fn, theta)
-    values, vectors = lanczos(hvp, theta.numel(), k=k, v0=v0, seed=seed, dtype=theta.dtype)
+    values, vectors = lanczos(
+        hvp, theta.numel(), k=k, v0=v0, seed=seed, dtype=theta.dtype, device=theta.device
+    )
     return float(values[0]), vectors[0]
