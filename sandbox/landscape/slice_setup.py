@@ -38,7 +38,7 @@ def _pre_pass(
     snapshots, finals = [], []
     for run in scenario.runs[:1] if first_only else scenario.runs:
         run = run.model_copy(update={"sharpness_every": 0})
-        stride = max(1, (scenario.steps + 1) // MAX_SNAPSHOTS)
+        stride = max(1, -(-(scenario.steps + 1) // MAX_SNAPSHOTS))  # ceil: ≤ MAX_SNAPSHOTS
         last: list[Tensor] = []
 
         def observe(k: int, theta: Tensor, stride=stride, last=last) -> None:

@@ -1,0 +1,340 @@
+"""Depth, initialisation, noise and regularisation: PHENOMENA 9-15 on their bundled scenarios.
+
+Each test replays bundled files (every replay must be warning-free) and asserts the signature of
+its PHENOMENA entry on the replay's outputs, or through the problem API where the signature is
+about gradients at one point. Every threshold was measured first; the measured value is in the
+comment beside it. Where a signature as worded in PHENOMENA.md does not hold at laptop scale, the
+test asserts the strongest statement that does and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import sandbox
+from sandbox.cli import main
+from sandbox.landscape.problem import make_problem
+from sandbox.landscape.sampling import network_surface
+from sandbox.landscape.slice_setup import set_slice_plane
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import load_scenario, parse_scenario
+
+FILES = (
+    "depth_sigmoid_plain",
+    "depth_sigmoid_residual",
+    "landscape_plain",
+    "landscape_residual",
+    "init_gain_1",
+    "init_gain_sqrt2",
+    "init_gain_2",
+    "minibatch",
+    "weight_decay",
+    "dropout_off",
+    "dropout_on",
+    "batchnorm_off",
+    "batchnorm_on",
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Small tensors: a second intra-op thread only adds synchronisation, which costs milliseconds
+    # per op on a busy 2-core machine (BCE-with-logits on 128 numbers: 15 ms instead of 15 µs).
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def replay(source):
+    """Replay a bundled scenario (by name) or a Scenario; fail on any warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sandbox.replay(find_scenario(source) if isinstance(source, str) else source)
+    assert not caught, [str(w.message) for w in caught]
+    return result
+
+
+def test_bundled_files_are_valid(capsys):
+    assert main(["check", *(str(find_scenario(name)) for name in FILES)]) == 0
+    assert capsys.readouterr().out.count(": ok") == len(FILES)
+
+
+# 9. Vanishing gradients and skip connections -------------------------------------------------
+
+
+def first_over_last(run) -> np.ndarray:
+    """Per step: first Linear layer's weight-gradient norm over the last (output) layer's."""
+    return run.layer_grad_norms[:, 0] / run.layer_grad_norms[:, -1]
+
+
+def test_vanishing_gradients_and_skip_connections():
+    """PHENOMENA 9 / issue acceptance: 30 sigmoid layers; plain stays at chance, residual trains.
+
+    The ratio < 1e-2 holds for the plain net at every step. For the residual net the ratio > 1e-1
+    holds over training (median of steps 1..300) but not at step 0 (3.9e-3): each residual layer
+    adds σ ≈ 0.5 to the running sum, so the output layer's input has RMS ≈ 14 and its gradient
+    (28.7) dwarfs every other layer's. The hidden layers' gradients at step 0 are comparable
+    (within ×17 of each other), against 15 orders of magnitude without skips.
+    """
+    plain, residual = replay("depth_sigmoid_plain"), replay("depth_sigmoid_residual")
+    model = plain.scenario.landscape.model
+    assert len(model.widths) - 1 == 30 and model.activation == "sigmoid" and not model.skip
+    assert residual.scenario.landscape.model == model.model_copy(update={"skip": True})
+    assert residual.scenario.runs == plain.scenario.runs
+    for name in ("GD", "Momentum"):
+        p, r = first_over_last(plain.runs[name]), first_over_last(residual.runs[name])
+        assert p.max() < 1e-6  # 7.3e-8 (GD), 5.9e-8 (momentum); 8.6e-16 at step 0
+        assert np.median(r[1:]) > 0.3  # 0.74 (GD), 1.82 (momentum)
+        assert p[0] < 1e-14 and r[0] > 1e-3  # 8.6e-16 vs 3.9e-3
+        assert abs(plain.runs[name].loss[-1] - math.log(2)) < 1e-4  # 0.69315: chance
+    assert residual.runs["GD"].loss[-1] < 0.35  # 0.257
+    assert residual.runs["Momentum"].loss[-1] < 0.02  # 0.0035
+    hidden = slice(1, -1)  # the 28 square 16x16 layers
+    spread = lambda norms: norms[hidden].max() / norms[hidden].min()  # noqa: E731
+    assert spread(residual.runs["GD"].layer_grad_norms[0]) < 100  # 17
+    assert spread(plain.runs["GD"].layer_grad_norms[0]) > 1e10  # 8.7e13
+
+
+# 10. Skip connections smooth the landscape ---------------------------------------------------
+
+
+def slice_heights(scenario) -> np.ndarray:
+    """The height field the 3D view draws for a network scenario, as float64."""
+    problem = make_problem(scenario)
+    set_slice_plane(problem, scenario)
+    spec = scenario.landscape.slice
+    surface = network_surface(problem, problem.theta_init, spec.span, spec.resolution)
+    return surface.heights.astype(np.float64)
+
+
+def local_minima(heights: np.ndarray) -> int:
+    """Interior grid points strictly below all 8 neighbours (a convex surface has at most one)."""
+    inner = heights[1:-1, 1:-1]
+    rows, cols = heights.shape
+    lower = np.ones(inner.shape, dtype=bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                lower &= inner < heights[1 + di : rows - 1 + di, 1 + dj : cols - 1 + dj]
+    return int(lower.sum())
+
+
+@pytest.mark.slow
+def test_skip_connections_smooth_the_landscape():
+    """PHENOMENA 10: same 20-layer ReLU+BN net and slice settings; the plain slice is rough.
+
+    The measure is the number of local minima of the slice. The curvature-sign measures suggested
+    in PHENOMENA.md do not separate the two at this scale (share of grid points with a negative
+    2D-Hessian eigenvalue: 0.67 plain vs 0.66 residual; mean |λmin/λmax|: 7.5 vs 9.5): the
+    residual valley's flanks are concave where the logistic loss saturates.
+    """
+    plain, residual = (replay(name) for name in ("landscape_plain", "landscape_residual"))
+    assert residual.scenario.landscape.model == plain.scenario.landscape.model.model_copy(
+        update={"skip": True}
+    )
+    assert residual.scenario.landscape.slice == plain.scenario.landscape.slice
+    for result in (plain, residual):
+        assert result.runs["Adam"].loss[-1] < 1e-3  # 3e-4 plain, 1e-4 residual
+    rough, smooth = (local_minima(slice_heights(r.scenario)) for r in (plain, residual))
+    assert smooth <= 2  # 1: the valley floor
+    assert rough >= 25  # 53
+
+
+# 11. Initialisation and dynamical isometry ---------------------------------------------------
+
+GAINS = {"init_gain_1": 1.0, "init_gain_sqrt2": math.sqrt(2), "init_gain_2": 2.0}
+
+
+def signal_ratio(norms) -> float:
+    """Activation RMS of the last hidden layer over the first."""
+    return norms[-1] / norms[0]
+
+
+def test_orthogonal_init_gain_preserves_the_signal_only_at_sqrt2():
+    """PHENOMENA 11: orthogonal init, ReLU, 30 layers: ×g/√2 per layer, preserved at g = √2."""
+    results = {name: replay(name) for name in GAINS}
+    ratios = {}
+    for name, gain in GAINS.items():
+        scenario = results[name].scenario
+        model = scenario.landscape.model
+        assert (model.init, model.activation, model.gain) == ("orthogonal", "relu", gain)
+        norms = results[name].summary["activation_norms_at_init"]
+        assert len(norms) == 30
+        ratios[gain] = signal_ratio(norms)
+    assert 0.5 < ratios[math.sqrt(2)] < 2  # 0.54
+    assert ratios[1.0] < 1e-4  # 2.3e-5; (1/√2)^29 = 4.3e-5
+    assert ratios[2.0] > 1e4  # 1.25e4; √2^29 = 2.3e4
+    # What the runs show: chance, training, blow-up.
+    assert abs(results["init_gain_1"].runs["GD"].loss[-1] - math.log(2)) < 1e-3  # 0.69303
+    assert results["init_gain_sqrt2"].runs["GD"].loss[-1] < 0.01  # 0.0029
+    (blown,) = results["init_gain_2"].summary["runs"]
+    assert results["init_gain_2"].runs["GD"].loss[0] > 500  # 924
+    assert blown["diverged"] and blown["diverged_at"] <= 2  # 1
+
+
+def test_orthogonal_init_gain_over_seeds():
+    """PHENOMENA 11 is not a lucky seed: the same three nets over seeds 0-9 (data and weights).
+
+    At width 128 the per-layer factor fluctuates (ReLU keeps half the energy only on average), so
+    the √2 ratio spreads over 0.45-1.16: 9 of 10 seeds are within ×2, all within ×2.3.
+    """
+    base = load_scenario(find_scenario("init_gain_sqrt2"))
+    found = {gain: [] for gain in GAINS.values()}
+    for seed in range(10):
+        for gain in found:
+            scenario = base.model_copy(update={"seed": seed})
+            landscape = scenario.landscape
+            model = landscape.model.model_copy(update={"gain": gain})
+            scenario = scenario.model_copy(
+                update={"landscape": landscape.model_copy(update={"model": model})}
+            )
+            problem = make_problem(scenario)
+            found[gain].append(signal_ratio(problem.activation_norms(problem.theta_init)))
+    isometric = np.array(found[math.sqrt(2)])
+    assert np.sum((isometric > 0.5) & (isometric < 2)) >= 9  # 9
+    assert np.all((isometric > 1 / 2.5) & (isometric < 2.5))  # 0.448 ... 1.16
+    assert 0.6 < np.exp(np.log(isometric).mean()) < 1.5  # geometric mean 0.82
+    assert max(found[1.0]) < 1e-4  # 5.0e-5
+    assert min(found[2.0]) > 5e3  # 1.04e4
+
+
+# 12. Minibatch size ---------------------------------------------------------------------------
+
+
+def loss_roughness(loss: np.ndarray) -> float:
+    """Total variation of the loss curve over its net descent: 1 for a monotone descent."""
+    return float(np.abs(np.diff(loss)).sum() / (loss[0] - loss.min()))
+
+
+@pytest.mark.slow
+def test_small_batches_are_noisier_and_end_flatter():
+    """PHENOMENA 12: batch 8, 32, 128 and full batch at the same lr on the same net.
+
+    Roughness is measured on the loss curve. The mean angle between successive steps of the
+    (x, y) path (PCA directions) does not decrease with batch size here: 76°, 85°, 93° for batches
+    8, 32, 128 and 82° for full-batch GD, which oscillates at the edge of stability (sharpness
+    2/η): larger batches zigzag across the valley, smaller ones drift with the noise.
+    """
+    result = replay("minibatch")
+    names = ["batch 8", "batch 32", "batch 128", "full batch"]
+    assert [run.name for run in result.scenario.runs] == names
+    assert len({run.lr for run in result.scenario.runs}) == 1
+    roughness = [loss_roughness(result.runs[name].loss) for name in names]  # 62, 30, 11.6, 1.35
+    for smaller, larger in zip(roughness, roughness[1:], strict=False):
+        assert smaller > 1.5 * larger
+    sharpness = {run["name"]: run["sharpness"] for run in result.summary["runs"]}
+    full = sharpness["full batch"]  # 4.04
+    assert sharpness["batch 8"] < 0.5 * full  # 1.01
+    assert sharpness["batch 32"] < 0.5 * full  # 1.22
+    assert sharpness["batch 8"] < sharpness["batch 128"] < full  # 1.01 < 3.06 < 4.04
+    lr = result.scenario.runs[0].lr
+    assert abs(full * lr / 2 - 1) < 0.1  # full batch sharpens to 2/η: 4.04 vs 4
+
+
+# 13. Weight decay -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_weight_decay_stops_the_norm_growing():
+    """PHENOMENA 13: separable data, logistic loss: ‖w‖ ~ ln t without decay, flat with it."""
+    result = replay("weight_decay")
+    assert result.scenario.steps == 10_000
+    plain = result.runs["GD"].weight_norm
+    decayed = result.runs["GD + weight decay"].weight_norm
+    assert result.runs["GD"].loss[-1] < 1e-3  # 9.1e-5: every point classified, loss still falling
+    assert plain[10_000] / plain[1_000] > 1.25  # 1.359
+    # ln t: the same gain per decade (1.72, 1.83, 2.01 from steps 10, 100, 1000, 10000).
+    gains = np.diff(plain[[10, 100, 1_000, 10_000]])
+    assert np.all(gains[1:] / gains[:-1] > 0.8) and np.all(gains[1:] / gains[:-1] < 1.25)
+    assert abs(decayed[10_000] / decayed[1_000] - 1) < 1e-3  # 1e-7
+    assert decayed[10_000] < 0.5 * plain[10_000]  # 2.76 vs 7.61
+
+
+# 14. Dropout raises gradient variance ---------------------------------------------------------
+
+
+def gradient_variance(problem, theta, batch_size, draws=200) -> float:
+    """E‖g − E g‖² of the training gradient at θ over fresh minibatches and dropout masks."""
+    batches = torch.Generator().manual_seed(1)  # the same batches for every problem
+    masks = torch.Generator().manual_seed(2)
+    grads = []
+    for _ in range(draws):
+        batch = problem.sample_batch(batch_size, batches)
+        point = theta.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(problem.loss(point, batch, masks), point)
+        grads.append(grad.double())
+    grads = torch.stack(grads)
+    return float((grads - grads.mean(0)).pow(2).sum(1).mean())
+
+
+def test_dropout_raises_gradient_variance():
+    """PHENOMENA 14: same θ, same batches, same batch size; dropout 0.5 vs none."""
+    off, on = (load_scenario(find_scenario(name)) for name in ("dropout_off", "dropout_on"))
+    assert on.landscape.model == off.landscape.model.model_copy(update={"dropout": 0.5})
+    problems = [make_problem(scenario) for scenario in (off, on)]
+    theta = problems[0].theta_init
+    assert torch.equal(problems[1].theta_init, theta)
+    batch_size = on.runs[1].batch_size
+    assert batch_size == 32
+    without, with_dropout = (gradient_variance(p, theta, batch_size) for p in problems)
+    assert with_dropout > 3 * without  # 2.27 vs 0.31: ×7.2
+    full_without, full_with = (gradient_variance(p, theta, None, draws=20) for p in problems)
+    assert full_without == 0 and full_with > 0.05  # 0 vs 0.22
+    # On screen: full-batch GD's loss never rises without dropout, and often does with it.
+    for name, low, high in (("dropout_off", 0, 0), ("dropout_on", 0.1, 0.5)):
+        loss = replay(name).runs["GD, full batch"].loss
+        assert low <= np.mean(np.diff(loss) > 0) <= high  # 0 and 0.21
+
+
+# 15. Batch normalisation and the largest stable step -----------------------------------------
+
+LRS = [round(10 ** (k / 4), 4) for k in range(-6, 7)]  # 0.0316 ... 31.6, four per decade
+
+
+def lr_sweep(name: str) -> dict[float, bool]:
+    """η -> stable (not diverged, final loss below the initial) for the file's network and steps."""
+    text = find_scenario(name).read_text()
+    text = text[: text.index("[[runs]]")]  # the landscape; runs and timeline replaced
+    text += "".join(f'[[runs]]\nname = "lr {lr}"\noptimizer = "gd"\nlr = {lr}\n\n' for lr in LRS)
+    result = replay(parse_scenario(text))
+    stable = {}
+    for lr, run in zip(LRS, result.summary["runs"], strict=True):
+        stable[lr] = not run["diverged"] and run["final_loss"] < result.runs[run["name"]].loss[0]
+    return stable
+
+
+def stability_edge(stable: dict[float, bool]) -> float:
+    """The largest η such that it and every smaller η of the grid are stable."""
+    edge = 0.0
+    for lr in LRS:
+        if not stable[lr]:
+            break
+        edge = lr
+    return edge
+
+
+@pytest.mark.slow
+def test_batchnorm_allows_larger_steps():
+    """PHENOMENA 15: the largest stable η of GD is ten times larger with batch norm."""
+    off, on = replay("batchnorm_off"), replay("batchnorm_on")
+    assert on.scenario.landscape.model == off.scenario.landscape.model.model_copy(
+        update={"batchnorm": True}
+    )
+    plain, normed = lr_sweep("batchnorm_off"), lr_sweep("batchnorm_on")
+    assert stability_edge(normed) >= 5 * stability_edge(plain)  # 5.62 vs 0.562
+    largest = lambda stable: max(lr for lr, ok in stable.items() if ok)  # noqa: E731
+    assert largest(normed) > 5 * largest(plain)  # 31.6 vs 1.78 (that one stuck at chance)
+    # The bundled runs: η = 0.3 trains in both; η = 1 and 3 blow up only without batch norm.
+    runs = {r["name"]: r for r in off.summary["runs"]}
+    assert not runs["GD, lr 0.3"]["diverged"]
+    assert runs["GD, lr 3"]["diverged"] and runs["GD, lr 3"]["diverged_at"] <= 6  # 6 (timeline)
+    assert runs["GD, lr 1"]["diverged"] and runs["GD, lr 1"]["diverged_at"] <= 21  # 21
+    finals = {r["name"]: r["final_loss"] for r in on.summary["runs"] if not r["diverged"]}
+    assert len(finals) == 3 and min(finals, key=finals.get) == "GD, lr 3"
+    assert max(finals.values()) < 0.01  # 0.004 (η = 0.3)
