@@ -177,13 +177,20 @@ def _check(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from sandbox.resources import bundled_scenarios
+    from sandbox.scenario.schema import THEMES
 
+    groups: dict[str, list[tuple[str, str]]] = {}
     for path in bundled_scenarios():
         try:
-            title = tomllib.loads(path.read_text(encoding="utf-8")).get("title", "")
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
-            title = "(unreadable)"
-        print(f"{path.stem:<28} {title}")
+            data = {"title": "(unreadable)"}
+        groups.setdefault(data.get("theme") or "other", []).append((path.stem, data.get("title")))
+    for theme in [*THEMES, "other"]:
+        if theme in groups:
+            print(theme.capitalize())
+            for name, title in groups[theme]:
+                print(f"  {name:<26} {title}")
     return EXIT_OK
 
 

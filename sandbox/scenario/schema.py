@@ -249,11 +249,24 @@ class TimelineEvent(Strict):
     set: Change | None = None
 
 
+# Themes group scenarios in `sandbox list` and the app's picker, in this order.
+THEMES = (
+    "step size",
+    "terrain",
+    "adaptive steps",
+    "depth",
+    "noise and regularisation",
+    "implicit bias",
+    "paths between solutions",
+)
+
+
 class Scenario(Strict):
     """A whole scenario file, validated."""
 
     title: Annotated[str, Field(min_length=1)]
     description: str = ""
+    theme: Literal[THEMES] | None = None  # type: ignore[valid-type]
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     steps: Annotated[int, Field(ge=1, le=LIMITS["steps"])]
     landscape: Annotated[AnalyticLandscape | NetworkLandscape, Field(discriminator="kind")]
