@@ -8,6 +8,7 @@ drive it with synthetic events.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ class App:
     """One scenario in a window: worker, view model, camera, playback, recording."""
 
     def __init__(self, scenario: Scenario, size: tuple[int, int] = (1280, 720)):
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         import pygame
 
         from sandbox.render.context import open_window
