@@ -172,7 +172,7 @@ def bench_sharpness(sizes: Sizes, device: torch.device) -> dict:
             "parameters": problem.model.n_params, "lambda_max": exact}
 
 
-def _dense_top_eigenvalue(loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> float:
+def _dense_top_eigenvalue(loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor):
     """The oracle: the dense float64 Hessian, one HVP per column, then eigvalsh."""
     from sandbox.optim.sharpness import HVP
 

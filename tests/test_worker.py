@@ -124,3 +124,13 @@ def test_a_killed_worker_is_reported():
         assert "stopped unexpectedly (exit code -9)" in (worker.died() or "")
     finally:
         worker.close()
+
+
+def test_final_center_surface_is_around_the_first_runs_end():
+    scenario = parse_scenario(NETWORK.format(center="final"))
+    messages = list(scenario_stream(scenario))
+    sample = [m.sample for m in messages if isinstance(m, Surface)][-1]
+    (x0, x1), (y0, y1) = sample.bounds
+    end = collect(messages)[0][-1]
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((end.x, end.y), abs=1e-5)
+    assert (end.x, end.y) != pytest.approx((0, 0), abs=1e-2)  # it did move away from θ0

@@ -185,8 +185,9 @@ class App:
         import imageio.v2 as imageio
 
         path = f"sandbox-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
-        self.recorder = imageio.get_writer(path, fps=FPS, codec="libx264", quality=8,
-                                           macro_block_size=16, pixelformat="yuv420p")
+        self.recorder = imageio.get_writer(
+            path, fps=FPS, codec="libx264", quality=8, macro_block_size=16, pixelformat="yuv420p"
+        )
 
     def stop_recording(self) -> None:
         if self.recorder is not None:

@@ -67,12 +67,10 @@ def scenario_stream(
         set_slice_plane(problem, scenario)
         spec = land.slice
         coarse = min(COARSE_RESOLUTION, spec.resolution)
+        center = problem.view_center  # set by set_slice_plane (init, final or moving's start)
+        yield Surface(sampling.network_surface(problem, center, spec.span, coarse), refined=False)
         yield Surface(
-            sampling.network_surface(problem, problem.theta_init, spec.span, coarse), refined=False
-        )
-        yield Surface(
-            sampling.network_surface(problem, problem.theta_init, spec.span, spec.resolution),
-            refined=True,
+            sampling.network_surface(problem, center, spec.span, spec.resolution), refined=True
         )
     else:
         bounds = sampling.analytic_bounds(land.surface, land.bounds)

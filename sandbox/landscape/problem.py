@@ -55,6 +55,7 @@ class NetworkProblem:
     spec: NetworkLandscape
     seed: int
     plane: object | None = None  # slicing.Plane once directions are known
+    view_center: torch.Tensor | None = None  # the weights the 3D view centres on (slice_setup)
     theta_init: torch.Tensor = field(init=False)
     dtype: torch.dtype = torch.float32
 

@@ -75,18 +75,29 @@ def setup_slice(problem, scenario: Scenario) -> tuple[dict, Connection | None]:
     origin = problem.theta_init
     info: dict = {"directions": spec.directions, "center": spec.center}
     seed = spec.seed if spec.seed is not None else scenario.seed
+    finals: list[Tensor] = []
+
+    def first_final() -> Tensor:
+        """The first run's final weights (one pre-pass, shared by whoever needs them)."""
+        if not finals:
+            finals.extend(_pre_pass(problem, scenario, seed, first_only=True)[1])
+        return finals[0]
+
     if spec.directions == "random":
         d1, d2 = random_directions(problem.model, origin, seed)
     elif spec.directions == "pca":
-        snapshots, _ = _pre_pass(problem, scenario, seed)
+        snapshots, all_finals = _pre_pass(problem, scenario, seed)
+        finals.extend(all_finals)
         d1, d2, explained = pca_directions(torch.stack(snapshots), origin)
         info["explained_variance"] = list(explained)
     else:
-        final = spec.center == "final"
-        at = _pre_pass(problem, scenario, seed, first_only=True)[1][0] if final else origin
+        at = first_final() if spec.center == "final" else origin
         d1, d2, eigenvalues = hessian_directions(problem.full_loss, at)
         info["eigenvalues"] = list(eigenvalues)
     problem.plane = Plane(origin, d1, d2)
-    if spec.center != "moving":  # the view is the square of half-width span around θ₀
-        info["bounds"] = [[-spec.span, spec.span], [-spec.span, spec.span]]
+    # The weights the view centres on; "moving" starts at θ₀ and follows the first run.
+    problem.view_center = first_final() if spec.center == "final" else origin
+    if spec.center != "moving":  # the view: the square of half-width span around that centre
+        cx, cy, _ = problem.plane.project(problem.view_center)
+        info["bounds"] = [[cx - spec.span, cx + spec.span], [cy - spec.span, cy + spec.span]]
     return info, None

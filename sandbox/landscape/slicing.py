@@ -47,7 +47,9 @@ class Plane:
 
     def points(self, ab: Tensor) -> Tensor:
         """θ(a, b) for each row of ``ab`` (G, 2), shape (G, P)."""
-        return torch.addmm(self.origin.unsqueeze(0), ab.to(self.origin.device, self.origin.dtype), self._basis)
+        return torch.addmm(
+            self.origin.unsqueeze(0), ab.to(self.origin.device, self.origin.dtype), self._basis
+        )
 
     def project(self, theta: Tensor) -> tuple[float, float, float]:
         """Least-squares plane coordinates (a, b) of θ and the off-plane residual ‖θ − θ(a, b)‖."""
