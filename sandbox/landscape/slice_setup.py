@@ -94,9 +94,9 @@ def setup_slice(problem, scenario: Scenario) -> tuple[dict, Connection | None]:
         at = first_final() if spec.center == "final" else origin
         d1, d2, eigenvalues = hessian_directions(problem.full_loss, at)
         info["eigenvalues"] = list(eigenvalues)
-    problem.plane = Plane(origin, d1, d2)
     # The weights the view centres on; "moving" starts at θ₀ and follows the first run.
     problem.view_center = first_final() if spec.center == "final" else origin
+    problem.plane = Plane(origin, d1, d2)  # after any pre-pass: it borrows problem.plane
     if spec.center != "moving":  # the view: the square of half-width span around that centre
         cx, cy, _ = problem.plane.project(problem.view_center)
         info["bounds"] = [[cx - spec.span, cx + spec.span], [cy - spec.span, cy + spec.span]]
