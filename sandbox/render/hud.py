@@ -43,19 +43,48 @@ def format_loss(value: float) -> str:
     return f"{value:.4g}"
 
 
-def title_panel(overlay: OverlayPass, state: SceneState, ui: float) -> None:
-    """Title, caption and step counter in a panel at the top left."""
-    lines = [(state.title, TITLE_PX, True, TEXT)]
+def wrap(overlay: OverlayPass, text: str, px: float, bold: bool, max_width: float) -> list[str]:
+    """`text` broken at spaces into lines no wider than `max_width` (a long word stays whole)."""
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and overlay.measure(candidate, px, bold) <= max_width:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def title_panel(overlay: OverlayPass, state: SceneState, ui: float, max_width: float) -> float:
+    """Title, caption and step counter in a panel at the top left, wrapped to `max_width`
+    pixels; returns the panel's bottom edge."""
+    inner = max_width - 2 * PAD * ui
+    lines = [
+        (t, TITLE_PX, True, TEXT) for t in wrap(overlay, state.title, TITLE_PX * ui, True, inner)
+    ]
     if state.caption:
-        lines.append((state.caption, SMALL_PX, False, DIM))
+        caption = wrap(overlay, state.caption, SMALL_PX * ui, False, inner)
+        lines += [(t, SMALL_PX, False, DIM) for t in caption]
     lines.append((f"step {state.step}", BODY_PX, False, TEXT))
-    _panel_of_lines(overlay, lines, MARGIN * ui, MARGIN * ui, ui, align="left")
+    return _panel_of_lines(overlay, lines, MARGIN * ui, MARGIN * ui, ui, align="left")
 
 
-def legend(
+def top_panels(
     overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float, width: int
 ) -> None:
-    """One row per run (colour swatch, name, loss or label) and the extra HUD lines, top right."""
+    """Title panel and legend side by side; when the legend leaves the title too little room,
+    the title takes the full width and the legend goes below it (nothing ever overlaps)."""
+    legend_w = legend_width(overlay, state, trails, ui)
+    beside = width - legend_w - 3 * MARGIN * ui
+    if beside >= 0.45 * width or legend_w == 0:
+        title_panel(overlay, state, ui, beside if legend_w else width - 2 * MARGIN * ui)
+        legend(overlay, state, trails, ui, width, top=MARGIN * ui)
+    else:
+        bottom = title_panel(overlay, state, ui, width - 2 * MARGIN * ui)
+        legend(overlay, state, trails, ui, width, top=bottom + MARGIN * ui / 2)
+
+
+def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
     rows = []
     for prepared in trails:
         trail = prepared.trail
@@ -63,17 +92,44 @@ def legend(
         detail = trail.label or f"loss {format_loss(float(last))}"
         rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
     extra = [(line, SMALL_PX, False, DIM) for line in state.hud_lines]
-    if not rows and not extra:
-        return
+    return rows, extra
+
+
+def _legend_columns(overlay: OverlayPass, rows, extra, ui: float) -> tuple[float, float, float]:
     swatch = 2 * 9 * ui + 10 * ui
     name_w = max((overlay.measure(r[1], BODY_PX * ui, True) for r in rows), default=0)
     detail_w = max((overlay.measure(r[2], BODY_PX * ui) for r in rows), default=0)
     extra_w = max((overlay.measure(e[0], SMALL_PX * ui) for e in extra), default=0)
-    inner = max(swatch + name_w + 14 * ui + detail_w, extra_w)
+    return swatch, name_w, max(swatch + name_w + 14 * ui + detail_w, extra_w)
+
+
+def legend_width(
+    overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float
+) -> float:
+    """The legend panel's width in pixels (0 when there is nothing to show)."""
+    rows, extra = _legend_rows(state, trails)
+    if not rows and not extra:
+        return 0.0
+    return _legend_columns(overlay, rows, extra, ui)[2] + 2 * PAD * ui
+
+
+def legend(
+    overlay: OverlayPass,
+    state: SceneState,
+    trails: list[PreparedTrail],
+    ui: float,
+    width: int,
+    top: float,
+) -> None:
+    """One row per run (colour swatch, name, loss or label) and the extra HUD lines, right side."""
+    rows, extra = _legend_rows(state, trails)
+    if not rows and not extra:
+        return
+    swatch, name_w, inner = _legend_columns(overlay, rows, extra, ui)
     row_h = BODY_PX * ui * 1.45
     height = len(rows) * row_h + len(extra) * SMALL_PX * ui * 1.4 + 2 * PAD * ui
     x = width - MARGIN * ui - inner - 2 * PAD * ui
-    y = MARGIN * ui
+    y = top
     overlay.rect(x, y, inner + 2 * PAD * ui, height, PANEL, 10 * ui)
     cx, cy = x + PAD * ui, y + PAD * ui
     for trail, name, detail in rows:
@@ -162,7 +218,7 @@ def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int]) -> None:
 
 def _panel_of_lines(
     overlay: OverlayPass, lines: list, x: float, y: float, ui: float, align: str
-) -> None:
+) -> float:
     width = max(overlay.measure(text, px * ui, bold) for text, px, bold, _ in lines)
     height = sum(px * ui * 1.3 for _, px, _, _ in lines) + 2 * PAD * ui - 0.3 * lines[-1][1] * ui
     overlay.rect(x, y, width + 2 * PAD * ui, height, PANEL, 10 * ui)
@@ -170,3 +226,4 @@ def _panel_of_lines(
     for text, px, bold, color in lines:
         overlay.text(text, x + PAD * ui, cy, px * ui, color, bold)
         cy += px * ui * 1.3
+    return y + height

@@ -242,8 +242,7 @@ class Renderer:
         self.targets.final_fbo.use()
         overlay = self.overlay
         hud.axis_labels(overlay, labels, ui)
-        hud.title_panel(overlay, state, ui)
-        hud.legend(overlay, state, trails, ui, size[0])
+        hud.top_panels(overlay, state, trails, ui, size[0])
         if minimap_box is not None:
             hud.minimap_frame(overlay, minimap_box, ui)
         if state.alert:
