@@ -162,8 +162,13 @@ def _replay_run(problem, run, scenario, out_dir, bar, keep_arrays):
     tracker = SummaryTracker(run.name)
     kept: list[Step] = []
     complete, shown = False, 0
+    last_theta: dict = {}  # θ at the latest step (a view; nothing moves it after the last step)
+
+    def keep_theta(k: int, theta) -> None:
+        last_theta["theta"] = theta
+
     try:
-        for step in run_steps(problem, run, scenario):
+        for step in run_steps(problem, run, scenario, keep_theta if problem.is_network else None):
             tracker.add(step)
             if writer is not None:
                 writer.write(step)
@@ -177,7 +182,11 @@ def _replay_run(problem, run, scenario, out_dir, bar, keep_arrays):
         if writer is not None:
             writer.close(complete)
     bar.update(scenario.steps + 1 - shown)  # a diverged run skips its remaining steps
-    return tracker.summary(), kept
+    summary = tracker.summary()
+    margin = problem.margin(last_theta["theta"]) if "theta" in last_theta else None
+    if margin is not None:
+        summary["final_margin"] = margin
+    return summary, kept
 
 
 class SummaryTracker:

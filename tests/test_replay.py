@@ -185,3 +185,31 @@ def test_plots_are_written_beside_the_csvs(tmp_path):
         image = np.asarray(Image.open(out / name).convert("L"))
         assert image.shape[1] > 400 and image.std() > 10, name
     assert not list(out.glob(".*.part"))
+
+
+@pytest.mark.parametrize(("loss", "classes", "out"), [("bce", 2, 1), ("cross_entropy", 3, 3)])
+def test_final_margin_is_the_smallest_classification_margin(loss, classes, out):
+    from sandbox.landscape.problem import make_problem
+    from sandbox.landscape.slice_setup import set_slice_plane
+    from sandbox.optim.run import run_steps
+    from sandbox.scenario.load import parse_scenario
+
+    text = f"""title = "m"\nsteps = 5\n[landscape]\nkind = "network"\nloss = "{loss}"
+[landscape.data]\nname = "gaussians"\nn = 60\nclasses = {classes}
+[landscape.model]\nwidths = [2, 6, {out}]\n[[runs]]\nname = "gd"\noptimizer = "gd"\nlr = 0.1\n"""
+    scenario = parse_scenario(text)
+    margin = sandbox.replay(scenario).summary["runs"][0]["final_margin"]
+    problem = make_problem(scenario)
+    set_slice_plane(problem, scenario)
+    thetas = []
+    for _ in run_steps(problem, scenario.runs[0], scenario, lambda k, t: thetas.append(t.clone())):
+        pass
+    f = problem.model.forward(thetas[-1], problem.data.x).detach().numpy()
+    y = problem.data.y.numpy()
+    if out == 1:
+        expected = (f[:, 0] * (2 * y - 1)).min()
+    else:
+        true = f[np.arange(len(y)), y]
+        f[np.arange(len(y)), y] = -np.inf
+        expected = (true - f.max(axis=1)).min()
+    assert margin == pytest.approx(float(expected), rel=1e-6)

@@ -105,6 +105,23 @@ class NetworkProblem:
             self.model.forward(theta, self.data.x, record=hidden)
         return [h.pow(2).mean().sqrt().item() for h in hidden]
 
+    def margin(self, theta: torch.Tensor) -> float | None:
+        """The smallest classification margin over the data (None for regression).
+
+        One output: min ỹ·f(x) with labels ỹ = ±1; k outputs: min f_y(x) − max_{j≠y} f_j(x).
+        Positive means every point is classified correctly; divide by ‖θ‖^depth to normalise.
+        """
+        if self.data.task != "classification":
+            return None
+        with torch.no_grad():
+            out = self.model.forward(theta, self.data.x)
+        y = self.data.y
+        if out.shape[-1] == 1:
+            return (out[:, 0] * (2 * y.to(out.dtype) - 1)).min().item()
+        true = out.gather(1, y[:, None])[:, 0]
+        others = out.scatter(1, y[:, None], float("-inf")).max(dim=1).values
+        return (true - others).min().item()
+
     def project(self, theta: torch.Tensor) -> tuple[float, float, float | None]:
         assert self.plane is not None, "slice plane not set"
         return self.plane.project(theta.detach())
