@@ -213,3 +213,18 @@ def test_final_margin_is_the_smallest_classification_margin(loss, classes, out):
         f[np.arange(len(y)), y] = -np.inf
         expected = (true - f.max(axis=1)).min()
     assert margin == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_no_opengl_exits_3_with_one_line(tmp_path, capsys, monkeypatch):
+    from sandbox.render import context
+
+    def no_gl():
+        raise context.NoOpenGL("could not create a headless OpenGL context (no EGL). Install it.")
+
+    monkeypatch.setattr(context, "headless_context", no_gl)
+    code = main(["replay", str(TWO_BOWLS), "--out", str(tmp_path / "o"), "--frames", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 3 and "Traceback" not in err
+    assert err.strip().splitlines() == [
+        "error: could not create a headless OpenGL context (no EGL). Install it."
+    ]
