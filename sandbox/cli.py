@@ -122,12 +122,12 @@ def _replay(args: argparse.Namespace) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     if args.compare is None:
         result = replay(path, args.out, force=args.force, progress=progress, keep_arrays=False)
-        if args.frames or args.video:
-            _write_pictures(result.scenario, args)
         if args.plots:
             from sandbox.plots import write_plots
 
             write_plots(args.out)
+        if args.frames or args.video:
+            return _write_pictures(result.scenario, args)
         return EXIT_OK
     with tempfile.TemporaryDirectory(prefix="sandbox-compare-") as scratch:
         out = args.out if args.out is not None else Path(scratch) / "new"
@@ -142,7 +142,7 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_ERROR
 
 
-def _write_pictures(scenario, args: argparse.Namespace) -> None:
+def _write_pictures(scenario, args: argparse.Namespace) -> int:
     """Frames and/or video of a replayed scenario, through the same renderer as the window."""
     from sandbox.app.headless import scene_states
     from sandbox.render.frames import render_frames, write_video
@@ -150,7 +150,26 @@ def _write_pictures(scenario, args: argparse.Namespace) -> None:
     if args.frames:
         render_frames(scene_states(scenario, args.frame_count), args.size, args.out / "frames")
     if args.video:
+        missing = _missing_video_encoder(args.video)
+        if missing:
+            done = f"; the replay{' and its frames' if args.frames else ''} are written"
+            print(f"error: cannot write {args.video}: {missing}{done}", file=sys.stderr)
+            return EXIT_ERROR
         write_video(scene_states(scenario, args.frame_count), args.video, args.size, args.fps)
+    return EXIT_OK
+
+
+def _missing_video_encoder(path: Path) -> str | None:
+    """Why a video of this type cannot be written here, or None (GIFs need no ffmpeg)."""
+    if path.suffix.lower() == ".gif":
+        return None
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        return f"no ffmpeg encoder ({exc}); `pip install imageio-ffmpeg` ships one"
+    return None
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -228,3 +228,28 @@ def test_no_opengl_exits_3_with_one_line(tmp_path, capsys, monkeypatch):
     assert err.strip().splitlines() == [
         "error: could not create a headless OpenGL context (no EGL). Install it."
     ]
+
+
+def test_missing_video_encoder_keeps_the_frames(tmp_path, capsys, monkeypatch):
+    import imageio_ffmpeg
+
+    def no_ffmpeg():
+        raise RuntimeError("No ffmpeg exe could be found")
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_ffmpeg)
+    out = tmp_path / "o"
+    code = main(["replay", str(TWO_BOWLS), "--out", str(out), "--frames", "--frame-count", "3",
+                 "--size", "320x180", "--video", str(tmp_path / "v.mp4"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "imageio-ffmpeg" in err
+    assert len(list((out / "frames").glob("frame_*.png"))) == 3
+    assert (out / "summary.json").exists() and not (tmp_path / "v.mp4").exists()
+
+
+def test_video_and_frames(tmp_path):
+    out = tmp_path / "o"
+    code = main(["replay", str(TWO_BOWLS), "--out", str(out), "--frames", "--frame-count", "4",
+                 "--size", "320x176", "--video", str(tmp_path / "v.mp4"), "--quiet"])
+    assert code == 0
+    assert len(list((out / "frames").glob("frame_*.png"))) == 4
+    assert (tmp_path / "v.mp4").stat().st_size > 1000
