@@ -112,6 +112,12 @@ class FlatMLP:
             offset += sum(b.numel for b in layer.blocks)
         self.blocks: tuple[ParamBlock, ...] = tuple(b for ly in self._layers for b in ly.blocks)
         self.n_params: int = offset
+        # Which Linear layer's weight each entry of θ belongs to (n_layers for biases and BN):
+        # per-layer gradient norms in three tensor ops, whatever the depth.
+        self._weight_layer = torch.full((offset,), self.n_layers, dtype=torch.long)
+        for i, layer in enumerate(self._layers):
+            w = layer.weight
+            self._weight_layer[w.offset : w.offset + w.numel] = i
 
     def init_params(self, seed: int) -> torch.Tensor:
         """Initial θ (shape (P,), float32), deterministic from ``seed``.
@@ -200,7 +206,9 @@ class FlatMLP:
 
     def layer_grad_norms(self, grad: torch.Tensor) -> torch.Tensor:
         """Norm of each Linear layer's weight gradient, shape (n_layers,), from a flat gradient."""
-        return torch.stack([torch.linalg.vector_norm(ly.weight.view(grad)) for ly in self._layers])
+        squares = torch.zeros(self.n_layers + 1, dtype=grad.dtype, device=grad.device)
+        squares.index_add_(0, self._weight_layer.to(grad.device), grad * grad)
+        return squares[:-1].sqrt()
 
 
 def _batchnorm(z: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, dim: int) -> torch.Tensor:
