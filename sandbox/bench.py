@@ -34,8 +34,18 @@ class Sizes:
     train_steps: int = 600
 
 
-QUICK = Sizes(grid=16, naive_points=16, data_n=64, hidden=8, matmul=256, frame_size=(320, 180),
-              frame_heights=32, trail_points=200, frames=5, train_steps=200)
+QUICK = Sizes(
+    grid=16,
+    naive_points=16,
+    data_n=64,
+    hidden=8,
+    matmul=256,
+    frame_size=(320, 180),
+    frame_heights=32,
+    trail_points=200,
+    frames=5,
+    train_steps=200,
+)
 
 
 def network_scenario_text(sizes: Sizes, steps: int, resolution: int = 51) -> str:
@@ -109,8 +119,10 @@ def bench_grid(sizes: Sizes, device: torch.device) -> dict:
     naive_values = torch.tensor(naive())
     ours = torch.stack([grid[i, j] for i, j in sample]).cpu()
     max_rel_err = ((ours - naive_values).abs() / naive_values.abs().clamp_min(1e-12)).max().item()
-    flops_per_point = 2 * sizes.data_n * sum(
-        a * b for a, b in zip(model.spec.widths[:-1], model.spec.widths[1:], strict=True)
+    flops_per_point = (
+        2
+        * sizes.data_n
+        * sum(a * b for a, b in zip(model.spec.widths[:-1], model.spec.widths[1:], strict=True))
     )
     points_per_s = sizes.grid**2 / grid_seconds
     return {
@@ -166,10 +178,15 @@ def bench_sharpness(sizes: Sizes, device: torch.device) -> dict:
     top_eigenvalue(loss, theta)  # warm-up
     seconds = _best_time(lambda: top_eigenvalue(loss, theta), repeats=3)
     estimate, _ = top_eigenvalue(loss, theta)
-    exact = _dense_top_eigenvalue(lambda t: problem.loss_fn(problem.model.forward(t, x), y),
-                                  theta.double())
-    return {"ms": seconds * 1e3, "rel_err": abs(estimate - exact) / abs(exact),
-            "parameters": problem.model.n_params, "lambda_max": exact}
+    exact = _dense_top_eigenvalue(
+        lambda t: problem.loss_fn(problem.model.forward(t, x), y), theta.double()
+    )
+    return {
+        "ms": seconds * 1e3,
+        "rel_err": abs(estimate - exact) / abs(exact),
+        "parameters": problem.model.n_params,
+        "lambda_max": exact,
+    }
 
 
 def _dense_top_eigenvalue(loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor):
@@ -271,8 +288,7 @@ def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> d
     """Every benchmark section; CUDA for grid and sharpness when available."""
     sizes = QUICK if quick else Sizes()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    results: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(),
-                     "quick": quick}
+    results: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(), "quick": quick}
     plan = {
         "grid": lambda: bench_grid(sizes, device),
         "first_surface": lambda: bench_first_surface(sizes),

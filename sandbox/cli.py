@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sandbox.errors import OutputError
 from sandbox.scenario.load import ScenarioError
+from sandbox.sweep.cli import add_sweep_parser
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NO_OPENGL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -67,11 +68,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.add_argument("--frames", action="store_true", help="also write PNG frames to DIR/frames")
-    replay.add_argument("--frame-count", type=int, default=120, metavar="N",
-                        help="frames at N evenly spaced steps (default 120)")
+    replay.add_argument(
+        "--frame-count",
+        type=int,
+        default=120,
+        metavar="N",
+        help="frames at N evenly spaced steps (default 120)",
+    )
     replay.add_argument("--video", type=Path, metavar="PATH", help="also write an MP4 or GIF")
-    replay.add_argument("--plots", action="store_true",
-                        help="also write loss/sharpness/gradient plots as PNG in DIR")
+    replay.add_argument(
+        "--plots",
+        action="store_true",
+        help="also write loss/sharpness/gradient plots as PNG in DIR",
+    )
     replay.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
     replay.add_argument("--fps", type=float, default=30.0)
     replay.set_defaults(handler=_replay)
@@ -83,8 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure speed against this machine's limits")
     bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     bench.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
-    bench.add_argument("--only", nargs="+", metavar="SECTION",
-                       choices=["grid", "first_surface", "sharpness", "frame", "training"])
+    bench.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SECTION",
+        choices=["grid", "first_surface", "sharpness", "frame", "training"],
+    )
     bench.set_defaults(handler=_bench)
 
     listing = commands.add_parser("list", help="list the bundled scenarios")
@@ -94,9 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("file", help="scenario file, or the name of a bundled scenario")
     run.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
     run.add_argument("--frames", type=int, metavar="N", help="quit after N frames")
-    run.add_argument("--screenshot", type=Path, metavar="PATH",
-                     help="save a PNG of the last frame (with --frames)")
+    run.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="save a PNG of the last frame (with --frames)",
+    )
     run.set_defaults(handler=_run)
+
+    add_sweep_parser(commands)
     return parser
 
 
@@ -228,8 +247,11 @@ def _offscreen_without_display() -> None:
     has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     if sys.platform.startswith("linux") and not has_display and "SDL_VIDEODRIVER" not in os.environ:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
-        print("no display found: the window renders offscreen (use --frames N --screenshot PATH "
-              "to see it)", file=sys.stderr)
+        print(
+            "no display found: the window renders offscreen (use --frames N --screenshot PATH "
+            "to see it)",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def spikes(loss: np.ndarray, start: int, factor: float = 1.5, window: int = 50) 
     `window` steps (counting each jump once, at its first step)."""
     count, inside = 0, False
     for k in range(max(start, 1), len(loss)):
-        high = loss[k] > factor * loss[max(0, k - window):k].min()
+        high = loss[k] > factor * loss[max(0, k - window) : k].min()
         count += high and not inside
         inside = high
     return count
@@ -128,7 +128,7 @@ def test_loss_falls_but_not_monotonically(result, name):
     # It keeps falling while hovering at 2/η: the last 100 steps' mean is below half of the
     # mean over 100 steps from the "both hover" caption (measured 0.37 and 0.09).
     at = scenario.timeline[HOVERING].at
-    assert loss[-100:].mean() < 0.5 * loss[at:at + 100].mean()
+    assert loss[-100:].mean() < 0.5 * loss[at : at + 100].mean()
 
 
 def test_loss_spikes_while_hovering(result):

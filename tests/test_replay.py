@@ -126,7 +126,9 @@ def test_bundled_names_and_list():
     p = cli("list")
     assert p.returncode == 0 and "Jiggling free of a saddle" in p.stdout
     lines = p.stdout.splitlines()
-    assert lines.index("Terrain") < lines.index("  saddle                     Jiggling free of a saddle")
+    assert lines.index("Terrain") < lines.index(
+        "  saddle                     Jiggling free of a saddle"
+    )
     assert "Other" not in lines  # every bundled scenario declares its theme
     assert cli("check", "saddle").returncode == 0
 
@@ -238,8 +240,22 @@ def test_missing_video_encoder_keeps_the_frames(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_ffmpeg)
     out = tmp_path / "o"
-    code = main(["replay", str(TWO_BOWLS), "--out", str(out), "--frames", "--frame-count", "3",
-                 "--size", "320x180", "--video", str(tmp_path / "v.mp4"), "--quiet"])
+    code = main(
+        [
+            "replay",
+            str(TWO_BOWLS),
+            "--out",
+            str(out),
+            "--frames",
+            "--frame-count",
+            "3",
+            "--size",
+            "320x180",
+            "--video",
+            str(tmp_path / "v.mp4"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err and "imageio-ffmpeg" in err
     assert len(list((out / "frames").glob("frame_*.png"))) == 3
@@ -248,8 +264,22 @@ def test_missing_video_encoder_keeps_the_frames(tmp_path, capsys, monkeypatch):
 
 def test_video_and_frames(tmp_path):
     out = tmp_path / "o"
-    code = main(["replay", str(TWO_BOWLS), "--out", str(out), "--frames", "--frame-count", "4",
-                 "--size", "320x176", "--video", str(tmp_path / "v.mp4"), "--quiet"])
+    code = main(
+        [
+            "replay",
+            str(TWO_BOWLS),
+            "--out",
+            str(out),
+            "--frames",
+            "--frame-count",
+            "4",
+            "--size",
+            "320x176",
+            "--video",
+            str(tmp_path / "v.mp4"),
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert len(list((out / "frames").glob("frame_*.png"))) == 4
     assert (tmp_path / "v.mp4").stat().st_size > 1000

@@ -19,16 +19,37 @@ ENV = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy"}
 
 
 def python(code: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, env=ENV)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+    )
 
 
 @pytest.mark.slow
 def test_run_saves_a_screenshot_of_the_real_window(tmp_path):
     shot = tmp_path / "shot.png"
-    p = subprocess.run([sys.executable, "-m", "sandbox", "run", "saddle", "--frames", "30",
-                        "--size", "640x360", "--screenshot", str(shot)], capture_output=True,
-                       text=True, timeout=300, env=ENV)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "run",
+            "saddle",
+            "--frames",
+            "30",
+            "--size",
+            "640x360",
+            "--screenshot",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
     assert p.returncode == 0, p.stderr
     image = np.asarray(Image.open(shot).convert("RGB"))
     assert image.shape == (360, 640, 3)
@@ -58,7 +79,9 @@ def press(key):
 
 @pytest.mark.slow
 def test_keys_drive_playback_and_restart():
-    p = python(DRIVER + """
+    p = python(
+        DRIVER
+        + """
 frames_until(lambda: app.playback.step > 5)
 speed = app.playback.speed
 press(pygame.K_SPACE)
@@ -81,13 +104,16 @@ worker = app.worker.process
 app.close()
 assert not worker.is_alive()
 print("ok")
-""")
+"""
+    )
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_a_killed_worker_is_shown_and_r_restarts():
-    p = python(DRIVER + """
+    p = python(
+        DRIVER
+        + """
 frames_until(lambda: app.playback.step > 0)
 os.kill(app.worker.process.pid, signal.SIGKILL)
 frames_until(lambda: "stopped unexpectedly" in app.model.failure)
@@ -97,13 +123,16 @@ frames_until(lambda: app.playback.step > 0)
 assert app.model.failure == "" and app.last_state.alert == ""
 app.close()
 print("ok")
-""")
+"""
+    )
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_mouse_orbits_and_wheel_zooms():
-    p = python(DRIVER + """
+    p = python(
+        DRIVER
+        + """
 frames_until(lambda: app.camera is not None)
 before = app.camera
 for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(100, 100)),
@@ -116,5 +145,6 @@ app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=False))
 assert app.camera != zoomed
 app.close()
 print("ok")
-""")
+"""
+    )
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]

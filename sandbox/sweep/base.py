@@ -1,0 +1,139 @@
+"""The base scenario of a sweep: where it may come from, its data, and where its lines are.
+
+Scenario files are data: a base is a bundled scenario (by name), a `.toml` file inside the sweep
+file's own folder (or the bundled scenarios' folder), or an inline `[scenario]` table. Problems
+found in a resolved variant that no sweep key caused are reported at the base's own file and
+line, with run and timeline indices mapped back to the base as written.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sandbox.resources import data_dir
+from sandbox.scenario import rules
+from sandbox.scenario.lines import key_lines, line_of
+from sandbox.scenario.load import Problem, ScenarioError, _schema_problem, parse_scenario
+from sandbox.scenario.schema import Scenario
+
+_BUNDLED_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class Base:
+    """The base scenario's data and how to find a line in the file it came from."""
+
+    def __init__(self, data: dict, where: str, source: str, lines: dict, prefix: tuple = ()):
+        self.data, self.where, self.source, self.lines, self.prefix = (
+            data,
+            where,
+            source,
+            lines,
+            prefix,
+        )
+        self.run_index: list[int] = []  # original index of each kept run
+        self.event_index: list[int] = []
+
+    @classmethod
+    def resolve(cls, builder) -> Base | None:
+        """The base a sweep file names; problems go to `builder.problem(s)` (a spec._Builder)."""
+        ref = builder.spec.scenario
+        if isinstance(ref, dict):
+            base = cls(copy.deepcopy(ref), "inline", builder.source, builder.lines, ("scenario",))
+            _, problems = check_scenario_data(base.data)
+            builder.problems += [base.locate(path, reason) for path, reason in problems]
+            return base
+        path = _base_path(ref, builder)
+        if path is None:
+            return None
+        text = path.read_text(encoding="utf-8")
+        parse_scenario(text, str(path))  # the base must be a valid scenario by itself
+        return cls(tomllib.loads(text), str(path), str(path), key_lines(text))
+
+    def keep_runs(self, builder) -> None:
+        """Drop the runs that sweep.runs does not name (and timeline changes of those runs)."""
+        runs = self.data.get("runs", [])
+        keep = builder.spec.sweep.runs
+        names = [run.get("name") for run in runs]
+        self.run_index = list(range(len(runs)))
+        self.event_index = list(range(len(self.data.get("timeline", []))))
+        if keep is None:
+            return
+        for i, name in enumerate(keep):
+            if name not in names:
+                known = ", ".join(repr(n) for n in names)
+                builder.problem(("sweep", "runs", i), f"no run named {name!r} (runs: {known})")
+        if builder.problems:
+            raise ScenarioError(sorted(builder.problems, key=lambda p: p.line or 0))
+        self.run_index = [i for i, name in enumerate(names) if name in keep]
+        self.data["runs"] = [runs[i] for i in self.run_index]
+        events = self.data.get("timeline", [])
+        self.event_index = [i for i, e in enumerate(events) if _keeps_event(e, keep)]
+        if "timeline" in self.data:
+            self.data["timeline"] = [events[i] for i in self.event_index]
+
+    def locate(self, path: tuple, reason: str) -> Problem:
+        original = _original_index(path, self.run_index, self.event_index)
+        full = (*self.prefix, *original)
+        return Problem(self.source, line_of(self.lines, full), full, reason)
+
+
+def _keeps_event(event: Any, keep: tuple[str, ...]) -> bool:
+    """Captions stay; a hyper-parameter change of a dropped run goes with it."""
+    change = event.get("set") if isinstance(event, dict) else None
+    return not isinstance(change, dict) or change.get("run") in keep
+
+
+def _original_index(path: tuple, runs: list[int], events: list[int]) -> tuple:
+    if len(path) > 1 and isinstance(path[1], int):
+        table = {"runs": runs, "timeline": events}.get(path[0])
+        if table and path[1] < len(table):
+            return (path[0], table[path[1]], *path[2:])
+    return path
+
+
+def _base_path(ref: str, builder) -> Path | None:
+    where = ("scenario",)
+    scenarios = data_dir("scenarios")
+    if _BUNDLED_NAME.match(ref):
+        path = scenarios / f"{ref}.toml"
+        if not path.is_file():
+            builder.problem(where, f"no bundled scenario named {ref!r} (see `sandbox list`)")
+            return None
+        return path
+    if not ref.endswith(".toml") or Path(ref).is_absolute() or ref.startswith("~"):
+        builder.problem(
+            where,
+            "must be a bundled scenario's name or a relative path to a .toml file next to "
+            "this sweep file",
+        )
+        return None
+    path = (builder.folder / ref).resolve()
+    roots = (builder.folder.resolve(), scenarios.resolve())
+    if not any(path.is_relative_to(root) for root in roots):
+        builder.problem(
+            where, f"{ref!r} is outside this sweep file's folder and the bundled scenarios"
+        )
+        return None
+    if not path.is_file():
+        builder.problem(where, f"no scenario file {ref!r} next to this sweep file")
+        return None
+    return path
+
+
+def check_scenario_data(data: dict) -> tuple[Scenario | None, list[tuple[tuple, str]]]:
+    """Validate scenario data as `parse_scenario` does; return it and (path, reason) problems."""
+    raw = rules.raw_problems(data)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = [_schema_problem("", {}, e) for e in exc.errors()]
+        unique = dict.fromkeys([(p.path, p.reason) for p in problems] + raw)
+        return None, list(unique)
+    problems = raw + rules.cross_field_problems(scenario)
+    return (None if problems else scenario), problems

@@ -1,0 +1,147 @@
+"""`sandbox sweep`: run a sweep file on Dask and write its table, plots and summary.
+
+Hooked into `sandbox.cli` by `add_sweep_parser(commands)`. Import-light on purpose (no Dask, no
+torch here): `sandbox --help` must stay fast. The handler maps its own failures to the exit
+codes of the contract, so it behaves the same whoever calls it: 0 done (failed tasks are rows
+with an error, not a failure of the sweep), 1 output directory or cluster problems, 2 invalid
+sweep or scenario, 130 interrupted (finished tasks stay cached: run it again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_sweep_parser(commands) -> argparse.ArgumentParser:
+    """Add the `sweep` subcommand to an argparse subparsers object."""
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a sweep (variants × seeds of a scenario) on Dask",
+        description="Run every variant × seed of a sweep file as a replay task on a Dask cluster; "
+        "write DIR/results.parquet, DIR/results.csv, DIR/plots/*.png and DIR/summary.json. "
+        "Re-running into the same DIR resumes: cached tasks are skipped.",
+    )
+    sweep.add_argument("file", nargs="?", help="sweep file, or the name of a bundled sweep")
+    sweep.add_argument("--out", type=Path, metavar="DIR", help="output directory (required)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_positive,
+        default=2,
+        metavar="N",
+        help="worker processes of the local Dask cluster (default 2)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="use a running Dask scheduler, e.g. tcp://10.0.0.5:8786",
+    )
+    sweep.add_argument(
+        "--force",
+        action="store_true",
+        help="use a non-empty DIR that holds something else (cached tasks are kept)",
+    )
+    sweep.add_argument("--fresh", action="store_true", help="clear DIR's cache: recompute all")
+    sweep.add_argument(
+        "--check", action="store_true", help="only validate the sweep and print its size"
+    )
+    sweep.add_argument("--list", action="store_true", help="list the bundled sweeps")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=sweep_command)
+    return sweep
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024, got {text!r}")
+    return value
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """The `sandbox sweep` handler; returns the exit code."""
+    from sandbox.errors import OutputError
+    from sandbox.scenario.load import ScenarioError
+
+    try:
+        return _sweep(args)
+    except ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished tasks are cached; run the same command to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if type(exc).__name__ != "SweepError" and os.environ.get("SANDBOX_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from sandbox.sweep.spec import bundled_sweeps, find_sweep, load_sweep
+
+    if args.list:
+        return _list(bundled_sweeps())
+    if args.file is None:
+        print("error: sweep needs a FILE (or --list)", file=sys.stderr)
+        return EXIT_INVALID
+    sweep = load_sweep(find_sweep(args.file))
+    size = (
+        f"{len(sweep.variants)} variant(s) × {len(sweep.seeds)} seed(s) = "
+        f"{len(sweep.tasks)} task(s)"
+    )
+    if args.check:
+        print(f"{sweep.source}: ok, {size}")
+        return EXIT_OK
+    if args.out is None:
+        print("error: sweep needs --out DIR", file=sys.stderr)
+        return EXIT_INVALID
+    from sandbox.sweep.engine import run_sweep
+
+    progress = not args.quiet and sys.stderr.isatty()
+    result = run_sweep(
+        sweep,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        force=args.force,
+        fresh=args.fresh,
+        progress=progress,
+    )
+    tasks = result.summary["tasks"]
+    print(
+        f"{sweep.title}: {size}; ran {tasks['ran']}, cached {tasks['cached']}, "
+        f"failed {tasks['failed']} in {result.summary['seconds']['total']:.1f} s -> {args.out}"
+    )
+    for error in result.summary["errors"][:5]:
+        print(
+            f"  variant {error['variant']}, seed {error['seed']}: {error['error']}", file=sys.stderr
+        )
+    return EXIT_OK
+
+
+def _list(paths: list[Path]) -> int:
+    import tomllib
+
+    for path in paths:
+        try:
+            title = tomllib.loads(path.read_text(encoding="utf-8")).get("title", "")
+        except (OSError, tomllib.TOMLDecodeError):
+            title = "(unreadable)"
+        print(f"{path.stem:<28} {title}")
+    return EXIT_OK

@@ -1,0 +1,157 @@
+"""One sweep task, as it runs on a worker: a resolved scenario in, one row per run out.
+
+A task is plain data (a dict holding the resolved scenario's TOML data and the metric names), so
+it pickles cheaply and means the same on any worker with the same code. It replays in memory
+through `sandbox.replay` (no files), unless a metric needs the final weights: then it drives the
+same building blocks (`make_problem`, `setup_slice`, `run_steps`, `SummaryTracker`) itself and
+keeps the last θ. Both paths give the numbers `sandbox replay` gives (tests/test_sweep.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# Modules that cannot change a row: drawing, the window, the CLI, the sweep's own bookkeeping.
+_NOT_NUMERIC = (
+    "render/",
+    "app/",
+    "cli.py",
+    "bench.py",
+    "sweep/cli.py",
+    "sweep/engine.py",
+    "sweep/plots.py",
+    "sweep/results.py",
+    "sweep/fit.py",
+)
+
+
+@functools.cache
+def code_version() -> str:
+    """A hash of everything that can change a task's numbers: our sources, torch and numpy."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in ("loss-landscape-sandbox", "torch", "numpy"):
+        digest.update(f"{name}={_version(name)};".encode())
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(_NOT_NUMERIC):
+            continue
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def run_task(payload: dict) -> dict:
+    """Replay one resolved scenario and compute the metrics of each run.
+
+    Returns {"key", "rows": [{"run": name, metric: value, ...}], "error": None, "seconds"}, or
+    rows None and the error's text when the replay fails (the sweep records it, it is not fatal).
+    """
+    start = time.perf_counter()
+    try:
+        rows = _rows(payload["scenario"], payload["metrics"])
+        error = None
+    except Exception as exc:  # noqa: BLE001 - any failure of one variant is data for the table
+        rows, error = None, f"{type(exc).__name__}: {exc}"
+    return {
+        "key": payload["key"],
+        "rows": rows,
+        "error": error,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _rows(data: dict, metric_names: list[str]) -> list[dict]:
+    import torch
+
+    from sandbox.scenario.schema import Scenario
+    from sandbox.sweep.metrics import parse_metric
+
+    # One intra-op thread per task: the cluster runs one task per core (and small networks are
+    # slower, not faster, with more threads on a busy machine).
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    scenario = Scenario.model_validate(data)
+    metrics = [parse_metric(name) for name in metric_names]
+    needs = {m.spec.needs for m in metrics}
+    traces, held_out = (
+        _replay_keeping_weights(scenario)
+        if "weights" in needs
+        else (_replay(scenario, "arrays" in needs), {})
+    )
+    return [_row(trace, metrics, held_out.get(name)) for name, trace in traces.items()]
+
+
+def _row(trace, metrics, held_out) -> dict[str, Any]:
+    from sandbox.sweep.metrics import evaluate
+
+    row: dict[str, Any] = {"run": trace.summary["name"]}
+    for metric in metrics:
+        row[metric.name] = evaluate(metric, trace, held_out)
+    return row
+
+
+def _replay(scenario, keep_arrays: bool) -> dict:
+    from sandbox.replayer import replay
+    from sandbox.sweep.metrics import RunTrace
+
+    result = replay(scenario, keep_arrays=keep_arrays)
+    traces = {}
+    for entry in result.summary["runs"]:
+        arrays = result.runs.get(entry["name"])
+        traces[entry["name"]] = (
+            RunTrace(entry, arrays.step, arrays.loss, arrays.sharpness)
+            if arrays is not None
+            else RunTrace(entry)
+        )
+    return traces
+
+
+def _replay_keeping_weights(scenario) -> tuple[dict, dict]:
+    """As `replay`, also keeping each run's final weights for held-out metrics."""
+    from sandbox.landscape.problem import make_problem
+    from sandbox.landscape.slice_setup import setup_slice
+    from sandbox.optim.run import run_steps
+    from sandbox.replayer import SummaryTracker
+    from sandbox.sweep.metrics import held_out_metrics
+
+    problem = make_problem(scenario)
+    if problem.is_network:
+        setup_slice(problem, scenario)
+    traces, held_out = {}, {}
+    for run in scenario.runs:
+        tracker, steps, last = SummaryTracker(run.name), [], [None]
+
+        def observe(k: int, theta, last=last) -> None:
+            # θ_k as the optimiser holds it; run_steps takes no step after the last observe, so
+            # the reference still holds the final weights when the loop ends.
+            last[0] = theta
+
+        for step in run_steps(problem, run, scenario, observe):
+            tracker.add(step)
+            steps.append((step.step, step.loss, step.sharpness))
+        traces[run.name] = _trace(tracker.summary(), steps, last[0].clone())
+        held_out[run.name] = held_out_metrics(problem, scenario, traces[run.name].weights)
+    return traces, held_out
+
+
+def _trace(summary: dict, steps: list[tuple], weights):
+    import numpy as np
+
+    from sandbox.sweep.metrics import RunTrace
+
+    columns = np.array(
+        [(k, loss, np.nan if lam is None else lam) for k, loss, lam in steps], dtype=np.float64
+    )  # shape (steps_done + 1, 3)
+    return RunTrace(summary, columns[:, 0], columns[:, 1], columns[:, 2], weights)
