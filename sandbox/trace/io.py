@@ -65,6 +65,12 @@ class RunWriter:
                 part.unlink(missing_ok=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON so that `path` is either absent/old or complete, never half-written."""
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
@@ -74,6 +80,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give it a normal file's mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
