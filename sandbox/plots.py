@@ -27,10 +27,16 @@ def _columns(path: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _save(figure, path: Path) -> None:
+def _finish(figure, axes, path: Path, **labels) -> Path:
+    """Label, legend and grid the axes, then save the figure atomically as PNG."""
+    axes.set(**labels)
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
     tmp = path.with_name(f".{path.name}.part")
     figure.savefig(tmp, dpi=110, format="png")
     os.replace(tmp, path)
+    return path
 
 
 def write_plots(out_dir: Path) -> list[Path]:
@@ -61,12 +67,9 @@ def _loss_plot(plt, summary, runs, path: Path) -> Path:
             axes.plot(
                 c["step"][finite][-1:], c["loss"][finite][-1:], "x", ms=10, color=line.get_color()
             )
-    axes.set(yscale="log", xlabel="step", ylabel="loss", title=summary["title"])
-    axes.legend()
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    _save(figure, path)
-    return path
+    return _finish(
+        figure, axes, path, yscale="log", xlabel="step", ylabel="loss", title=summary["title"]
+    )
 
 
 def _sharpness_plot(plt, summary, runs, path: Path) -> Path:
@@ -81,12 +84,14 @@ def _sharpness_plot(plt, summary, runs, path: Path) -> Path:
         axes.plot(
             c["step"], 2 / c["lr"], "--", color=line.get_color(), lw=1, label=f"{run['name']}: 2/η"
         )
-    axes.set(xlabel="step", ylabel="sharpness λmax", title=f"{summary['title']}: sharpness")
-    axes.legend()
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    _save(figure, path)
-    return path
+    return _finish(
+        figure,
+        axes,
+        path,
+        xlabel="step",
+        ylabel="sharpness λmax",
+        title=f"{summary['title']}: sharpness",
+    )
 
 
 def _layer_plot(plt, summary, layers, path: Path) -> Path:
@@ -108,14 +113,12 @@ def _layer_plot(plt, summary, layers, path: Path) -> Path:
             color=line.get_color(),
             label=f"{run['name']}: last step",
         )
-    axes.set(
+    return _finish(
+        figure,
+        axes,
+        path,
         yscale="log",
         xlabel="layer",
         ylabel="weight-gradient norm",
         title=f"{summary['title']}: gradient norm per layer",
     )
-    axes.legend()
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    _save(figure, path)
-    return path

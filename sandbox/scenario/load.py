@@ -52,13 +52,16 @@ def format_path(path: tuple) -> str:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ScenarioError listing every problem."""
-    path = Path(path)
+    return parse_scenario(read_text(Path(path)), str(path))
+
+
+def read_text(path: Path) -> str:
+    """A data file's text; an unreadable file is a ScenarioError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ScenarioError([Problem(str(path), None, (), f"cannot read file: {reason}")]) from None
-    return parse_scenario(text, str(path))
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:

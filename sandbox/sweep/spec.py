@@ -28,6 +28,7 @@ from sandbox.scenario.load import (
     _schema_problem,
     _syntax_problem,
     format_path,
+    read_text,
 )
 from sandbox.scenario.schema import NetworkLandscape, Scenario
 from sandbox.sweep.base import Base, check_scenario_data
@@ -98,12 +99,7 @@ def find_sweep(name_or_path: str) -> Path:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; raise ScenarioError listing every problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScenarioError([Problem(str(path), None, (), f"cannot read file: {reason}")]) from None
-    return parse_sweep(text, str(path), path.parent)
+    return parse_sweep(read_text(path), str(path), path.parent)
 
 
 def parse_sweep(text: str, source: str = "<sweep>", folder: str | Path = ".") -> Sweep:
