@@ -6,15 +6,7 @@
 uniform sampler2D u_image;      // the scene, bilinear filtering on
 uniform sampler2D u_depth;      // the scene's depth
 
-#ifdef VERTEX_SHADER
-out vec2 v_uv;
-
-void main() {
-    vec2 p = vec2(gl_VertexID == 1 ? 3.0 : -1.0, gl_VertexID == 2 ? 3.0 : -1.0);
-    v_uv = p * 0.5 + 0.5;
-    gl_Position = vec4(p, 0.0, 1.0);
-}
-#endif
+#include "fullscreen.glsl"
 
 #ifdef FRAGMENT_SHADER
 in vec2 v_uv;
