@@ -112,7 +112,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="save a PNG of the last frame (with --frames)",
     )
+    run.add_argument(
+        "--lecture",
+        action="store_true",
+        help="lecture mode: full screen, light high-contrast theme, large subtitles, panel hidden",
+    )
     run.set_defaults(handler=_run)
+
+    present = commands.add_parser(
+        "present", help="lecture mode over a playlist: scenario files in order, or a deck file"
+    )
+    present.add_argument("files", nargs="+", help="scenario files, bundled names or a deck file")
+    present.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
+    present.add_argument("--frames", type=int, metavar="N", help="quit after N frames")
+    present.add_argument("--screenshot", type=Path, metavar="PATH")
+    present.set_defaults(handler=_present)
 
     add_sweep_parser(commands)
     return parser
@@ -236,9 +250,36 @@ def _run(args: argparse.Namespace) -> int:
     from sandbox.resources import find_scenario
     from sandbox.scenario.load import load_scenario
 
-    scenario = load_scenario(find_scenario(args.file))
+    path = find_scenario(args.file)
+    scenario = load_scenario(path)
     _offscreen_without_display()
-    return run_app(scenario, size=args.size, frames=args.frames, screenshot=args.screenshot)
+    return run_app(
+        scenario,
+        size=args.size,
+        frames=args.frames,
+        screenshot=args.screenshot,
+        source=path,
+        lecture_mode=args.lecture,
+    )
+
+
+def _present(args: argparse.Namespace) -> int:
+    from sandbox.app.lecture import playlist
+    from sandbox.app.window import run_app
+    from sandbox.scenario.load import load_scenario
+
+    paths = playlist(args.files)
+    scenarios = [load_scenario(path) for path in paths]  # every file checked before the talk
+    _offscreen_without_display()
+    return run_app(
+        scenarios[0],
+        size=args.size,
+        frames=args.frames,
+        screenshot=args.screenshot,
+        source=paths[0],
+        lecture_mode=True,
+        playlist=paths,
+    )
 
 
 def _offscreen_without_display() -> None:

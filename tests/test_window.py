@@ -134,6 +134,7 @@ def test_mouse_orbits_and_wheel_zooms():
         DRIVER
         + """
 frames_until(lambda: app.camera is not None)
+app.show_panel = False  # the panels take the mouse over them (tests/test_panel.py)
 before = app.camera
 for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(100, 100)),
               pygame.event.Event(pygame.MOUSEMOTION, pos=(160, 120), rel=(60, 20)),

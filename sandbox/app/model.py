@@ -2,7 +2,8 @@
 
 One-way flow: messages (from the background worker or an in-process stream) -> `ViewModel.apply`
 -> `ViewModel.scene(step)` -> a frozen SceneState for the renderer. Trails keep a bounded number
-of points (halving their resolution when full) so an hour-long session does not grow.
+of points (halving their resolution when full) so an hour-long session does not grow; the
+same histories feed the live plots.
 """
 
 from __future__ import annotations
@@ -20,34 +21,76 @@ TRAIL_CAPACITY = 20_000
 LOG_HEIGHT_SPAN = 1e3  # range over this × the low decile's height: draw log height
 
 
-class TrailBuffer:
-    """A run's path with bounded memory: every `stride`-th step, stride doubling when full."""
+# Columns of a run's history; network runs append one column per layer's gradient norm.
+COLUMNS = ("step", "x", "y", "loss", "grad_norm", "lr", "sharpness", "distance")
+
+
+class RunHistory:
+    """A run's records with bounded memory: every `stride`-th step, the stride doubling when
+    full (so an hour-long session does not grow). Feeds both the trail and the live plots.
+
+    `distance` is the distance from the start: in the plane for analytic runs, ‖θ − θ₀‖ for
+    network runs (from the record's `init_distance`). Missing numbers are NaN.
+    """
 
     def __init__(self, capacity: int = TRAIL_CAPACITY):
         self.capacity = capacity
-        self.data = np.empty((capacity, 4))  # columns: step, x, y, loss
+        self.data: np.ndarray | None = None  # (capacity, len(COLUMNS) + layers), made lazily
         self.n = 0
         self.stride = 1
         self.last: Step | None = None
+        self.first: Step | None = None
 
     def add(self, step: Step) -> None:
+        if self.first is None:
+            self.first = step
         self.last = step
         if step.step % self.stride:
             return
+        if self.data is None:
+            layers = len(step.layer_grad_norms or ())
+            self.data = np.full((self.capacity, len(COLUMNS) + layers), np.nan)
         if self.n == self.capacity:
             kept = self.data[: self.n][self.data[: self.n, 0] % (2 * self.stride) == 0]
             self.n = len(kept)
             self.data[: self.n] = kept
+            self.data[self.n :] = np.nan
             self.stride *= 2
             if step.step % self.stride:
                 return
-        self.data[self.n] = (step.step, step.x, step.y, step.loss)
+        self.data[self.n] = self._row(step)
         self.n += 1
+
+    def _row(self, step: Step) -> list[float]:
+        first = self.first
+        if step.init_distance is not None:
+            distance = step.init_distance
+        else:
+            distance = math.hypot(step.x - first.x, step.y - first.y)
+        sharp = math.nan if step.sharpness is None else step.sharpness
+        row = [step.step, step.x, step.y, step.loss, step.grad_norm, step.lr, sharp, distance]
+        layers = step.layer_grad_norms or ()
+        width = self.data.shape[1] - len(COLUMNS)
+        return row + list(layers[:width]) + [math.nan] * (width - len(layers))
+
+    @property
+    def layers(self) -> int:
+        """How many per-layer gradient-norm columns the history has."""
+        return 0 if self.data is None else self.data.shape[1] - len(COLUMNS)
+
+    def rows(self, step: int | None = None) -> np.ndarray:
+        """The recorded rows up to and including `step` (all of them for None)."""
+        if self.data is None:
+            return np.empty((0, len(COLUMNS)))
+        rows = self.data[: self.n]
+        return rows if step is None else rows[: np.searchsorted(rows[:, 0], step, side="right")]
+
+    def column(self, name: str, step: int | None = None) -> np.ndarray:
+        return self.rows(step)[:, COLUMNS.index(name)]
 
     def upto(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """The path up to and including `step` (xy (N, 2), loss (N,)), ending at the exact head."""
-        rows = self.data[: self.n]
-        rows = rows[: np.searchsorted(rows[:, 0], step, side="right")]
+        rows = self.rows(step)[:, :4]
         last = self.last
         if last is not None and last.step <= step and (not len(rows) or rows[-1, 0] != last.step):
             rows = np.vstack([rows, [(last.step, last.x, last.y, last.loss)]])
@@ -81,7 +124,7 @@ class ViewModel:
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
         self.colors = default_colors(scenario)
-        self.trails = [TrailBuffer() for _ in scenario.runs]
+        self.histories = [RunHistory() for _ in scenario.runs]
         self.latest: list[Step | None] = [None] * len(scenario.runs)
         self.ended = [False] * len(scenario.runs)
         self.surface: SurfaceSample | None = None
@@ -99,7 +142,7 @@ class ViewModel:
             self.log_height = wants_log_height(message.sample.heights)
         elif isinstance(message, Steps):
             for step in message.steps:
-                self.trails[message.run].add(step)
+                self.histories[message.run].add(step)
                 if step.sharpness is not None:
                     self.sharpness[message.run] = step.sharpness
             last = message.steps[-1]
@@ -130,11 +173,16 @@ class ViewModel:
         if self.surface is None:
             return None
         trails, hud = [], []
+        hidden = view.pop("hidden", frozenset())
         for i, run in enumerate(self.scenario.runs):
-            xy, loss = self.trails[i].upto(step)
-            last = self.trails[i].last
+            if i in hidden:
+                continue
+            xy, loss = self.histories[i].upto(step)
+            last = self.histories[i].last
             diverged = bool(last and last.diverged and last.step <= step)
-            label = f"loss {loss[-1]:.4g}  lr {last.lr:.3g}" if len(loss) and last else "starting…"
+            shown = self.histories[i].rows(step)  # the lr in force at the shown step
+            lr = shown[-1, COLUMNS.index("lr")] if len(shown) else last.lr if last else 0.0
+            label = f"loss {loss[-1]:.4g}  lr {lr:.3g}" if len(loss) and last else "starting…"
             trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label))
             hud.extend(self._sharpness_line(run.name, i, step))
         alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""
@@ -153,7 +201,7 @@ class ViewModel:
         )
 
     def _sharpness_line(self, name: str, i: int, step: int) -> list[str]:
-        last = self.trails[i].last
+        last = self.histories[i].last
         if last is None or not self.scenario.runs[i].sharpness_every:
             return []
         sharp = self.sharpness.get(i)

@@ -1,9 +1,15 @@
-"""The desktop app: a pygame window around `Renderer.draw(state, camera)`.
+"""The desktop app: a pygame window around `Renderer.draw(state, camera)` plus the ImGui panels.
 
 The loop is thin: drain the worker's messages into the view model, advance the shown step by the
-playback speed, draw, flip. Training never runs here (it is in the worker process), so a slow
-step never stalls a frame. `App` is a class with `handle(event)` and `frame()` so that tests can
-drive it with synthetic events.
+playback speed, draw, let the panels draw over the frame and collect their actions, apply them,
+flip. Training never runs here (it is in the worker process), so a slow step never stalls a
+frame. `App` is a class with `handle(event)` and `frame()` so that tests can drive it with
+synthetic events.
+
+Edits restart the worker on the edited scenario. A live change at the shown step k is a timeline
+change at k, so the new worker recomputes the same first k steps (replays are deterministic);
+until it has caught up with k, the old runs stay on screen ("applying …" in the panel), then the
+view switches without a jump.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.app import lecture
 from sandbox.app.model import ViewModel
 from sandbox.app.worker import BackgroundWorker
 from sandbox.scenario.schema import Scenario
@@ -22,18 +29,27 @@ FPS = 60
 ORBIT_PER_PIXEL = 0.3  # degrees
 ZOOM_PER_WHEEL = 0.9
 FIRST_SURFACE_TIMEOUT = 120.0  # --frames mode waits this long at most for something to draw
+RELOAD_POLL_SECONDS = 0.5
+PANEL_WIDTH = 360  # pixels at 720 of height
 
 
 @dataclass
 class Playback:
-    """Which step is shown and how fast it advances."""
+    """Which step is shown and how fast it advances; `target` is a step to reach as soon as the
+    worker has computed it (a caption jumped to before its step exists)."""
 
     step: int = 0
     speed: float = 1.0  # steps per frame
     paused: bool = False
     carry: float = 0.0  # fractional steps owed at speeds below one step per frame
+    target: int | None = None
 
     def advance(self, available: int) -> None:
+        if self.target is not None:
+            self.step = min(self.target, available)
+            if self.step >= self.target:
+                self.target = None
+            return
         if self.paused:
             return
         self.carry += self.speed
@@ -41,52 +57,175 @@ class Playback:
         self.carry -= whole
         self.step = max(0, min(self.step + whole, available))
 
+    def jump(self, step: int, available: int) -> None:
+        self.step, self.carry = max(0, min(step, available)), 0.0
+        self.target = step if step > available else None
+
 
 def default_speed(steps: int) -> float:
     return max(steps / (PLAYBACK_SECONDS * FPS), 0.25)
 
 
-class App:
-    """One scenario in a window: worker, view model, camera, playback, recording."""
+@dataclass
+class Pending:
+    """A restarted worker catching up with step `at` while the old runs stay on screen."""
 
-    def __init__(self, scenario: Scenario, size: tuple[int, int] = (1280, 720)):
+    worker: BackgroundWorker
+    model: ViewModel
+    at: int
+    note: str
+
+
+class FileWatch:
+    """Notices when a scenario file is saved (mtime or size changed); polled, no extra thread."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.stamp = self._stamp()
+        self.next_poll = 0.0
+
+    def _stamp(self):
+        try:
+            info = self.path.stat() if self.path else None
+        except OSError:
+            return None
+        return info and (info.st_mtime_ns, info.st_size)
+
+    def changed(self) -> bool:
+        now = time.monotonic()
+        if self.path is None or now < self.next_poll:
+            return False
+        self.next_poll = now + RELOAD_POLL_SECONDS
+        stamp = self._stamp()
+        if stamp is None or stamp == self.stamp:
+            return False
+        self.stamp = stamp
+        return True
+
+
+class App:
+    """One scenario (or a playlist) in a window: worker, view model, camera, panels, playback."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        size: tuple[int, int] = (1280, 720),
+        *,
+        source: Path | None = None,
+        lecture_mode: bool = False,
+        playlist: list[Path] | None = None,
+        user_dir: Path | None = None,
+    ):
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         import pygame
 
+        from sandbox.app.gui import Gui
+        from sandbox.app.panel import PanelState
         from sandbox.render.context import open_window
         from sandbox.render.renderer import Renderer
+        from sandbox.render.theme import DARK, LECTURE
 
         self.pygame = pygame
         self.scenario = scenario
+        self.source = source
+        self.playlist = list(playlist or ([source] if source else []))
+        self.lecture = lecture_mode
+        self.theme = LECTURE if lecture_mode else DARK
+        self.user_dir = user_dir or default_user_dir()
         self.window, self.ctx = open_window(size, f"Loss Landscape Sandbox: {scenario.title}")
         self.window_size = size
-        self.renderer = Renderer(self.ctx, size)
+        if lecture_mode:
+            self._go_fullscreen()
+        self.renderer = Renderer(self.ctx, self.window_size)
+        self.gui = Gui(self.ctx, self.window_size, light=lecture_mode)
+        self.panel_state = PanelState()
+        self.show_panel = not lecture_mode  # lecture: hidden until `p`
+        self.hidden: set[int] = set()
         self.camera = None
         self.show_help = False
         self.wireframe = False
-        self.fullscreen = False
+        self.fullscreen = lecture_mode
         self.recorder = None
         self.running = True
         self.drag: tuple[int, tuple[int, int]] | None = None
         self.last_state = None
+        self.pending: Pending | None = None
+        self.message, self.message_is_error = "", False
+        self.reload_error = ""
+        self.watch = FileWatch(source)
         self.start()
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """(Re)start the worker and the playback from step 0; the camera stays."""
+        self._drop_pending()
         self.worker = BackgroundWorker(self.scenario).start()
         self.model = ViewModel(self.scenario)
         self.playback = Playback(speed=default_speed(self.scenario.steps))
 
     def close(self) -> None:
+        self._drop_pending()
         self.worker.close()
         self.stop_recording()
+        self.gui.release()
         self.renderer.release()
         self.pygame.display.quit()
 
+    def restart_with(self, scenario: Scenario, at: int = 0, note: str = "") -> None:
+        """Run `scenario` instead; with `at` > 0 keep showing the old runs until the new worker
+        has computed step `at`, then continue from there."""
+        self._drop_pending()
+        self.scenario = scenario
+        if at <= 0:
+            self.worker.close()
+            speed = self.playback.speed
+            self.start()
+            self.playback.speed = speed
+            return
+        worker = BackgroundWorker(scenario).start()
+        self.pending = Pending(worker, ViewModel(scenario), at, note)
+
+    def _drop_pending(self) -> None:
+        pending, self.pending = getattr(self, "pending", None), None
+        if pending is not None:
+            pending.worker.close()
+
+    def _poll_pending(self) -> None:
+        pending = self.pending
+        if pending is None:
+            return
+        for message in pending.worker.drain(limit=256):
+            pending.model.apply(message)
+        failed = pending.model.failure or pending.worker.died()
+        if pending.model.available_step() >= pending.at or pending.model.finished or failed:
+            self.pending = None
+            self.worker.close()
+            self.worker, self.model = pending.worker, pending.model
+            self.playback.jump(pending.at, self.model.available_step())
+
+    def open(self, path: Path) -> bool:
+        """Switch to the scenario file at `path` (the camera is re-framed for it)."""
+        from sandbox.scenario.load import ScenarioError, load_scenario
+
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as error:
+            self.say(str(error), error=True)
+            return False
+        self.source, self.watch = path, FileWatch(path)
+        self.camera, self.hidden, self.reload_error = None, set(), ""
+        self.panel_state.save_name = ""
+        self.pygame.display.set_caption(f"Loss Landscape Sandbox: {scenario.title}")
+        self.restart_with(scenario)
+        self.say(f"opened {path.name}")
+        return True
+
+    def say(self, message: str, error: bool = False) -> None:
+        self.message, self.message_is_error = message, error
+
     # --- one frame -------------------------------------------------------------------------
     def frame(self) -> None:
-        """Poll events and the worker, then draw and present one frame."""
+        """Poll events, the worker and the file, then draw and present one frame."""
         for event in self.pygame.event.get():
             self.handle(event)
         for message in self.worker.drain():
@@ -94,55 +233,191 @@ class App:
         died = self.worker.died()
         if died and not self.model.failure:
             self.model.failure = died
+        self._poll_pending()
+        self._poll_file()
         self.playback.advance(self.model.available_step())
-        state = self.model.scene(self.playback.step, help=self.show_help, wireframe=self.wireframe)
+        state = self.model.scene(
+            self.playback.step,
+            help=self.show_help,
+            wireframe=self.wireframe,
+            theme=self.theme,
+            hidden=frozenset(self.hidden),
+            alert=self._alert(),
+        )
         if state is None:
             self.ctx.screen.use()
-            self.ctx.screen.clear(0.09, 0.10, 0.12, 1.0)  # surface still being computed
+            self.ctx.screen.clear(*self.theme.backdrop)  # surface still being computed
         else:
             if self.camera is None:
                 from sandbox.render.renderer import default_camera
 
                 self.camera = default_camera(state, self.renderer.size)
             self.renderer.draw(state, self.camera)
+            if self.show_panel:
+                self._panels()
             self.renderer.present(self.ctx.screen, self.window_size)
             self.last_state = state
             if self.recorder is not None:
                 self.recorder.append_data(self.renderer.read_rgb())
         self.pygame.display.flip()
 
+    def _alert(self) -> str:
+        if self.model.failure:
+            return f"Worker failed: {self.model.failure}  (press r to restart)"
+        return self.reload_error
+
+    def _panels(self) -> None:
+        from sandbox.app import panel, plots
+
+        view = panel.PanelView(
+            scenario=self.scenario,
+            source=self.source.name if self.source else "",
+            colors=self.model.colors,
+            hidden=frozenset(self.hidden),
+            current=panel.current_values(self.scenario, self.playback.step),
+            choices=lecture.scenario_choices(self.user_dir, self.source),
+            message=self.message,
+            message_is_error=self.message_is_error,
+            busy=f"{self.pending.note}…" if self.pending else "",
+        )
+        timeline = plots.TimelineView(
+            names=[run.name for run in self.model.scenario.runs],
+            colors=self.model.colors,
+            histories=self.model.histories,
+            hidden=frozenset(self.hidden),
+            step=self.playback.step,
+            available=self.model.available_step(),
+            steps=self.model.scenario.steps,
+            paused=self.playback.paused,
+            speed=self.playback.speed,
+            captions=lecture.caption_steps(self.model.scenario),
+        )
+        gui = self.gui
+        gui.begin_frame()
+        actions = panel.control_panel(gui, view, self.panel_state)
+        left = (PANEL_WIDTH + 32) * gui.ui * gui.font_scale
+        right = self.window_size[0] - (0.3 * self.window_size[1] + 32 * gui.ui)
+        rects = self.panel_state.item_rects
+        actions += plots.timeline_window(gui, timeline, left, max(right, left + 200), rects)
+        gui.end_frame(self.renderer.targets.final_fbo)
+        for action in actions:
+            self.apply(action)
+
+    def _poll_file(self) -> None:
+        """Hot reload: the scenario file was saved; a bad edit keeps the last good state."""
+        if not self.watch.changed():
+            return
+        from sandbox.scenario.load import ScenarioError, load_scenario
+
+        try:
+            scenario = load_scenario(self.source)
+        except ScenarioError as error:
+            problems = error.problems
+            more = f"  (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.reload_error = f"{problems[0]}{more}: still showing the last good version"
+            self.say(str(error), error=True)
+            return
+        self.reload_error = ""
+        self.say(f"reloaded {self.source.name}")
+        self.restart_with(scenario)
+
+    # --- actions from the panels -------------------------------------------------------------
+    def apply(self, action) -> None:
+        from sandbox.app.panel import Command, LiveEdit, RestartEdit
+        from sandbox.scenario import edit
+        from sandbox.scenario.load import ScenarioError
+
+        try:
+            if isinstance(action, LiveEdit):
+                at = self.playback.step
+                scenario = edit.live_change(self.scenario, action.run, action.key, action.value, at)
+                note = f"{action.key} = {action.value:.4g} for {action.run} from step {at}"
+                self.restart_with(scenario, at, f"applying {note}")
+                self.say(note)
+            elif isinstance(action, RestartEdit):
+                self.restart_with(edit.restart_change(self.scenario, action.path, action.value))
+                self.say(f"{action.path[-1]} = {action.value}: runs restarted")
+            elif isinstance(action, Command):
+                self.command(action.name, action.value)
+        except ScenarioError as error:
+            self.say(f"not applied: {error}", error=True)
+
+    def command(self, name: str, value=None) -> None:
+        playback = self.playback
+        if name == "toggle":
+            playback.paused = not playback.paused
+        elif name == "step":
+            playback.paused = True
+            playback.jump(playback.step + 1, self.model.available_step())
+        elif name == "faster":
+            playback.speed *= 2
+        elif name == "slower":
+            playback.speed = max(playback.speed / 2, 1 / 64)
+        elif name == "scrub":
+            playback.jump(int(value), self.model.available_step())
+        elif name == "visible":
+            index, visible = value
+            self.hidden.discard(index) if visible else self.hidden.add(index)
+        elif name == "open":
+            self.open(Path(value))
+        elif name == "save":
+            self.save(str(value))
+
+    def save(self, name: str) -> Path | None:
+        from sandbox.scenario.edit import save_scenario
+
+        path = Path(name).expanduser()
+        if not path.is_absolute():
+            path = self.user_dir / path
+        if path.suffix != ".toml":
+            path = path.with_suffix(".toml")
+        origin = self.source.name if self.source else "an unsaved scenario"
+        header = f"Saved from the Loss Landscape Sandbox on {time.strftime('%Y-%m-%d')}"
+        try:
+            save_scenario(self.scenario, path, f"{header}, edited from {origin}.")
+        except OSError as error:
+            self.say(f"could not save {path}: {error.strerror or error}", error=True)
+            return None
+        self.say(f"saved {path}")
+        return path
+
     # --- input -----------------------------------------------------------------------------
     def handle(self, event) -> None:
-        """React to one pygame event."""
+        """React to one pygame event (the panels see it first when they are shown)."""
         pg = self.pygame
+        panel = self.show_panel
+        if panel:
+            self.gui.process_event(event)
         if event.type == pg.QUIT:
             self.running = False
         elif event.type == pg.KEYDOWN:
-            self.key(event.key)
+            if not (panel and self.gui.wants_keyboard):
+                self.key(event.key)
         elif event.type == pg.MOUSEBUTTONDOWN and event.button in (1, 3):
-            self.drag = (event.button, event.pos)
+            if not (panel and self.gui.wants_mouse):
+                self.drag = (event.button, event.pos)
         elif event.type == pg.MOUSEBUTTONUP:
             self.drag = None
         elif event.type == pg.MOUSEMOTION and self.drag and self.camera is not None:
             self.mouse_drag(event.pos)
         elif event.type == pg.MOUSEWHEEL and self.camera is not None:
-            self.camera = self.camera.zoom(ZOOM_PER_WHEEL**event.y)
+            if not (panel and self.gui.wants_mouse):
+                self.camera = self.camera.zoom(ZOOM_PER_WHEEL**event.y)
         elif event.type in (pg.VIDEORESIZE, pg.WINDOWSIZECHANGED):
             self.resize(self.pygame.display.get_surface().get_size())
 
     def key(self, key: int) -> None:
-        pg, playback = self.pygame, self.playback
+        pg = self.pygame
         if key == pg.K_ESCAPE:
             self.running = False
         elif key == pg.K_SPACE:
-            playback.paused = not playback.paused
+            self.command("toggle")
         elif key == pg.K_PERIOD:
-            playback.paused = True
-            playback.step = min(playback.step + 1, self.model.available_step())
+            self.command("step")
         elif key in (pg.K_PLUS, pg.K_EQUALS, pg.K_KP_PLUS):
-            playback.speed *= 2
+            self.command("faster")
         elif key in (pg.K_MINUS, pg.K_KP_MINUS):
-            playback.speed = max(playback.speed / 2, 1 / 64)
+            self.command("slower")
         elif key == pg.K_r:
             self.worker.close()
             self.start()
@@ -151,13 +426,41 @@ class App:
             pg.display.toggle_fullscreen()
             self.resize(pg.display.get_surface().get_size())
         elif key == pg.K_s:
-            self.screenshot(Path(f"sandbox-step{playback.step:06d}.png"))
+            self.screenshot(Path(f"sandbox-step{self.playback.step:06d}.png"))
         elif key == pg.K_v:
             self.stop_recording() if self.recorder else self.start_recording()
         elif key == pg.K_h:
             self.show_help = not self.show_help
         elif key == pg.K_g:
             self.wireframe = not self.wireframe
+        elif key in (pg.K_p, pg.K_TAB):
+            self.show_panel = not self.show_panel
+        elif key in (pg.K_PAGEDOWN, pg.K_RIGHT, pg.K_DOWN):
+            self.next_caption()
+        elif key in (pg.K_PAGEUP, pg.K_LEFT, pg.K_UP):
+            self.previous_caption()
+
+    def next_caption(self) -> None:
+        """Presenter clicker: the next caption's step, or the next scenario of the playlist."""
+        step = lecture.next_caption(self.model.scenario, self.playback.step)
+        if step is not None:
+            self.playback.jump(step, self.model.available_step())
+        else:
+            self._playlist_move(+1)
+
+    def previous_caption(self) -> None:
+        step = lecture.previous_caption(self.model.scenario, self.playback.step)
+        if step is not None:
+            self.playback.jump(step, self.model.available_step())
+        else:
+            self._playlist_move(-1)
+
+    def _playlist_move(self, offset: int) -> None:
+        if self.source not in self.playlist:
+            return
+        index = self.playlist.index(self.source) + offset
+        if 0 <= index < len(self.playlist):
+            self.open(self.playlist[index])
 
     def mouse_drag(self, pos: tuple[int, int]) -> None:
         button, (x0, y0) = self.drag
@@ -174,6 +477,19 @@ class App:
             self.window_size = size
             self.stop_recording()  # a video's frame size cannot change mid-stream
             self.renderer.resize(size)
+            self.gui.resize(size)
+
+    def _go_fullscreen(self) -> None:
+        """Lecture mode: fill the screen (where there is no screen, keep the window's size)."""
+        pg = self.pygame
+        desktop = pg.display.get_desktop_sizes()
+        if os.environ.get("SDL_VIDEODRIVER") == "offscreen" or not desktop:
+            return
+        try:
+            pg.display.toggle_fullscreen()
+        except pg.error:
+            return
+        self.window_size = pg.display.get_surface().get_size()
 
     # --- output ----------------------------------------------------------------------------
     def screenshot(self, path: Path) -> Path:
@@ -195,15 +511,23 @@ class App:
             self.recorder = None
 
 
+def default_user_dir() -> Path:
+    """Where the picker looks for the user's scenarios and "Save as" writes them."""
+    return Path(os.environ.get("SANDBOX_USER_DIR", Path.home() / "sandbox-scenarios"))
+
+
 def run_app(
     scenario: Scenario,
     *,
     size: tuple[int, int] = (1280, 720),
     frames: int | None = None,
     screenshot: Path | None = None,
+    source: Path | None = None,
+    lecture_mode: bool = False,
+    playlist: list[Path] | None = None,
 ) -> int:
     """Open the window and run until closed (or for `frames` frames, then save `screenshot`)."""
-    app = App(scenario, size)
+    app = App(scenario, size, source=source, lecture_mode=lecture_mode, playlist=playlist)
     clock = app.pygame.time.Clock()
     count = 0
     deadline = time.monotonic() + FIRST_SURFACE_TIMEOUT

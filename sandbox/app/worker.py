@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sandbox.scenario.schema import Scenario
 from sandbox.trace.records import Step, SurfaceSample
@@ -78,19 +78,31 @@ def scenario_stream(
 
     latest = {}
     moving = problem.is_network and land.slice.center == "moving"
+    distances: dict[int, float] = {}  # each network run's ‖θ − θ₀‖ at its latest step
 
-    def observe(k, theta):
-        if k % moving_every == 0:
-            latest["theta"], latest["step"] = theta.clone(), k
+    def observer(i: int):
+        start = []
+
+        def observe(k, theta):
+            if not start:
+                start.append(theta.clone())
+            distances[i] = (theta - start[0]).norm().item()
+            if moving and i == 0 and k % moving_every == 0:
+                latest["theta"], latest["step"] = theta.clone(), k
+
+        return observe
 
     generators = [
-        run_steps(problem, run, scenario, observe if (moving and i == 0) else None)
+        run_steps(problem, run, scenario, observer(i) if problem.is_network else None)
         for i, run in enumerate(scenario.runs)
     ]
     active = list(range(len(generators)))
     while active:
         for i in list(active):
-            chunk = tuple(step for _, step in zip(range(batch), generators[i], strict=False))
+            chunk = tuple(
+                replace(step, init_distance=distances[i]) if i in distances else step
+                for _, step in zip(range(batch), generators[i], strict=False)
+            )
             if chunk:
                 yield Steps(i, chunk)
             if len(chunk) < batch:

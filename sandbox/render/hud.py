@@ -11,14 +11,12 @@ import math
 from sandbox.render.axes import Label
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
+from sandbox.render.theme import Theme
 from sandbox.render.world import PreparedTrail
 
-PANEL = (0.05, 0.06, 0.08, 0.78)
-TEXT = (1.0, 1.0, 1.0, 1.0)
-DIM = (0.80, 0.83, 0.88, 1.0)
-WARN = (1.0, 0.45, 0.40, 1.0)
 MARGIN, PAD = 16, 12
 TITLE_PX, BODY_PX, SMALL_PX, TICK_PX = 30, 23, 20, 19
+SUBTITLE_FRACTION = 22  # lecture subtitles: frame height / 22 pixels (the goal is ≥ 1/25)
 
 HELP_KEYS = (
     ("left drag", "orbit"),
@@ -59,14 +57,14 @@ def title_panel(overlay: OverlayPass, state: SceneState, ui: float, max_width: f
     """Title, caption and step counter in a panel at the top left, wrapped to `max_width`
     pixels; returns the panel's bottom edge."""
     inner = max_width - 2 * PAD * ui
-    lines = [
-        (t, TITLE_PX, True, TEXT) for t in wrap(overlay, state.title, TITLE_PX * ui, True, inner)
-    ]
-    if state.caption:
+    theme = state.theme
+    title = wrap(overlay, state.title, TITLE_PX * ui, True, inner)
+    lines = [(t, TITLE_PX, True, theme.text) for t in title]
+    if state.caption and not theme.subtitles:
         caption = wrap(overlay, state.caption, SMALL_PX * ui, False, inner)
-        lines += [(t, SMALL_PX, False, DIM) for t in caption]
-    lines.append((f"step {state.step}", BODY_PX, False, TEXT))
-    return _panel_of_lines(overlay, lines, MARGIN * ui, MARGIN * ui, ui, align="left")
+        lines += [(t, SMALL_PX, False, theme.dim) for t in caption]
+    lines.append((f"step {state.step}", BODY_PX, False, theme.text))
+    return _panel_of_lines(overlay, lines, MARGIN * ui, MARGIN * ui, ui, theme.panel)
 
 
 def top_panels(
@@ -91,7 +89,7 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
         last = trail.loss[-1] if len(trail.loss) else float("nan")
         detail = trail.label or f"loss {format_loss(float(last))}"
         rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
-    extra = [(line, SMALL_PX, False, DIM) for line in state.hud_lines]
+    extra = [(line, SMALL_PX, False, state.theme.dim) for line in state.hud_lines]
     return rows, extra
 
 
@@ -130,7 +128,8 @@ def legend(
     height = len(rows) * row_h + len(extra) * SMALL_PX * ui * 1.4 + 2 * PAD * ui
     x = width - MARGIN * ui - inner - 2 * PAD * ui
     y = top
-    overlay.rect(x, y, inner + 2 * PAD * ui, height, PANEL, 10 * ui)
+    theme = state.theme
+    overlay.rect(x, y, inner + 2 * PAD * ui, height, theme.panel, 10 * ui)
     cx, cy = x + PAD * ui, y + PAD * ui
     for trail, name, detail in rows:
         mid = cy + row_h / 2
@@ -139,8 +138,8 @@ def legend(
             cx - 2 * ui, mid - r - 2 * ui, 2 * r + 4 * ui, 2 * r + 4 * ui, (0, 0, 0, 1), r + 2 * ui
         )
         overlay.rect(cx, mid - r, 2 * r, 2 * r, (*trail.color, 1.0), r)
-        overlay.text(name, cx + swatch, mid, BODY_PX * ui, TEXT, bold=True, valign="middle")
-        color = WARN if trail.diverged else TEXT
+        overlay.text(name, cx + swatch, mid, BODY_PX * ui, theme.text, bold=True, valign="middle")
+        color = theme.warn if trail.diverged else theme.text
         overlay.text(
             detail, cx + swatch + name_w + 14 * ui, mid, BODY_PX * ui, color, valign="middle"
         )
@@ -150,7 +149,7 @@ def legend(
         cy += px * ui * 1.4
 
 
-def axis_labels(overlay: OverlayPass, labels: list[Label], ui: float) -> None:
+def axis_labels(overlay: OverlayPass, labels: list[Label], ui: float, theme: Theme) -> None:
     """Axis names, then tick labels; a label that would overlap one already placed is dropped."""
     placed: list[tuple[float, float, float, float]] = []
     for label in sorted(labels, key=lambda item: not item.is_name):
@@ -164,7 +163,7 @@ def axis_labels(overlay: OverlayPass, labels: list[Label], ui: float) -> None:
         if any(_overlap(box, other) for other in placed):
             continue
         placed.append(box)
-        color = TEXT if label.is_name else DIM
+        color = theme.text if label.is_name else theme.dim
         overlay.text(label.text, label.x, label.y, px, color, label.is_name, label.align, "middle")
 
 
@@ -172,16 +171,18 @@ def _overlap(a: tuple, b: tuple) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def minimap_frame(overlay: OverlayPass, box: tuple[int, int, int, int], ui: float) -> None:
+def minimap_frame(
+    overlay: OverlayPass, box: tuple[int, int, int, int], ui: float, theme: Theme
+) -> None:
     """A border and a caption around the mini-map; `box` is (x, y, w, h) from the top left."""
     x, y, w, h = box
     t = max(2.0, 2 * ui)
-    edge = (0.85, 0.87, 0.9, 0.9)
+    edge = theme.edge
     for rect in ((x - t, y - t, w + 2 * t, t), (x - t, y + h, w + 2 * t, t)):
         overlay.rect(*rect, edge)
     for rect in ((x - t, y, t, h), (x + w, y, t, h)):
         overlay.rect(*rect, edge)
-    overlay.text("top view", x, y - t - 4 * ui, SMALL_PX * ui, DIM, valign="baseline")
+    overlay.text("top view", x, y - t - 4 * ui, SMALL_PX * ui, theme.dim, valign="baseline")
 
 
 def alert_banner(
@@ -194,10 +195,10 @@ def alert_banner(
     centre = max(right / 2, width / 2 + MARGIN * ui)
     x, y = centre - width / 2, size[1] - MARGIN * ui - height
     overlay.rect(x, y, width, height, (0.70, 0.08, 0.08, 0.92), 8 * ui)
-    overlay.text(message, centre, y + height / 2, px, TEXT, True, "center", "middle")
+    overlay.text(message, centre, y + height / 2, px, (1, 1, 1, 1), True, "center", "middle")
 
 
-def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int]) -> None:
+def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int], theme: Theme) -> None:
     """The key reference, centred."""
     px = BODY_PX * ui
     key_w = max(overlay.measure(k, px, True) for k, _ in HELP_KEYS)
@@ -206,24 +207,41 @@ def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int]) -> None:
     w = key_w + act_w + 30 * ui + 4 * PAD * ui
     h = row * (len(HELP_KEYS) + 1.5) + 2 * PAD * ui
     x, y = (size[0] - w) / 2, (size[1] - h) / 2
-    overlay.rect(x, y, w, h, (0.03, 0.04, 0.06, 0.9), 12 * ui)
+    overlay.rect(x, y, w, h, theme.help_panel, 12 * ui)
     cx, cy = x + 2 * PAD * ui, y + 1.5 * PAD * ui
-    overlay.text("Keys", x + w / 2, cy, TITLE_PX * ui, TEXT, True, "center")
+    overlay.text("Keys", x + w / 2, cy, TITLE_PX * ui, theme.text, True, "center")
     cy += row * 1.5
     for key, action in HELP_KEYS:
-        overlay.text(key, cx + key_w, cy, px, (1.0, 0.85, 0.4, 1.0), True, "right")
-        overlay.text(action, cx + key_w + 30 * ui, cy, px, TEXT)
+        overlay.text(key, cx + key_w, cy, px, theme.help_key, True, "right")
+        overlay.text(action, cx + key_w + 30 * ui, cy, px, theme.text)
         cy += row
 
 
 def _panel_of_lines(
-    overlay: OverlayPass, lines: list, x: float, y: float, ui: float, align: str
+    overlay: OverlayPass, lines: list, x: float, y: float, ui: float, color: tuple
 ) -> float:
     width = max(overlay.measure(text, px * ui, bold) for text, px, bold, _ in lines)
     height = sum(px * ui * 1.3 for _, px, _, _ in lines) + 2 * PAD * ui - 0.3 * lines[-1][1] * ui
-    overlay.rect(x, y, width + 2 * PAD * ui, height, PANEL, 10 * ui)
+    overlay.rect(x, y, width + 2 * PAD * ui, height, color, 10 * ui)
     cy = y + PAD * ui
     for text, px, bold, color in lines:
         overlay.text(text, x + PAD * ui, cy, px * ui, color, bold)
         cy += px * ui * 1.3
     return y + height
+
+
+def subtitle(overlay: OverlayPass, state: SceneState, size: tuple[int, int], right: float) -> None:
+    """The caption in large type at the bottom centre (lecture mode): at least 1/25 of the
+    frame height, wrapped to 80 % of the room left of `right` (the mini-map)."""
+    if not state.caption:
+        return
+    theme, px = state.theme, size[1] / SUBTITLE_FRACTION
+    pad = 0.45 * px
+    lines = wrap(overlay, state.caption, px, False, 0.8 * right - 2 * pad)
+    width = max(overlay.measure(line, px) for line in lines) + 2 * pad
+    height = len(lines) * 1.3 * px + 2 * pad - 0.3 * px
+    centre = right / 2
+    y = size[1] - height - 0.6 * px
+    overlay.rect(centre - width / 2, y, width, height, theme.panel, 0.3 * px)
+    for k, line in enumerate(lines):
+        overlay.text(line, centre, y + pad + k * 1.3 * px, px, theme.text, False, "center")

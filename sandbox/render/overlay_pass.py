@@ -50,6 +50,7 @@ class OverlayPass:
         self._atlases: dict[tuple[bool, int], FontAtlas] = {}
         self._rects: list[tuple] = []
         self._glyphs: dict[tuple[bool, int], list[np.ndarray]] = {}
+        self.halo = HALO  # behind text; a light theme wants a light halo
 
     def release(self) -> None:
         for atlas in self._atlases.values():
@@ -116,6 +117,6 @@ class OverlayPass:
             self._text_buffer.write(vertices)
             self.text_program["u_viewport"].value = viewport
             self.text_program["u_atlas"].value = ATLAS_UNIT
-            self.text_program["u_halo"].value = HALO
+            self.text_program["u_halo"].value = self.halo
             self._text_vao.render(moderngl.TRIANGLES, vertices=len(vertices))
         self._rects, self._glyphs = [], {}

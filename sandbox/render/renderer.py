@@ -31,8 +31,6 @@ from sandbox.render.trajectory_pass import TrajectoryPass
 from sandbox.render.world import WorldTransform, prepare_trail, sample_bilinear
 
 IMAGE_UNIT, DEPTH_UNIT = 3, 4
-BACKDROP = (0.13, 0.145, 0.175, 1.0)  # dark slate: viridis and white text both stand out
-MINIMAP_BACKDROP = (0.06, 0.07, 0.09, 1.0)
 MINIMAP_FRACTION = 0.30  # of the frame height, for the longer side of the footprint
 MINIMAP_SCALE = 0.55  # line widths and ball sizes in the mini-map
 MINIMAP_BUDGET = 0.35  # fraction of TRAIL_BUDGET used in the mini-map
@@ -160,16 +158,16 @@ class Renderer:
         targets = self.targets
         targets.scene_fbo.use()
         self.ctx.disable(moderngl.BLEND)
-        targets.scene_fbo.clear(*BACKDROP, depth=1.0)
+        targets.scene_fbo.clear(*state.theme.backdrop, depth=1.0)
         ui = targets.scene_size[1] / 720  # sizes below are for a 720-pixel-high frame
         labels = self._main_view(state, world, paths, camera, ui)
-        minimap = self._minimap(world, paths, ui) if state.show_minimap else None
+        minimap = self._minimap(world, paths, ui, state.theme) if state.show_minimap else None
         self._post_process()
         to_final = targets.size[1] / targets.scene_size[1]
         labels = [replace(label, x=label.x * to_final, y=label.y * to_final) for label in labels]
         if minimap is not None:
             minimap = tuple(round(v * to_final) for v in minimap)
-        self._hud(state, trails, labels, minimap, targets.size[1] / 720)
+        self._hud(state, trails, labels, minimap, targets.size[1] / 720 * state.theme.type_scale)
 
     def _main_view(self, state, world, paths, camera, ui) -> list:
         ctx, size = self.ctx, self.targets.scene_size
@@ -197,7 +195,7 @@ class Renderer:
             self.trajectories.draw_segments(drops, mvp, viewport_size, width, outline)
         self.trajectories.draw_balls(balls(paths, 11.0 * ui * scale), mvp, viewport_size)
 
-    def _minimap(self, world, paths, ui) -> tuple[int, int, int, int]:
+    def _minimap(self, world, paths, ui, theme) -> tuple[int, int, int, int]:
         """A top-down orthographic view in the bottom-right corner; returns its (x, y, w, h)
         in scene pixels from the top left."""
         width, height = self.targets.scene_size
@@ -207,7 +205,7 @@ class Renderer:
         x = width - w - round(hud.MARGIN * ui)
         y_top = height - h - round(hud.MARGIN * ui)
         viewport = (x, height - y_top - h, w, h)
-        self.targets.scene_fbo.clear(*MINIMAP_BACKDROP, depth=1.0, viewport=viewport)
+        self.targets.scene_fbo.clear(*theme.minimap_backdrop, depth=1.0, viewport=viewport)
         view = look_at(np.array([0.0, 0.0, 5.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]))
         mvp = orthographic(ax, ay, 0.1, 10.0) @ view
         self.ctx.viewport = viewport
@@ -240,17 +238,20 @@ class Renderer:
     def _hud(self, state, trails, labels, minimap_box, ui) -> None:
         size = self.targets.size
         self.targets.final_fbo.use()
-        overlay = self.overlay
-        hud.axis_labels(overlay, labels, ui)
+        overlay, theme = self.overlay, state.theme
+        overlay.halo = theme.halo
+        hud.axis_labels(overlay, labels, ui, theme)
         hud.top_panels(overlay, state, trails, ui, size[0])
         if minimap_box is not None:
-            hud.minimap_frame(overlay, minimap_box, ui)
+            hud.minimap_frame(overlay, minimap_box, ui, theme)
+        right = minimap_box[0] - hud.MARGIN * ui if minimap_box else size[0]
+        if theme.subtitles:
+            hud.subtitle(overlay, state, size, right)
         if state.alert:
-            right = minimap_box[0] - hud.MARGIN * ui if minimap_box else size[0]
             hud.alert_banner(overlay, state.alert, ui, size, right)
         overlay.flush(size)
         if state.help:
-            hud.help_panel(overlay, ui, size)
+            hud.help_panel(overlay, ui, size, theme)
             overlay.flush(size)
 
     # --- output ---------------------------------------------------------------------------------

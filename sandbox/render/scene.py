@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sandbox.render.theme import DARK, Theme
+
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 Color = tuple[float, float, float]
 
@@ -100,6 +102,8 @@ class SceneState:
         Names of the x, y and height axes (``"α (d₁)"`` ... for network slices).
     alert
         A message shown in a red banner (e.g. a background worker crashed); empty for none.
+    theme
+        Colours and type size (`DARK`, or `LECTURE` for projectors: light, large subtitles).
     """
 
     title: str
@@ -115,6 +119,7 @@ class SceneState:
     help: bool = False
     axis_labels: tuple[str, str, str] = ("x", "y", "loss")
     alert: str = ""
+    theme: Theme = DARK
 
     def __post_init__(self) -> None:
         heights = np.asarray(self.heights)

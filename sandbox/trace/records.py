@@ -27,6 +27,7 @@ class Step:
     weight_norm: float | None = None
     layer_grad_norms: tuple[float, ...] | None = None
     diverged: bool = False
+    init_distance: float | None = None  # ‖θ − θ₀‖ (network runs in the app; not written to CSV)
 
 
 @dataclass(frozen=True)

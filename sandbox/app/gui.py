@@ -1,0 +1,154 @@
+"""Dear ImGui (imgui-bundle) inside our pygame window: one context, fonts, theme, input, drawing.
+
+The app builds its panels between `begin_frame` and `end_frame` each frame; `end_frame` draws
+ImGui's output over the rendered 3-D frame (into the same offscreen framebuffer, so screenshots
+and recordings include the panels). `wants_mouse` / `wants_keyboard` tell the app which events
+belong to the panels (a drag on a slider must not orbit the camera).
+"""
+
+from __future__ import annotations
+
+import time
+
+from sandbox.resources import data_dir
+
+BASE_FONT_PX = 19  # at 720 pixels of height; everything scales with the window
+LECTURE_FONT_SCALE = 1.4
+
+
+class Gui:
+    """An ImGui + ImPlot context bound to one moderngl context and one pygame window."""
+
+    def __init__(self, ctx, size: tuple[int, int], *, light: bool = False):
+        import pygame
+        from imgui_bundle import imgui, implot
+
+        from sandbox.render.imgui_pass import ImGuiPass
+
+        self.imgui, self.implot, self.pygame = imgui, implot, pygame
+        self.context = imgui.create_context()
+        self.plot_context = implot.create_context()
+        io = imgui.get_io()
+        io.set_ini_filename("")  # window layout is ours; never write imgui.ini into the cwd
+        fonts = data_dir("assets") / "fonts"
+        self.font = io.fonts.add_font_from_file_ttf(str(fonts / "DejaVuSans.ttf"), BASE_FONT_PX)
+        self.bold = io.fonts.add_font_from_file_ttf(
+            str(fonts / "DejaVuSans-Bold.ttf"), BASE_FONT_PX
+        )
+        self.gl = ImGuiPass(ctx)
+        self.light = light
+        self.font_scale = LECTURE_FONT_SCALE if light else 1.0
+        self._applied_scale = 1.0
+        self.size = size
+        self._last_time: float | None = None
+        self._keys = _key_map(pygame, imgui)
+        self.set_theme(light)
+        self.resize(size)
+
+    # --- appearance ---------------------------------------------------------------------------
+    @property
+    def ui(self) -> float:
+        """Scale of everything relative to a 720-pixel-high window."""
+        return self.size[1] / 720
+
+    def set_theme(self, light: bool) -> None:
+        imgui, implot = self.imgui, self.implot
+        self.light = light
+        style = imgui.get_style()
+        if light:  # lecture mode: dark text on white survives projectors
+            imgui.style_colors_light(style)
+            implot.style_colors_light()
+            style.set_color_(imgui.Col_.window_bg, imgui.ImVec4(1.0, 1.0, 1.0, 0.94))
+        else:
+            imgui.style_colors_dark(style)
+            implot.style_colors_dark()
+            style.set_color_(imgui.Col_.window_bg, imgui.ImVec4(0.05, 0.06, 0.08, 0.86))
+        style.window_rounding = 8.0
+        style.frame_rounding = 4.0
+        style.grab_min_size = 14.0
+
+    def resize(self, size: tuple[int, int]) -> None:
+        self.size = size
+        scale = self.ui * self.font_scale
+        self.imgui.get_style().scale_all_sizes(scale / self._applied_scale)
+        self._applied_scale = scale
+        self.imgui.get_io().display_size = size
+
+    def font_px(self, factor: float = 1.0) -> float:
+        return BASE_FONT_PX * self.ui * self.font_scale * factor
+
+    # --- input --------------------------------------------------------------------------------
+    @property
+    def wants_mouse(self) -> bool:
+        return self.imgui.get_io().want_capture_mouse
+
+    @property
+    def wants_keyboard(self) -> bool:
+        # Only while typing in a text field: the app's one-key shortcuts (space, p, arrows)
+        # must keep working after a click on a slider or a drag of a panel.
+        return self.imgui.get_io().want_text_input
+
+    def process_event(self, event) -> None:
+        """Feed one pygame event to ImGui (the app decides separately whether to act on it)."""
+        pg, io = self.pygame, self.imgui.get_io()
+        if event.type == pg.MOUSEMOTION:
+            io.add_mouse_pos_event(*event.pos)
+        elif event.type in (pg.MOUSEBUTTONDOWN, pg.MOUSEBUTTONUP) and event.button in (1, 2, 3):
+            io.add_mouse_pos_event(*event.pos)
+            button = {1: 0, 3: 1, 2: 2}[event.button]
+            io.add_mouse_button_event(button, event.type == pg.MOUSEBUTTONDOWN)
+        elif event.type == pg.MOUSEWHEEL:
+            io.add_mouse_wheel_event(event.x, event.y)
+        elif event.type in (pg.KEYDOWN, pg.KEYUP):
+            down = event.type == pg.KEYDOWN
+            mods = pg.key.get_mods()
+            io.add_key_event(self.imgui.Key.mod_ctrl, bool(mods & pg.KMOD_CTRL))
+            io.add_key_event(self.imgui.Key.mod_shift, bool(mods & pg.KMOD_SHIFT))
+            if event.key in self._keys:
+                io.add_key_event(self._keys[event.key], down)
+        elif event.type == pg.TEXTINPUT:
+            for char in event.text:
+                io.add_input_character(ord(char))
+
+    # --- a frame ------------------------------------------------------------------------------
+    def begin_frame(self) -> None:
+        now = time.perf_counter()
+        io = self.imgui.get_io()
+        io.delta_time = 1 / 60 if self._last_time is None else max(now - self._last_time, 1e-4)
+        self._last_time = now
+        self.imgui.get_style().font_size_base = self.font_px()
+        self.imgui.new_frame()
+
+    def end_frame(self, fbo) -> None:
+        """Finish the frame and draw it over `fbo`'s contents."""
+        self.imgui.render()
+        self.gl.render(self.imgui.get_draw_data(), fbo)
+
+    def release(self) -> None:
+        self.gl.release()
+        self.implot.destroy_context(self.plot_context)
+        self.imgui.destroy_context(self.context)
+
+
+def _key_map(pg, imgui) -> dict[int, object]:
+    keys = {
+        pg.K_TAB: imgui.Key.tab,
+        pg.K_LEFT: imgui.Key.left_arrow,
+        pg.K_RIGHT: imgui.Key.right_arrow,
+        pg.K_UP: imgui.Key.up_arrow,
+        pg.K_DOWN: imgui.Key.down_arrow,
+        pg.K_HOME: imgui.Key.home,
+        pg.K_END: imgui.Key.end,
+        pg.K_DELETE: imgui.Key.delete,
+        pg.K_BACKSPACE: imgui.Key.backspace,
+        pg.K_RETURN: imgui.Key.enter,
+        pg.K_KP_ENTER: imgui.Key.keypad_enter,
+        pg.K_ESCAPE: imgui.Key.escape,
+        pg.K_LCTRL: imgui.Key.left_ctrl,
+        pg.K_RCTRL: imgui.Key.right_ctrl,
+        pg.K_LSHIFT: imgui.Key.left_shift,
+        pg.K_RSHIFT: imgui.Key.right_shift,
+    }
+    for letter in "acvxyz":  # select all, copy, paste, cut, redo, undo
+        keys[getattr(pg, f"K_{letter}")] = getattr(imgui.Key, letter)
+    return keys

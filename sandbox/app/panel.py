@@ -1,0 +1,304 @@
+"""The control panel: what a student changes while the runs go on.
+
+`control_panel` draws the ImGui window from a read-only view of the app and returns the user's
+intents as `Action`s; the app applies them (one-way: the panel never edits state itself). Live
+hyper-parameters (lr, noise, momentum, batch size) become timeline changes at the shown step;
+optimiser, preconditioner and network shape restart the runs. Slider edits are applied when the
+slider is released, so a drag restarts the runs once, not sixty times a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.scenario.rules import KEYS_FOR_OPTIMIZER
+from sandbox.scenario.schema import ACTIVATIONS, INITS, OPTIMIZERS, NetworkLandscape, Scenario
+
+PRECONDITIONERS = ("none", "diag", "newton")
+MAX_HIDDEN_LAYERS = 8
+MAX_WIDTH = 256
+
+
+@dataclass(frozen=True)
+class LiveEdit:
+    """Set a run's hyper-parameter from the shown step on."""
+
+    run: str
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class RestartEdit:
+    """Replace a value in the scenario (a key path) and restart the runs."""
+
+    path: tuple
+    value: Any
+
+
+@dataclass(frozen=True)
+class Command:
+    """A playback or app command: toggle, step, faster, slower, restart, save, open, scrub."""
+
+    name: str
+    value: Any = None
+
+
+Action = LiveEdit | RestartEdit | Command
+
+
+@dataclass
+class PanelState:
+    """What the panel remembers between frames (widget values being dragged, the file name)."""
+
+    save_name: str = ""
+    pending: dict[str, Any] = field(default_factory=dict)  # slider id -> value while dragging
+    item_rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PanelView:
+    """The read-only facts the panel shows."""
+
+    scenario: Scenario
+    source: str  # file name shown in the header
+    colors: list[tuple[float, float, float]]
+    hidden: frozenset[int]
+    current: list[dict[str, Any]]  # per run: the values in force at the shown step
+    choices: list[tuple[str, Path]]  # scenario picker: (label, path)
+    message: str  # the last edit's error or confirmation
+    message_is_error: bool
+    busy: str  # e.g. "applying lr = 0.1 from step 120…"
+
+
+def current_values(scenario: Scenario, step: int) -> list[dict[str, Any]]:
+    """Each run's live hyper-parameters in force at `step` (its own, then timeline changes)."""
+    values = [
+        {"lr": r.lr, "noise": r.noise, "momentum": r.momentum, "batch_size": r.batch_size}
+        for r in scenario.runs
+    ]
+    names = [r.name for r in scenario.runs]
+    for event in sorted(scenario.timeline, key=lambda e: e.at):
+        if event.set is None or event.at > step or event.set.run not in names:
+            continue
+        for key in values[0]:
+            value = getattr(event.set, key, None)
+            if value is not None:
+                values[names.index(event.set.run)][key] = value
+    return values
+
+
+def control_panel(gui, view: PanelView, state: PanelState) -> list[Action]:
+    """Draw the panel window; return what the user asked for this frame."""
+    imgui = gui.imgui
+    ui = gui.ui * gui.font_scale
+    actions: list[Action] = []
+    imgui.set_next_window_pos((16 * gui.ui, 0.26 * gui.size[1]), imgui.Cond_.first_use_ever)
+    imgui.set_next_window_size((360 * ui, 0.70 * gui.size[1]), imgui.Cond_.first_use_ever)
+    imgui.begin("Controls", None, imgui.WindowFlags_.no_collapse)
+    imgui.push_item_width(-140 * ui)  # room for the labels on the right
+    low, extent = imgui.get_window_pos(), imgui.get_window_size()
+    state.item_rects["panel"] = (low.x, low.y, low.x + extent.x, low.y + extent.y)
+    try:
+        _scenario_picker(gui, view, actions)
+        if view.busy:
+            imgui.text_colored(imgui.ImVec4(1.0, 0.8, 0.3, 1.0), view.busy)
+        for i, run in enumerate(view.scenario.runs):
+            _run_section(gui, view, state, i, run, actions)
+        if isinstance(view.scenario.landscape, NetworkLandscape):
+            _network_section(gui, view, state, actions)
+        _save_section(gui, view, state, actions)
+    finally:
+        imgui.pop_item_width()
+        imgui.end()
+    return actions
+
+
+def _scenario_picker(gui, view: PanelView, actions: list[Action]) -> None:
+    imgui = gui.imgui
+    labels = [label for label, _ in view.choices]
+    paths = [path for _, path in view.choices]
+    current = next((i for i, p in enumerate(paths) if p.name == view.source), -1)
+    imgui.set_next_item_width(-1)
+    changed, index = imgui.combo("##scenario", current, labels, 20)
+    if changed and index != current:
+        actions.append(Command("open", paths[index]))
+
+
+def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) -> None:
+    imgui = gui.imgui
+    color = imgui.ImVec4(*view.colors[i], 1.0)
+    imgui.push_id(f"run{i}")
+    try:
+        imgui.push_style_color(imgui.Col_.text, color)
+        open_ = imgui.collapsing_header(run.name, imgui.TreeNodeFlags_.default_open)
+        imgui.pop_style_color()
+        if not open_:
+            return
+        shown, visible = imgui.checkbox("visible", i not in view.hidden)
+        if shown:
+            actions.append(Command("visible", (i, visible)))
+        index = OPTIMIZERS.index(run.optimizer)
+        changed, index = imgui.combo("optimiser", index, list(OPTIMIZERS))
+        if changed and OPTIMIZERS[index] != run.optimizer:
+            actions.append(RestartEdit(("runs", i, "optimizer"), OPTIMIZERS[index]))
+        matrix = isinstance(run.precondition, tuple)
+        kinds = list(PRECONDITIONERS) + (["fixed matrix"] if matrix else [])
+        index = len(PRECONDITIONERS) if matrix else PRECONDITIONERS.index(run.precondition)
+        changed, index = imgui.combo("precondition", index, kinds)
+        if changed and index < len(PRECONDITIONERS) and kinds[index] != run.precondition:
+            actions.append(RestartEdit(("runs", i, "precondition"), kinds[index]))
+        values = view.current[i]
+        lr = values["lr"]
+        _log_slider(
+            gui,
+            state,
+            f"lr{i}",
+            "learning rate",
+            lr,
+            run.lr / 100,
+            run.lr * 100,
+            actions,
+            lambda v, name=run.name: LiveEdit(name, "lr", v),
+        )
+        top = max(1.0, 10 * run.noise)
+        _slider(
+            gui,
+            state,
+            f"noise{i}",
+            "gradient noise",
+            values["noise"],
+            0.0,
+            top,
+            "%.3f",
+            actions,
+            lambda v, name=run.name: LiveEdit(name, "noise", v),
+        )
+        if run.optimizer in KEYS_FOR_OPTIMIZER["momentum"]:
+            _slider(
+                gui,
+                state,
+                f"momentum{i}",
+                "momentum",
+                values["momentum"] or 0.0,
+                0.0,
+                0.99,
+                "%.3f",
+                actions,
+                lambda v, name=run.name: LiveEdit(name, "momentum", v),
+            )
+        land = view.scenario.landscape
+        if isinstance(land, NetworkLandscape):
+            n = land.data.n
+            batch = values["batch_size"] or n
+            _int_slider(
+                gui,
+                state,
+                f"batch{i}",
+                "batch size",
+                batch,
+                1,
+                n,
+                actions,
+                lambda v, name=run.name: LiveEdit(name, "batch_size", v),
+            )
+    finally:
+        imgui.pop_id()
+
+
+def _network_section(gui, view: PanelView, state: PanelState, actions) -> None:
+    imgui = gui.imgui
+    model = view.scenario.landscape.model
+    if not imgui.collapsing_header("Network (restarts the runs)"):
+        return
+    hidden = list(model.widths[1:-1])
+    ends = (model.widths[0], model.widths[-1])
+    width = hidden[0] if hidden else 16
+
+    def widths(depth: int, width: int) -> list[int]:
+        return [ends[0], *([width] * depth), ends[1]]
+
+    _int_slider(
+        gui,
+        state,
+        "depth",
+        "hidden layers",
+        len(hidden),
+        0,
+        MAX_HIDDEN_LAYERS,
+        actions,
+        lambda v: RestartEdit(("landscape", "model", "widths"), widths(v, width)),
+    )
+    _int_slider(
+        gui,
+        state,
+        "width",
+        "width",
+        width,
+        1,
+        MAX_WIDTH,
+        actions,
+        lambda v: RestartEdit(("landscape", "model", "widths"), widths(len(hidden), v)),
+    )
+    for key, options in (("activation", ACTIVATIONS), ("init", INITS)):
+        index = options.index(getattr(model, key))
+        changed, index = imgui.combo(key, index, list(options))
+        if changed and options[index] != getattr(model, key):
+            actions.append(RestartEdit(("landscape", "model", key), options[index]))
+    changed, skip = imgui.checkbox("skip connections", model.skip)
+    if changed:
+        actions.append(RestartEdit(("landscape", "model", "skip"), skip))
+
+
+def _save_section(gui, view: PanelView, state: PanelState, actions) -> None:
+    imgui = gui.imgui
+    imgui.separator()
+    if not state.save_name:
+        state.save_name = f"{Path(view.source).stem}-edited.toml"
+    imgui.set_next_item_width(-90 * gui.ui * gui.font_scale)
+    _, state.save_name = imgui.input_text("##save", state.save_name)
+    imgui.same_line()
+    if imgui.button("Save as"):
+        actions.append(Command("save", state.save_name))
+    if view.message:
+        color = (1.0, 0.45, 0.4, 1.0) if view.message_is_error else (0.45, 0.85, 0.45, 1.0)
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(imgui.ImVec4(*color), view.message)
+        imgui.pop_text_wrap_pos()
+
+
+# --- sliders that act on release ------------------------------------------------------------
+def _release(gui, state: PanelState, key: str, changed: bool, value, actions, make) -> None:
+    """Remember the dragged value; emit the action once, when the slider is let go."""
+    imgui = gui.imgui
+    lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+    state.item_rects[key] = (lo.x, lo.y, hi.x, hi.y)
+    if changed:
+        state.pending[key] = value
+    if imgui.is_item_deactivated_after_edit() and key in state.pending:
+        actions.append(make(state.pending.pop(key)))
+    elif not imgui.is_item_active():
+        state.pending.pop(key, None)
+
+
+def _slider(gui, state, key, label, value, lo, hi, fmt, actions, make) -> None:
+    shown = state.pending.get(key, value)
+    changed, new = gui.imgui.slider_float(label, float(shown), float(lo), float(hi), fmt)
+    _release(gui, state, key, changed, new, actions, make)
+
+
+def _log_slider(gui, state, key, label, value, lo, hi, actions, make) -> None:
+    shown = state.pending.get(key, value)
+    lo, hi = min(lo, shown), max(hi, shown)
+    changed, new = gui.imgui.slider_float(
+        label, float(shown), float(lo), float(hi), "%.4g", gui.imgui.SliderFlags_.logarithmic
+    )
+    _release(gui, state, key, changed, new, actions, make)
+
+
+def _int_slider(gui, state, key, label, value, lo, hi, actions, make) -> None:
+    shown = state.pending.get(key, value)
+    changed, new = gui.imgui.slider_int(label, int(shown), int(lo), int(hi))
+    _release(gui, state, key, changed, new, actions, make)

@@ -1,0 +1,224 @@
+"""Timeline bar and live plots (ImPlot): loss, sharpness against 2/η, gradient norms, distance.
+
+Everything is drawn up to the shown step, so dragging the scrubber (or the step line in any
+plot) moves the 3-D view and the plots together. Hovering a plot lists every run's value at that
+step. Series are thinned to a few thousand points: ImPlot draws each segment as a quad, and a
+software renderer pays for every one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sandbox.app.model import COLUMNS, RunHistory
+from sandbox.app.panel import Action, Command
+
+MAX_POINTS = 1500  # per series
+
+
+@dataclass(frozen=True)
+class TimelineView:
+    """The read-only facts the timeline and plots show."""
+
+    names: list[str]
+    colors: list[tuple[float, float, float]]
+    histories: list[RunHistory]
+    hidden: frozenset[int]
+    step: int
+    available: int
+    steps: int
+    paused: bool
+    speed: float
+    captions: list[tuple[int, str]]  # (at, caption) of the timeline, in order
+
+
+def thinned(rows: np.ndarray) -> np.ndarray:
+    """At most MAX_POINTS rows, evenly spread, always keeping the last."""
+    if len(rows) <= MAX_POINTS:
+        return rows
+    index = np.unique(np.linspace(0, len(rows) - 1, MAX_POINTS).round().astype(int))
+    return rows[index]
+
+
+def timeline_window(
+    gui, view: TimelineView, left: float, right: float, rects: dict | None = None
+) -> list[Action]:
+    """The bar along the bottom between `left` and `right` (pixels): playback, scrubber, plots.
+    `rects`, when given, receives the window's and the scrubber's rectangles (for tests)."""
+    imgui = gui.imgui
+    ui = gui.ui * gui.font_scale
+    actions: list[Action] = []
+    height = 0.34 * gui.size[1]
+    top = gui.size[1] - height - 16 * gui.ui
+    imgui.set_next_window_pos((left, top), imgui.Cond_.first_use_ever)
+    imgui.set_next_window_size((right - left, height), imgui.Cond_.first_use_ever)
+    imgui.begin("Timeline and plots", None, imgui.WindowFlags_.no_collapse)
+    position, extent = imgui.get_window_pos(), imgui.get_window_size()
+    if rects is not None:
+        rects["plots"] = (position.x, position.y, position.x + extent.x, position.y + extent.y)
+    try:
+        if imgui.button("play" if view.paused else "pause", (70 * ui, 0)):
+            actions.append(Command("toggle"))
+        imgui.same_line()
+        if imgui.button("step"):
+            actions.append(Command("step"))
+        imgui.same_line()
+        if imgui.button("-"):
+            actions.append(Command("slower"))
+        imgui.same_line()
+        imgui.text(f"×{view.speed:.3g}")
+        imgui.same_line()
+        if imgui.button("+"):
+            actions.append(Command("faster"))
+        imgui.same_line()
+        imgui.set_next_item_width(-1)
+        changed, step = imgui.slider_int(
+            "##scrub", view.step, 0, max(view.available, 0), f"step %d of {view.steps}"
+        )
+        if changed:
+            actions.append(Command("scrub", step))
+        if rects is not None:
+            low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+            rects["scrub"] = (low.x, low.y, high.x, high.y)
+        _plots(gui, view, actions)
+    finally:
+        imgui.end()
+    return actions
+
+
+def _plots(gui, view: TimelineView, actions: list[Action]) -> None:
+    """Loss, gradient norm, distance from the start, and sharpness when a run measures it.
+    No legends: the colours are the runs' colours in the frame's legend; hovering names them."""
+    implot = gui.implot
+    size = gui.imgui.get_content_region_avail()
+    if size.y < 60:
+        return
+    sharp = COLUMNS.index("sharpness")
+    measured = any(np.isfinite(h.rows()[:, sharp]).any() for h in view.histories)
+    wide = size.x > 2.2 * size.y  # a wide bar: one row of plots, else two rows
+    count = 4 if measured else 3
+    rows, cols = (1, count) if wide else (2, 2)
+    if not implot.begin_subplots("##plots", rows, cols, (size.x, size.y)):
+        return
+    try:
+        _plot(gui, view, "loss", "loss", True, actions)
+        if measured:
+            _sharpness_plot(gui, view, actions)
+        _gradient_plot(gui, view, actions)
+        _plot(gui, view, "distance from start", "distance", False, actions)
+    finally:
+        implot.end_subplots()
+
+
+def _begin(gui, view: TimelineView, title: str, log_y: bool) -> bool:
+    implot = gui.implot
+    if not implot.begin_plot(title, None, implot.Flags_.no_legend):
+        return False
+    flags = implot.AxisFlags_.auto_fit
+    implot.setup_axes("step", "", 0, flags)
+    implot.setup_axis_limits(implot.ImAxis_.x1, 0, max(view.steps, 1), implot.Cond_.always)
+    if log_y:
+        implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+    return True
+
+
+def _end(gui, view: TimelineView, actions: list[Action], hover: list[tuple[str, str]]) -> None:
+    """The draggable step line, the hover tooltip, then end the plot."""
+    implot, imgui = gui.implot, gui.imgui
+    color = imgui.ImVec4(0.2, 0.2, 0.2, 0.9) if gui.light else imgui.ImVec4(1, 1, 1, 0.8)
+    changed, x, *_ = implot.drag_line_x(0, float(view.step), color, 1.5 * gui.ui)
+    if changed:
+        actions.append(Command("scrub", int(round(min(max(x, 0), view.available)))))
+    if implot.is_plot_hovered() and hover:
+        imgui.begin_tooltip()
+        for line, _ in hover:
+            imgui.text(line)
+        imgui.end_tooltip()
+    implot.end_plot()
+
+
+def _series(view: TimelineView, i: int, column: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = thinned(view.histories[i].rows(view.step))
+    xs, ys = rows[:, 0], rows[:, column]
+    keep = np.isfinite(ys)
+    return np.ascontiguousarray(xs[keep]), np.ascontiguousarray(ys[keep])
+
+
+def _spec(gui, color, weight: float = 2.0):
+    return gui.implot.Spec(line_color=gui.imgui.ImVec4(*color, 1.0), line_weight=weight * gui.ui)
+
+
+def _hover_values(gui, view: TimelineView, column: int, label: str) -> list[tuple[str, str]]:
+    """`label` of each visible run at the step under the mouse."""
+    if not gui.implot.is_plot_hovered():
+        return []
+    step = gui.implot.get_plot_mouse_pos().x
+    lines = [(f"step {max(0, round(step))}", "")]
+    for i, name in enumerate(view.names):
+        if i in view.hidden:
+            continue
+        rows = view.histories[i].rows(min(view.step, int(max(step, 0))))
+        if len(rows):
+            value = rows[-1, column]
+            text = f"{value:.4g}" if math.isfinite(value) else "—"
+            lines.append((f"{name}: {label} {text}", name))
+    return lines
+
+
+def _plot(gui, view, title: str, column_name: str, log_y: bool, actions) -> None:
+    if not _begin(gui, view, title, log_y):
+        return
+    column = COLUMNS.index(column_name)
+    for i, name in enumerate(view.names):
+        if i in view.hidden:
+            continue
+        xs, ys = _series(view, i, column)
+        if log_y:
+            xs, ys = xs[ys > 0], ys[ys > 0]
+        if len(xs):
+            gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+    _end(gui, view, actions, _hover_values(gui, view, column, column_name.replace("_", " ")))
+
+
+def _sharpness_plot(gui, view: TimelineView, actions) -> None:
+    """λ_max per run (where measured) with the run's 2/η as a thin line of the same colour."""
+    if not _begin(gui, view, "sharpness λmax vs 2/η", True):
+        return
+    sharp, lr = COLUMNS.index("sharpness"), COLUMNS.index("lr")
+    for i, name in enumerate(view.names):
+        if i in view.hidden:
+            continue
+        xs, ys = _series(view, i, sharp)
+        if not len(xs):
+            continue
+        gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+        lx, lrs = _series(view, i, lr)
+        gui.implot.plot_line(f"2/η {name}", lx, 2 / lrs, _spec(gui, view.colors[i], 1.0))
+    _end(gui, view, actions, _hover_values(gui, view, sharp, "λmax"))
+
+
+def _gradient_plot(gui, view: TimelineView, actions) -> None:
+    """The gradient norm; for networks one line per layer (darker for deeper layers)."""
+    if not _begin(gui, view, "gradient norm", True):
+        return
+    total = COLUMNS.index("grad_norm")
+    for i, name in enumerate(view.names):
+        if i in view.hidden:
+            continue
+        layers = view.histories[i].layers
+        if not layers:
+            xs, ys = _series(view, i, total)
+            xs, ys = xs[ys > 0], ys[ys > 0]
+            gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+            continue
+        for layer in range(layers):
+            xs, ys = _series(view, i, len(COLUMNS) + layer)
+            xs, ys = xs[ys > 0], ys[ys > 0]
+            shade = 1.0 - 0.6 * layer / max(layers - 1, 1)
+            color = tuple(c * shade for c in view.colors[i])
+            label = f"{name} layer {layer + 1}"
+            gui.implot.plot_line(label, xs, ys, _spec(gui, color, 1.5))
+    _end(gui, view, actions, _hover_values(gui, view, total, "‖∇‖"))

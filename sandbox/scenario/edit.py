@@ -1,0 +1,103 @@
+"""Edits of a validated scenario, made from the control panel, and writing scenarios as TOML.
+
+Every edit goes back through the TOML text and `parse_scenario`, the same validation a file gets,
+so the app never runs a scenario that `sandbox check` would reject, and what "Save as" writes is
+exactly what ran. A live change (lr, noise, momentum, batch size) made while step k is shown
+becomes a timeline event ``{at = k, set = {...}}``: replaying the saved file reproduces the
+session's runs step for step. Structural changes (optimiser, preconditioner, network shape)
+edit the run or model itself; the app restarts the runs for those.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from sandbox.scenario.load import parse_scenario
+from sandbox.scenario.schema import Scenario
+
+# Run keys a timeline event may change from a step on (the rest need a restart).
+LIVE_KEYS = ("lr", "momentum", "noise", "batch_size")
+
+
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain TOML-ready data, defaults left out (a short, readable file)."""
+    data = scenario.model_dump(mode="python", exclude_defaults=True, exclude_none=True)
+    return _toml_ready(data)
+
+
+def scenario_toml(scenario: Scenario, header: str = "") -> str:
+    """The scenario as TOML text; `header` becomes leading comment lines."""
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return comment + tomli_w.dumps(scenario_data(scenario))
+
+
+def _toml_ready(value: Any) -> Any:
+    # Lists, not tuples: editable, and what tomli_w writes (the schema makes tuples on load).
+    if isinstance(value, dict):
+        return {k: _toml_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_toml_ready(v) for v in value]
+    return value
+
+
+def validated(data: dict[str, Any], source: str = "<edited scenario>") -> Scenario:
+    """`data` through the file loader's validation (raises ScenarioError with every problem)."""
+    return parse_scenario(tomli_w.dumps(_toml_ready(data)), source)
+
+
+def live_change(scenario: Scenario, run: str, key: str, value: Any, at: int) -> Scenario:
+    """`run`'s `key` set to `value` from step `at` on (at 0: the run's own value)."""
+    if key not in LIVE_KEYS:
+        raise ValueError(f"{key!r} cannot change while a run goes on (one of {LIVE_KEYS})")
+    names = [r.name for r in scenario.runs]
+    if run not in names:
+        raise ValueError(f"no run named {run!r}")
+    data = scenario_data(scenario)
+    if at <= 0:
+        data["runs"][names.index(run)][key] = value
+        return validated(data)
+    timeline = data.setdefault("timeline", [])
+    for event in timeline:  # one change per run and step: merge into an existing one
+        change = event.get("set")
+        if event["at"] == at and change and change["run"] == run:
+            change[key] = value
+            break
+    else:
+        timeline.append({"at": at, "set": {"run": run, key: value}})
+    timeline.sort(key=lambda event: event["at"])  # stable: captions keep their order
+    return validated(data)
+
+
+def restart_change(scenario: Scenario, path: tuple, value: Any) -> Scenario:
+    """The value at `path` (e.g. ``("runs", 0, "optimizer")`` or ``("landscape", "model",
+    "activation")``) replaced; `value` None removes the key (back to its default)."""
+    data = scenario_data(scenario)
+    parent = data
+    for part in path[:-1]:
+        parent = parent.setdefault(part, {}) if isinstance(part, str) else parent[part]
+    if value is None:
+        parent.pop(path[-1], None)
+    else:
+        parent[path[-1]] = value
+    return validated(data)
+
+
+def save_scenario(scenario: Scenario, path: Path, header: str = "") -> Path:
+    """Write `scenario` to `path` as TOML atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = scenario_toml(scenario, header)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

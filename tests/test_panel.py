@@ -1,0 +1,268 @@
+"""The control panel, live plots, lecture mode and hot reload, in the real window (offscreen).
+
+Input is simulated with pygame events posted to the window, as a user's mouse would send them;
+each test runs in its own process (one OpenGL context per process through pygame).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import load_scenario
+
+ENV = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy"}
+
+DRIVER = """
+import os, time
+from pathlib import Path
+import numpy as np
+import pygame
+from sandbox.app.window import App
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import load_scenario
+
+def frames_until(condition, limit=90.0):
+    deadline = time.monotonic() + limit
+    while not condition() and time.monotonic() < deadline:
+        app.frame()
+    assert condition(), "timed out"
+
+def post(kind, **fields):
+    pygame.event.post(pygame.event.Event(kind, **fields))
+    app.frame()
+
+def press(key):
+    post(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0)
+
+def drag(rect, start, end):
+    # a mouse drag across a widget, from fraction `start` to `end` of its width
+    x0, y0, x1, y1 = rect
+    y = int((y0 + y1) / 2)
+    at = lambda f: int(x0 + f * (x1 - x0))
+    post(pygame.MOUSEMOTION, pos=(at(start), y), rel=(0, 0), buttons=(0, 0, 0))
+    post(pygame.MOUSEBUTTONDOWN, pos=(at(start), y), button=1)
+    for k in range(1, 6):
+        post(pygame.MOUSEMOTION, pos=(at(start + k * (end - start) / 5), y), rel=(1, 0),
+             buttons=(1, 0, 0))
+    post(pygame.MOUSEBUTTONUP, pos=(at(end), y), button=1)
+"""
+
+
+def drive(code: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", DRIVER + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+    )
+
+
+def ok(p: subprocess.CompletedProcess) -> None:
+    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), (
+        p.stdout[-2000:] + p.stderr[-3000:]
+    )
+
+
+@pytest.mark.slow
+def test_a_learning_rate_slider_reaches_the_running_optimiser(tmp_path):
+    """Drag GD's lr slider while step k is shown: from step k on the optimiser steps with the
+    new lr (the worker's records say so), before k nothing changed, the view stays at k, and
+    "Save as" writes a scenario that reproduces the session."""
+    shot, saved = tmp_path / "panel.png", tmp_path / "edited.toml"
+    ok(
+        drive(
+            f"""
+            path, user_dir = find_scenario("saddle"), Path({str(tmp_path)!r})
+            app = App(load_scenario(path), (1280, 720), source=path, user_dir=user_dir)
+            frames_until(lambda: app.playback.step > 30 and "lr0" in app.panel_state.item_rects)
+            press(pygame.K_SPACE)
+            assert app.playback.paused
+            k = app.playback.step
+            drag(app.panel_state.item_rects["lr0"], 0.5, 0.7)
+            assert app.pending is not None and app.message.startswith("lr = ")
+            frames_until(lambda: app.pending is None)
+            assert app.playback.step == k
+            history = app.model.histories[0]
+            steps, lrs = history.column("step"), history.column("lr")
+            new_lr = lrs[steps == k][0]
+            assert new_lr > 0.05 * 1.5, new_lr
+            assert np.all(lrs[steps < k] == 0.05) and np.all(lrs[steps >= k] == new_lr)
+            assert np.all(app.model.histories[1].column("lr") == 0.05)  # other runs untouched
+            [event] = [e for e in app.scenario.timeline if e.set is not None]
+            assert event.at == k and event.set.run == "GD" and event.set.lr == new_lr
+            assert app.save("edited") == Path({str(saved)!r})
+            assert load_scenario(Path({str(saved)!r})) == app.scenario
+            app.screenshot(Path({str(shot)!r}))
+            print(app.panel_state.item_rects["panel"], app.panel_state.item_rects["plots"])
+            app.close()
+            print("ok")
+            """
+        )
+    )
+    # the saved file replays the session: GD's lr changes at the step the slider moved
+    scenario = load_scenario(saved)
+    assert scenario.runs[0].lr == 0.05 and any(e.set for e in scenario.timeline)
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    # key pixels: the panel's dark background on the left, GD's red in the loss plot
+    assert image[360, 30].sum() < 150
+    red = np.abs(image - [255, 77, 56]).sum(axis=2) < 40
+    plots = red[470:700, 400:1030]
+    assert plots.sum() > 20, "GD's loss curve (red) is not in the plots"
+
+
+@pytest.mark.slow
+def test_a_drag_over_the_panel_does_not_orbit_and_p_hides_it():
+    ok(
+        drive(
+            """
+            app = App(load_scenario(find_scenario("saddle")), (1280, 720))
+            frames_until(lambda: app.camera is not None and "panel" in app.panel_state.item_rects)
+            before = app.camera
+            x0, y0, x1, y1 = app.panel_state.item_rects["panel"]
+            drag((x0 + 10, y0 + 8, x1 - 10, y0 + 8), 0.1, 0.4)  # the title bar
+            assert app.camera == before
+            press(pygame.K_p)
+            assert not app.show_panel
+            drag((x0 + 10, y0 + 8, x1 - 10, y0 + 8), 0.1, 0.4)  # the title bar
+            assert app.camera != before
+            app.close()
+            print("ok")
+            """
+        )
+    )
+
+
+@pytest.mark.slow
+def test_structural_edits_restart_and_bad_ones_are_refused():
+    ok(
+        drive(
+            """
+            from sandbox.app.panel import RestartEdit, LiveEdit
+            app = App(load_scenario(find_scenario("saddle")), (640, 360))
+            frames_until(lambda: app.playback.step > 5)
+            old = app.worker.process
+            app.apply(RestartEdit(("runs", 0, "optimizer"), "adam"))
+            assert app.scenario.runs[0].optimizer == "adam" and app.playback.step == 0
+            assert not old.is_alive() and app.worker.process.is_alive()
+            app.apply(LiveEdit("GD", "lr", -1.0))  # refused by the file's own validation
+            assert app.message_is_error and "lr" in app.message
+            assert app.scenario.runs[0].lr == 0.05
+            app.close()
+            print("ok")
+            """
+        )
+    )
+
+
+@pytest.mark.slow
+def test_hot_reload_keeps_the_camera_and_survives_a_bad_edit(tmp_path):
+    source = find_scenario("saddle").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(source)
+    ok(
+        drive(
+            f"""
+            path = Path({str(path)!r})
+            app = App(load_scenario(path), (640, 360), source=path)
+            frames_until(lambda: app.camera is not None)
+            camera, text = app.camera, path.read_text()
+            time.sleep(0.05)
+            path.write_text(text.replace('title = "', 'title = "Edited: ', 1))
+            frames_until(lambda: app.scenario.title.startswith("Edited"))
+            frames_until(lambda: app.last_state.title.startswith("Edited"))
+            assert app.camera == camera and app.reload_error == ""
+            path.write_text(text.replace("steps = ", "steps = -", 1))
+            frames_until(lambda: app.reload_error != "")
+            assert "mine.toml:" in app.reload_error and "steps" in app.reload_error
+            assert app.scenario.title.startswith("Edited")  # the last good state stays
+            assert "last good" in app.last_state.alert
+            app.close()
+            print("ok")
+            """
+        )
+    )
+
+
+@pytest.mark.slow
+def test_lecture_mode_screenshot_offscreen(tmp_path):
+    """The acceptance command: light theme, no panel, the caption as a large subtitle."""
+    shot = tmp_path / "out.png"
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "run",
+            "saddle",
+            "--lecture",
+            "--frames",
+            "90",
+            "--screenshot",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
+    assert p.returncode == 0, p.stderr
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    height, width, _ = image.shape
+    assert image[5, width // 2].min() > 230  # light backdrop at the top edge
+    # the subtitle: a white box in the bottom middle holding dark text at least H/25 tall
+    band = image[int(0.75 * height) :, int(0.1 * width) : int(0.6 * width)]
+    dark_rows = np.where((band.sum(axis=2) < 200).sum(axis=1) > 3)[0]
+    assert len(dark_rows), "no subtitle text"
+    lines = np.split(dark_rows, np.where(np.diff(dark_rows) > 3)[0] + 1)
+    tallest = max(line[-1] - line[0] + 1 for line in lines)
+    assert tallest >= height / 25 * 0.7, (tallest, height)  # glyph extent ≈ 0.75 × font size
+
+
+@pytest.mark.slow
+def test_present_steps_through_captions_then_the_playlist(tmp_path):
+    ok(
+        drive(
+            """
+            paths = [find_scenario("saddle"), find_scenario("learning_rate")]
+            app = App(load_scenario(paths[0]), (640, 360), source=paths[0], lecture_mode=True,
+                      playlist=paths)
+            assert not app.show_panel
+            frames_until(lambda: app.last_state is not None)
+            seen = []
+            for _ in range(6):
+                press(pygame.K_PAGEDOWN)
+                frames_until(lambda: app.playback.target is None and app.pending is None)
+                seen.append((app.source.stem, app.playback.step))
+            assert seen[:2] == [("saddle", 60), ("saddle", 150)], seen
+            assert seen[2][0] == "learning_rate", seen
+            press(pygame.K_PAGEUP)
+            frames_until(lambda: app.playback.target is None)
+            assert app.source.stem in ("saddle", "learning_rate")
+            app.close()
+            print("ok")
+            """
+        )
+    )
+
+
+def test_a_deck_with_a_missing_scenario_exits_2_naming_the_line(tmp_path):
+    deck = tmp_path / "deck.toml"
+    deck.write_text('title = "Lecture 3"\nscenarios = ["saddle", "no_such_thing"]\n')
+    p = subprocess.run(
+        [sys.executable, "-m", "sandbox", "present", str(deck), "--frames", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
+    assert p.returncode == 2, p.stderr
+    assert f"{deck}:2: scenarios[1]: no scenario file" in p.stderr
