@@ -26,9 +26,16 @@ from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
 from sandbox.render.surface_pass import SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
-from sandbox.render.trail_geometry import balls, drape, drop_line, path_segments
+from sandbox.render.trail_geometry import (
+    WORLD_SEGMENT,
+    PathCache,
+    balls,
+    drop_line,
+    path_segments,
+    thinning_step,
+)
 from sandbox.render.trajectory_pass import TrajectoryPass
-from sandbox.render.world import WorldTransform, prepare_trail, sample_bilinear
+from sandbox.render.world import WorldTransform, sample_bilinear
 
 IMAGE_UNIT, DEPTH_UNIT = 3, 4
 BACKDROP = (0.13, 0.145, 0.175, 1.0)  # dark slate: viridis and white text both stand out
@@ -122,6 +129,7 @@ class Renderer:
         self.surface = SurfacePass(ctx, mesh_cells)
         self.trajectories = TrajectoryPass(ctx)
         self.overlay = OverlayPass(ctx)
+        self._paths = PathCache()
         self._fullscreen = {
             name: ctx.vertex_array(load_program(ctx, name), []) for name in ("fxaa", "blit")
         }
@@ -155,8 +163,10 @@ class Renderer:
         world = WorldTransform.from_state(state)
         grid_h = world.normalised_heights(state.heights)
         self.surface.set_heights(grid_h)
-        trails = [prepare_trail(trail, world, grid_h) for trail in state.trails]
-        paths = [drape(trail, world, self.surface.vertex_heights) for trail in trails]
+        paths = self._paths.paths(
+            state.trails, world, grid_h, self.surface.vertex_heights, self.surface.heights_key
+        )
+        trails = [path.trail for path in paths]
         targets = self.targets
         targets.scene_fbo.use()
         self.ctx.disable(moderngl.BLEND)
@@ -180,17 +190,27 @@ class Renderer:
         self.surface.draw(world, mvp, look)
         axis_segments, labels = axes(world, camera, size, state.axis_labels)
         self.trajectories.draw_segments(axis_segments, mvp, size, 2.0 * ui, 1.0 * ui)
-        self._trails(paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET)
+        self._trails("main", paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET)
         return labels
 
-    def _trails(self, paths, mvp, viewport_size, viewport, ui, scale, budget) -> None:
-        """Paths, then drop lines, then balls (always on top: the current point must be seen)."""
+    def _trails(self, view, paths, mvp, viewport_size, viewport, ui, scale, budget) -> None:
+        """Paths, then drop lines, then balls (always on top: the current point must be seen).
+
+        The paths' segments stay on the GPU in buffer `view` while the paths and their thinning
+        steps stay the same: orbiting the camera uploads nothing.
+        """
         self.ctx.viewport = viewport
         width, outline = 7.0 * ui * scale, 1.7 * ui * scale
-        segments = [path_segments(p, mvp, viewport_size, 2.0, budget) for p in paths]
-        if segments:
-            segments = np.concatenate(segments)
-            self.trajectories.draw_segments(segments, mvp, viewport_size, width, outline)
+        steps = tuple(thinning_step(mvp, viewport_size, p.box) for p in paths)
+
+        def build() -> np.ndarray:
+            rows = [path_segments(p, step, budget) for p, step in zip(paths, steps, strict=True)]
+            return np.concatenate(rows) if rows else np.zeros(0, dtype=WORLD_SEGMENT)
+
+        key = (tuple(map(id, paths)), steps, budget)
+        self.trajectories.draw_kept_segments(
+            view, key, tuple(paths), build, mvp, viewport_size, width, outline
+        )
         self.ctx.disable(moderngl.DEPTH_TEST)
         if paths:
             drops = np.concatenate([drop_line(p, 10 * ui) for p in paths])
@@ -216,7 +236,7 @@ class Renderer:
         self.surface.draw(world, mvp, SurfaceLook(light, 0.6, line_px=1.2 * ui))
         self.ctx.disable(moderngl.DEPTH_TEST)  # from straight above nothing hides a path
         budget = tuple(round(b * MINIMAP_BUDGET) for b in TRAIL_BUDGET)
-        self._trails(paths, mvp, (w, h), viewport, ui, MINIMAP_SCALE, budget)
+        self._trails("minimap", paths, mvp, (w, h), viewport, ui, MINIMAP_SCALE, budget)
         self.ctx.viewport = (0, 0, width, height)
         return x, y_top, w, h
 
