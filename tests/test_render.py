@@ -119,6 +119,29 @@ def test_missing_include_is_reported_where_it_is_included(ctx, tmp_path):
         load_program(ctx, "broken", directory=tmp_path)
 
 
+def test_a_stage_from_an_include_is_compiled(ctx):
+    """blit.glsl has its vertex stage in fullscreen.glsl: a blit must copy the texture."""
+    import moderngl
+
+    home = ctx.fbo or ctx.detect_framebuffer(0)
+    program = load_program(ctx, "blit")
+    vao = ctx.vertex_array(program, [])
+    source = ctx.texture((4, 4), 4, np.full((4, 4, 4), 200, np.uint8).tobytes())
+    image = ctx.texture((8, 8), 4)
+    fbo = ctx.framebuffer([image])
+    fbo.use()
+    fbo.clear()
+    ctx.viewport = (2, 2, 4, 4)
+    source.use(0)
+    program["u_image"].value = 0
+    vao.render(moderngl.TRIANGLES, vertices=3)
+    pixels = np.frombuffer(fbo.read(components=3), np.uint8).reshape(8, 8, 3)
+    assert np.all(pixels[2:6, 2:6] == 200) and pixels.sum() == 200 * 3 * 16
+    home.use()  # never leave a released framebuffer bound
+    for item in (vao, program, fbo, image, source):
+        item.release()
+
+
 def test_vertex_layouts_match_their_programs(ctx):
     pairs = {
         "surface": SURFACE_VERTEX,
