@@ -130,6 +130,8 @@ class Renderer:
         self.trajectories = TrajectoryPass(ctx)
         self.overlay = OverlayPass(ctx)
         self._paths = PathCache()
+        self._minimap_key: object = None
+        self._minimap_image: list = []  # texture, depth, framebuffer of the cached top view
         self._fullscreen = {
             name: ctx.vertex_array(load_program(ctx, name), []) for name in ("fxaa", "blit")
         }
@@ -151,6 +153,7 @@ class Renderer:
     def release(self) -> None:
         """Free every GL object this renderer made (the context stays)."""
         self.targets.release()
+        self._release_minimap_image()
         for vao in self._fullscreen.values():
             vao.release()
         for part in (self.surface, self.trajectories, self.overlay):
@@ -227,18 +230,48 @@ class Renderer:
         x = width - w - round(hud.MARGIN * ui)
         y_top = height - h - round(hud.MARGIN * ui)
         viewport = (x, height - y_top - h, w, h)
-        self.targets.scene_fbo.clear(*MINIMAP_BACKDROP, depth=1.0, viewport=viewport)
         view = look_at(np.array([0.0, 0.0, 5.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]))
         mvp = orthographic(ax, ay, 0.1, 10.0) @ view
+        image = self._minimap_surface(world, mvp, (w, h), ui)
+        self.targets.scene_fbo.use()
+        self.targets.scene_fbo.clear(depth=1.0, viewport=viewport)
         self.ctx.viewport = viewport
-        self.ctx.enable(moderngl.DEPTH_TEST)
-        light = tuple(np.array([-0.5, 0.5, 1.0]) / math.sqrt(1.5))
-        self.surface.draw(world, mvp, SurfaceLook(light, 0.6, line_px=1.2 * ui))
-        self.ctx.disable(moderngl.DEPTH_TEST)  # from straight above nothing hides a path
+        self.ctx.disable(moderngl.BLEND)
+        self.ctx.disable(moderngl.DEPTH_TEST)
+        image.use(IMAGE_UNIT)
+        self._fullscreen["blit"].program["u_image"].value = IMAGE_UNIT
+        self._fullscreen["blit"].render(moderngl.TRIANGLES, vertices=3)
         budget = tuple(round(b * MINIMAP_BUDGET) for b in TRAIL_BUDGET)
         self._trails("minimap", paths, mvp, (w, h), viewport, ui, MINIMAP_SCALE, budget)
         self.ctx.viewport = (0, 0, width, height)
         return x, y_top, w, h
+
+    def _minimap_surface(self, world, mvp, size, ui) -> moderngl.Texture:
+        """The top view of the surface as an image of `size`, redrawn only when the heights,
+        the world transform, the size or the scale change: it never depends on the camera."""
+        key = (self.surface.heights_key, world, size, ui)
+        if key != self._minimap_key:
+            if not self._minimap_image or self._minimap_image[0].size != size:
+                self._release_minimap_image()
+                image = self.ctx.texture(size, 4)
+                image.filter = (moderngl.NEAREST, moderngl.NEAREST)  # copied 1:1
+                depth = self.ctx.depth_renderbuffer(size)
+                self._minimap_image = [image, depth, self.ctx.framebuffer([image], depth)]
+            fbo = self._minimap_image[2]
+            fbo.use()
+            fbo.clear(*MINIMAP_BACKDROP, depth=1.0)
+            self.ctx.viewport = (0, 0, *size)
+            self.ctx.enable(moderngl.DEPTH_TEST)
+            light = tuple(np.array([-0.5, 0.5, 1.0]) / math.sqrt(1.5))
+            self.surface.draw(world, mvp, SurfaceLook(light, 0.6, line_px=1.2 * ui))
+            self._minimap_key = key
+        return self._minimap_image[0]
+
+    def _release_minimap_image(self) -> None:
+        self._home_fbo.use()  # moderngl rebinds the current framebuffer: never a released one
+        for item in reversed(self._minimap_image):
+            item.release()
+        self._minimap_image, self._minimap_key = [], None
 
     def _post_process(self) -> None:
         """Resolve, then FXAA (or a plain upscale) into the final image."""
