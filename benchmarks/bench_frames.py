@@ -1,11 +1,14 @@
 """Benchmark: renderer frame time, headless, for a heavy scene.
 
     python benchmarks/bench_frames.py [--size 1280x720] [--frames 60] [--samples 0]
-                                      [--mesh-cells 96] [--fxaa] [--scale 1.0] [--png PATH]
+                                      [--mesh-cells 96] [--fxaa] [--scale 1.0] [--growing]
+                                      [--png PATH]
 
 Scene: a 256 x 256 height field and 4 noisy optimiser paths of 10,000 points each (they converge,
-then jitter in place, the costly case for thick lines); the camera orbits a little
-every frame so the trails are re-thinned and re-uploaded as in the app. Prints the median and p95
+then jitter in place, the costly case for thick lines); the camera orbits a little every frame
+(a paused app being turned: trail segments stay on the GPU). With --growing every trail also
+gains a point per frame, as while the app runs, so the trails are rebuilt and re-uploaded every
+frame (new `Trail` objects each frame, as the app makes them). Prints the median and p95
 of (a) draw + finish (what a window pays before swapping) and (b) draw + read_rgb (what a video
 frame costs), in milliseconds, with the GL renderer. Absolute figures move with machine load;
 compare configurations within one run.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,13 +26,26 @@ from sandbox.render import Renderer, SceneState, default_camera, headless_contex
 from sandbox.render.examples import heavy_scene
 
 
-def measure(renderer: Renderer, state: SceneState, frames: int, read: bool) -> np.ndarray:
+def grown(state: SceneState, frame: int, frames: int) -> SceneState:
+    """`state` with every trail cut so that it reaches its full length at the last frame."""
+    end = frame - frames + 1
+    trails = tuple(
+        replace(t, xy=t.xy[: len(t.xy) + end], loss=t.loss[: len(t.loss) + end])
+        for t in state.trails
+    )
+    return replace(state, trails=trails, step=state.step + end)
+
+
+def measure(
+    renderer: Renderer, state: SceneState, frames: int, read: bool, growing: bool = False
+) -> np.ndarray:
     """Milliseconds per frame over `frames` frames, the camera turning 0.5 degrees per frame."""
     camera = default_camera(state, renderer.size)
     times = []
     for index in range(frames + 5):
+        scene = grown(state, index, frames + 5) if growing else state
         start = time.perf_counter()
-        renderer.draw(state, camera.orbit(0.5 * index, 0.0))
+        renderer.draw(scene, camera.orbit(0.5 * index, 0.0))
         if read:
             renderer.read_rgb()
         else:
@@ -46,6 +63,7 @@ def main() -> None:
     parser.add_argument("--mesh-cells", type=int, default=96)
     parser.add_argument("--fxaa", action="store_true", help="depth-guided FXAA pass")
     parser.add_argument("--scale", type=float, default=1.0, help="internal 3-D render scale")
+    parser.add_argument("--growing", action="store_true", help="trails grow every frame")
     parser.add_argument("--png", help="also save the last frame here, to look at")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
@@ -63,10 +81,10 @@ def main() -> None:
     print(
         f"size {size[0]}x{size[1]}  heights {state.heights.shape}  trails 4 x 10k  "
         f"mesh {args.mesh_cells}²  samples {args.samples}  fxaa {args.fxaa}  "
-        f"scale {args.scale}"
+        f"scale {args.scale}  growing {args.growing}"
     )
     for label, read in (("draw + finish", False), ("draw + read_rgb", True)):
-        ms = measure(renderer, state, args.frames, read)
+        ms = measure(renderer, state, args.frames, read, args.growing)
         print(f"{label:16s} median {np.median(ms):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms")
     if args.png:
         from sandbox.render.frames import save_png

@@ -1,16 +1,18 @@
 #version 330 core
 // Thick anti-aliased line segments with a dark rim: screen-space quads with round caps.
-// End points arrive already projected (pixels and depth, from the CPU) and each segment is 4
-// vertices carrying the whole segment: on llvmpipe vertex work is single-threaded and every
-// instance of an instanced draw has a large fixed cost. gl_VertexID % 4 picks the corner.
+// End points arrive in world space and are projected here, so a path's buffer is uploaded once
+// and reused while only the camera moves. Each segment is 4 vertices carrying the whole segment:
+// on llvmpipe every instance of an instanced draw has a large fixed cost. gl_VertexID % 4 picks
+// the corner.
 #include "common.glsl"
+uniform mat4 u_mvp;
 uniform float u_width_px;       // full width of the coloured core of a fresh segment, in_width = 1
 uniform float u_outline_px;     // width of the dark rim on each side of the core
 uniform float u_core_pass;      // 0: the dark rim over the full width; 1: the colour, core only
 
 #ifdef VERTEX_SHADER
-in vec3 in_s0;                  // pixels (origin bottom left) and NDC depth
-in vec3 in_s1;
+in vec3 in_p0;                  // world position of the start
+in vec3 in_p1;                  // and of the end
 in vec3 in_color;
 in vec2 in_fade;
 in float in_width;
@@ -23,8 +25,15 @@ flat out vec2 v_fade;
 flat out float v_dash;
 
 void main() {
-    vec2 s0 = in_s0.xy;
-    vec2 s1 = in_s1.xy;
+    vec4 c0 = u_mvp * vec4(in_p0, 1.0);
+    vec4 c1 = u_mvp * vec4(in_p1, 1.0);
+    if (c0.w <= 1e-9 || c1.w <= 1e-9) {
+        // an end behind the camera: the whole segment collapses to one point outside the view
+        gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
+        return;
+    }
+    vec2 s0 = clip_to_pixels(c0);
+    vec2 s1 = clip_to_pixels(c1);
     float len = length(s1 - s0);
     vec2 dir = len > 1e-4 ? (s1 - s0) / len : vec2(1.0, 0.0);
     vec2 across = vec2(-dir.y, dir.x);
@@ -39,7 +48,7 @@ void main() {
     v_color = in_color;
     v_fade = in_fade;
     v_dash = in_dash;
-    gl_Position = pixels_to_clip(px, corner.x < 0.0 ? in_s0.z : in_s1.z);
+    gl_Position = pixels_to_clip(px, corner.x < 0.0 ? c0.z / c0.w : c1.z / c1.w);
 }
 #endif
 

@@ -119,6 +119,29 @@ def test_missing_include_is_reported_where_it_is_included(ctx, tmp_path):
         load_program(ctx, "broken", directory=tmp_path)
 
 
+def test_a_stage_from_an_include_is_compiled(ctx):
+    """blit.glsl has its vertex stage in fullscreen.glsl: a blit must copy the texture."""
+    import moderngl
+
+    home = ctx.fbo or ctx.detect_framebuffer(0)
+    program = load_program(ctx, "blit")
+    vao = ctx.vertex_array(program, [])
+    source = ctx.texture((4, 4), 4, np.full((4, 4, 4), 200, np.uint8).tobytes())
+    image = ctx.texture((8, 8), 4)
+    fbo = ctx.framebuffer([image])
+    fbo.use()
+    fbo.clear()
+    ctx.viewport = (2, 2, 4, 4)
+    source.use(0)
+    program["u_image"].value = 0
+    vao.render(moderngl.TRIANGLES, vertices=3)
+    pixels = np.frombuffer(fbo.read(components=3), np.uint8).reshape(8, 8, 3)
+    assert np.all(pixels[2:6, 2:6] == 200) and pixels.sum() == 200 * 3 * 16
+    home.use()  # never leave a released framebuffer bound
+    for item in (vao, program, fbo, image, source):
+        item.release()
+
+
 def test_vertex_layouts_match_their_programs(ctx):
     pairs = {
         "surface": SURFACE_VERTEX,
@@ -187,6 +210,39 @@ def test_the_same_state_renders_byte_identical(ctx, renderer):
     renderer.draw(network_slice_scene())  # different surface and text in between
     renderer.draw(state)
     assert np.array_equal(first, renderer.read_rgb())
+
+
+def test_kept_trails_and_minimap_draw_what_a_fresh_renderer_draws(ctx, renderer):
+    """Trail segments and the mini-map's top view are kept between frames: after other cameras,
+    other scenes and trails rebuilt as new objects (as the app does every frame), a frame must
+    equal the one a brand-new renderer draws."""
+    state = network_slice_scene()
+    camera = default_camera(state, SIZE)
+    renderer.draw(state, camera.orbit(30.0, 0.0))
+    renderer.draw(saddle_scene())
+    renderer.draw(state, camera.zoom(2.0))
+    copies = tuple(replace(trail, xy=trail.xy.copy()) for trail in state.trails)
+    renderer.draw(replace(state, trails=copies), camera)
+    kept = renderer.read_rgb()
+    fresh = Renderer(ctx, SIZE)
+    fresh.draw(state, camera)
+    assert np.array_equal(kept, fresh.read_rgb())
+    fresh.release()
+
+
+def test_orbiting_reuses_the_uploaded_trail_segments(ctx, renderer):
+    state = saddle_scene()
+    camera = default_camera(state, SIZE)
+    renderer.draw(state, camera)
+    buffer = renderer.trajectories._kept["main"]
+    key = buffer._key
+    rebuilt = tuple(replace(trail) for trail in state.trails)  # new objects, same content
+    renderer.draw(replace(state, trails=rebuilt), camera.orbit(2, 0))
+    assert buffer._key is key  # nothing rebuilt or uploaded
+    first = state.trails[0]
+    shorter = replace(first, xy=first.xy[:-1], loss=first.loss[:-1])
+    renderer.draw(replace(state, trails=(shorter, *state.trails[1:])), camera)
+    assert buffer._key != key
 
 
 def test_options_change_the_picture(ctx, renderer):

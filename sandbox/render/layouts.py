@@ -55,8 +55,8 @@ def _layout(*fields: tuple, per_instance: bool = False) -> VertexLayout:
 
 SURFACE_VERTEX = _layout(("in_uv", "f4", 2))
 SEGMENT_VERTEX = _layout(
-    ("in_s0", "f4", 3),  # start: x, y in pixels (origin bottom left), NDC depth
-    ("in_s1", "f4", 3),  # end
+    ("in_p0", "f4", 3),  # start, world space (projected in the vertex shader)
+    ("in_p1", "f4", 3),  # end
     ("in_color", "f4", 3),
     ("in_fade", "f4", 2),  # 1 = fresh, 0 = old, at each end: old parts are thinner and muted
     ("in_width", "f4"),  # multiplies the pass's line width

@@ -26,9 +26,16 @@ from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
 from sandbox.render.surface_pass import SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
-from sandbox.render.trail_geometry import balls, drape, drop_line, path_segments
+from sandbox.render.trail_geometry import (
+    WORLD_SEGMENT,
+    PathCache,
+    balls,
+    drop_line,
+    path_segments,
+    thinning_step,
+)
 from sandbox.render.trajectory_pass import TrajectoryPass
-from sandbox.render.world import WorldTransform, prepare_trail, sample_bilinear
+from sandbox.render.world import WorldTransform, sample_bilinear
 
 IMAGE_UNIT, DEPTH_UNIT = 3, 4
 MINIMAP_FRACTION = 0.30  # of the frame height, for the longer side of the footprint
@@ -120,6 +127,9 @@ class Renderer:
         self.surface = SurfacePass(ctx, mesh_cells)
         self.trajectories = TrajectoryPass(ctx)
         self.overlay = OverlayPass(ctx)
+        self._paths = PathCache()
+        self._minimap_key: object = None
+        self._minimap_image: list = []  # texture, depth, framebuffer of the cached top view
         self._fullscreen = {
             name: ctx.vertex_array(load_program(ctx, name), []) for name in ("fxaa", "blit")
         }
@@ -141,6 +151,7 @@ class Renderer:
     def release(self) -> None:
         """Free every GL object this renderer made (the context stays)."""
         self.targets.release()
+        self._release_minimap_image()
         for vao in self._fullscreen.values():
             vao.release()
         for part in (self.surface, self.trajectories, self.overlay):
@@ -153,8 +164,10 @@ class Renderer:
         world = WorldTransform.from_state(state)
         grid_h = world.normalised_heights(state.heights)
         self.surface.set_heights(grid_h)
-        trails = [prepare_trail(trail, world, grid_h) for trail in state.trails]
-        paths = [drape(trail, world, self.surface.vertex_heights) for trail in trails]
+        paths = self._paths.paths(
+            state.trails, world, grid_h, self.surface.vertex_heights, self.surface.heights_key
+        )
+        trails = [path.trail for path in paths]
         targets = self.targets
         targets.scene_fbo.use()
         self.ctx.disable(moderngl.BLEND)
@@ -178,17 +191,27 @@ class Renderer:
         self.surface.draw(world, mvp, look)
         axis_segments, labels = axes(world, camera, size, state.axis_labels)
         self.trajectories.draw_segments(axis_segments, mvp, size, 2.0 * ui, 1.0 * ui)
-        self._trails(paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET)
+        self._trails("main", paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET)
         return labels
 
-    def _trails(self, paths, mvp, viewport_size, viewport, ui, scale, budget) -> None:
-        """Paths, then drop lines, then balls (always on top: the current point must be seen)."""
+    def _trails(self, view, paths, mvp, viewport_size, viewport, ui, scale, budget) -> None:
+        """Paths, then drop lines, then balls (always on top: the current point must be seen).
+
+        The paths' segments stay on the GPU in buffer `view` while the paths and their thinning
+        steps stay the same: orbiting the camera uploads nothing.
+        """
         self.ctx.viewport = viewport
         width, outline = 7.0 * ui * scale, 1.7 * ui * scale
-        segments = [path_segments(p, mvp, viewport_size, 2.0, budget) for p in paths]
-        if segments:
-            segments = np.concatenate(segments)
-            self.trajectories.draw_segments(segments, mvp, viewport_size, width, outline)
+        steps = tuple(thinning_step(mvp, viewport_size, p.box) for p in paths)
+
+        def build() -> np.ndarray:
+            rows = [path_segments(p, step, budget) for p, step in zip(paths, steps, strict=True)]
+            return np.concatenate(rows) if rows else np.zeros(0, dtype=WORLD_SEGMENT)
+
+        key = (tuple(map(id, paths)), steps, budget)
+        self.trajectories.draw_kept_segments(
+            view, key, tuple(paths), build, mvp, viewport_size, width, outline
+        )
         self.ctx.disable(moderngl.DEPTH_TEST)
         if paths:
             drops = np.concatenate([drop_line(p, 10 * ui) for p in paths])
@@ -205,18 +228,48 @@ class Renderer:
         x = width - w - round(hud.MARGIN * ui)
         y_top = height - h - round(hud.MARGIN * ui)
         viewport = (x, height - y_top - h, w, h)
-        self.targets.scene_fbo.clear(*theme.minimap_backdrop, depth=1.0, viewport=viewport)
         view = look_at(np.array([0.0, 0.0, 5.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]))
         mvp = orthographic(ax, ay, 0.1, 10.0) @ view
+        image = self._minimap_surface(world, mvp, (w, h), ui, theme.minimap_backdrop)
+        self.targets.scene_fbo.use()
+        self.targets.scene_fbo.clear(depth=1.0, viewport=viewport)
         self.ctx.viewport = viewport
-        self.ctx.enable(moderngl.DEPTH_TEST)
-        light = tuple(np.array([-0.5, 0.5, 1.0]) / math.sqrt(1.5))
-        self.surface.draw(world, mvp, SurfaceLook(light, 0.6, line_px=1.2 * ui))
-        self.ctx.disable(moderngl.DEPTH_TEST)  # from straight above nothing hides a path
+        self.ctx.disable(moderngl.BLEND)
+        self.ctx.disable(moderngl.DEPTH_TEST)
+        image.use(IMAGE_UNIT)
+        self._fullscreen["blit"].program["u_image"].value = IMAGE_UNIT
+        self._fullscreen["blit"].render(moderngl.TRIANGLES, vertices=3)
         budget = tuple(round(b * MINIMAP_BUDGET) for b in TRAIL_BUDGET)
-        self._trails(paths, mvp, (w, h), viewport, ui, MINIMAP_SCALE, budget)
+        self._trails("minimap", paths, mvp, (w, h), viewport, ui, MINIMAP_SCALE, budget)
         self.ctx.viewport = (0, 0, width, height)
         return x, y_top, w, h
+
+    def _minimap_surface(self, world, mvp, size, ui, backdrop) -> moderngl.Texture:
+        """The top view of the surface as an image of `size`, redrawn only when the heights,
+        the world transform, the size or the scale change: it never depends on the camera."""
+        key = (self.surface.heights_key, world, size, ui, backdrop)
+        if key != self._minimap_key:
+            if not self._minimap_image or self._minimap_image[0].size != size:
+                self._release_minimap_image()
+                image = self.ctx.texture(size, 4)
+                image.filter = (moderngl.NEAREST, moderngl.NEAREST)  # copied 1:1
+                depth = self.ctx.depth_renderbuffer(size)
+                self._minimap_image = [image, depth, self.ctx.framebuffer([image], depth)]
+            fbo = self._minimap_image[2]
+            fbo.use()
+            fbo.clear(*backdrop, depth=1.0)
+            self.ctx.viewport = (0, 0, *size)
+            self.ctx.enable(moderngl.DEPTH_TEST)
+            light = tuple(np.array([-0.5, 0.5, 1.0]) / math.sqrt(1.5))
+            self.surface.draw(world, mvp, SurfaceLook(light, 0.6, line_px=1.2 * ui))
+            self._minimap_key = key
+        return self._minimap_image[0]
+
+    def _release_minimap_image(self) -> None:
+        self._home_fbo.use()  # moderngl rebinds the current framebuffer: never a released one
+        for item in reversed(self._minimap_image):
+            item.release()
+        self._minimap_image, self._minimap_key = [], None
 
     def _post_process(self) -> None:
         """Resolve, then FXAA (or a plain upscale) into the final image."""

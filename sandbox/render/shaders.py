@@ -117,7 +117,9 @@ def load_program(
 ) -> moderngl.Program:
     """Compile and link `shaders/<name>.glsl`; raises `ShaderError` naming file and line."""
     directory = directory or shader_dir()
-    text = (directory / f"{name}.glsl").read_text(encoding="utf-8")
+    # stages are found after includes are pasted in: a stage may live in an include
+    # (fullscreen.glsl holds the vertex stage of blit and fxaa)
+    text = preprocess(name, "vertex_shader", defines or {}, directory).text
     stages = [stage for stage, macro in STAGES.items() if f"#ifdef {macro}" in text]
     sources = {stage: preprocess(name, stage, defines or {}, directory) for stage in stages}
     try:

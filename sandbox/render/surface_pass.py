@@ -100,6 +100,11 @@ class SurfacePass:
         self.vertex_heights = mesh_vertex_heights(grid.astype(np.float64), self.mesh_cells)
         self._heights_digest = digest
 
+    @property
+    def heights_key(self) -> bytes:
+        """Changes whenever the height texture and `vertex_heights` do."""
+        return self._heights_digest
+
     def draw(self, world: WorldTransform, mvp: np.ndarray, look: SurfaceLook) -> None:
         program = self.program
         self.heights.use(HEIGHT_UNIT)

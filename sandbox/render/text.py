@@ -20,6 +20,9 @@ from sandbox.resources import data_dir
 FONT_REGULAR = "DejaVuSans.ttf"
 FONT_BOLD = "DejaVuSans-Bold.ttf"
 ATLAS_SIZE = (1024, 1024)
+# Laid-out strings remembered per atlas: the title and legend repeat every frame; labels that
+# move with the camera do not, so the memo is emptied when it grows past this.
+LAYOUT_MEMO = 512
 
 
 def font_path(name: str) -> Path:
@@ -72,6 +75,8 @@ class FontAtlas:
         self._glyphs: dict[str, Glyph] = {}
         self._shelf = (0, 0, 0)  # x, y, row height
         self._dirty = False
+        self._widths: dict[str, int] = {}
+        self._layouts: dict[tuple, np.ndarray] = {}
 
     def release(self) -> None:
         self.texture.release()
@@ -105,7 +110,11 @@ class FontAtlas:
 
     def measure(self, text: str) -> int:
         """Width of `text` in pixels."""
-        return sum(self.glyph(char).advance for char in text)
+        if text not in self._widths:
+            if len(self._widths) >= LAYOUT_MEMO:
+                self._widths.clear()
+            self._widths[text] = sum(self.glyph(char).advance for char in text)
+        return self._widths[text]
 
     def upload(self) -> None:
         if self._dirty:
@@ -123,8 +132,17 @@ class FontAtlas:
     ) -> np.ndarray:
         """Six `GLYPH_VERTEX` rows per glyph placing `text` at (x, y) pixels from the top left.
 
-        `align` is left/center/right of x; `valign` top/middle/baseline of y.
+        `align` is left/center/right of x; `valign` top/middle/baseline of y. The rows are
+        remembered by their inputs (callers must not modify them).
         """
+        key = (text, x, y, tuple(color), align, valign)
+        if key not in self._layouts:
+            if len(self._layouts) >= LAYOUT_MEMO:
+                self._layouts.clear()
+            self._layouts[key] = self._layout(text, x, y, color, align, valign)
+        return self._layouts[key]
+
+    def _layout(self, text, x, y, color, align, valign) -> np.ndarray:
         width = self.measure(text)
         pen = round(x - {"left": 0, "center": width / 2, "right": width}[align])
         top = round(y - {"top": 0, "middle": self.line_height / 2, "baseline": self.ascent}[valign])

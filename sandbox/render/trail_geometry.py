@@ -1,20 +1,25 @@
 """Trails, drop lines and balls as arrays for the GPU (pure numpy, no GL).
 
-Everything is placed in world space here and line segments are projected to pixels on the
-CPU: on software GL (llvmpipe) vertex work runs on one thread, so the line shader only expands
-ready-made screen segments into quads. Paths are thinned on screen before upload, since every
-segment costs a fixed amount of vertex and triangle-setup work however small it is.
+Everything is placed in world space here; the line shader projects segments and expands them into
+screen-space quads, so a path's segments are uploaded once and redrawn from any camera. Paths are
+still thinned before upload: on software GL (llvmpipe) every segment costs a fixed amount of
+vertex and triangle-setup work however small it is (all 4 x 10k segments of the benchmark take
+~300 ms there, the thinned ~3k ~25 ms). Thinning works on world arc length with a step that
+stands for ~2 pixels where the path is nearest the camera, rounded down to a power of sqrt(2):
+orbiting at one distance keeps the same step, so the same segments.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from sandbox.render.camera import clip_points
 from sandbox.render.layouts import BALL_INSTANCE, SEGMENT_VERTEX
-from sandbox.render.world import LIFT, PreparedTrail, WorldTransform, mesh_height
+from sandbox.render.scene import Trail
+from sandbox.render.world import LIFT, PreparedTrail, WorldTransform, mesh_height, prepare_trail
 
 STYLE_SPHERE, STYLE_RING, STYLE_FOOT = 0.0, 1.0, 2.0
 # The bright tail covers the last max(TAIL_MIN_STEPS, TAIL_FRACTION * steps) steps.
@@ -47,21 +52,10 @@ def world_segments(p0, p1, color, fade=1.0, width=1.0, dash=0.0) -> np.ndarray:
     return out
 
 
-def screen_segments(
-    segments: np.ndarray, view_proj: np.ndarray, size: tuple[int, int]
-) -> np.ndarray:
-    """SEGMENT_VERTEX rows: WORLD_SEGMENT end points as (x, y) pixels (GL: y up) and NDC depth.
-
-    Segments with an end behind the camera are dropped.
-    """
-    c0, c1 = clip_points(view_proj, segments["p0"]), clip_points(view_proj, segments["p1"])
-    visible = (c0[:, 3] > 1e-9) & (c1[:, 3] > 1e-9)
-    c0, c1, segments = c0[visible], c1[visible], segments[visible]
-    half = np.array([size[0] / 2, size[1] / 2, 1.0])  # NDC x, y to pixels; z stays NDC
-    offset = np.array([size[0] / 2, size[1] / 2, 0.0])
+def segment_vertices(segments: np.ndarray) -> np.ndarray:
+    """SEGMENT_VERTEX rows (float32, world space) from WORLD_SEGMENT rows."""
     out = SEGMENT_VERTEX.empty(len(segments))
-    out["in_s0"] = c0[:, :3] / c0[:, 3:4] * half + offset
-    out["in_s1"] = c1[:, :3] / c1[:, 3:4] * half + offset
+    out["in_p0"], out["in_p1"] = segments["p0"], segments["p1"]
     out["in_color"], out["in_fade"] = segments["color"], segments["fade"]
     out["in_width"], out["in_dash"] = segments["width"], segments["dash"]
     return out
@@ -70,7 +64,8 @@ def screen_segments(
 def arc_length_decimate(
     px: np.ndarray, step_px: float, tail_from: int = 0, budget: tuple[int, int] = (1 << 30,) * 2
 ) -> np.ndarray:
-    """Indices of points kept so that consecutive kept points are ~`step_px` apart along the path.
+    """Indices of points kept so that consecutive kept points are ~`step_px` apart along the path
+    (pixels or world units: `px` is (N, 2) or (N, 3)).
 
     The old part (before `tail_from`) and the recent tail each keep at most about `budget` =
     (old, tail) points, spaced further apart where needed: a run jittering for thousands of
@@ -118,6 +113,14 @@ class DrapedPath:
     head: np.ndarray  # (3,) world position of the ball (on the mesh or at the true loss)
     foot: np.ndarray  # (3,) world position of the surface under the ball
 
+    @cached_property
+    def box(self) -> np.ndarray:
+        """(8, 3) corners of the points' bounding box (all at the origin for an empty path)."""
+        if len(self.points) == 0:
+            return np.zeros((8, 3))
+        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
+        return np.array(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij")).reshape(3, 8).T
+
 
 def drape(trail: PreparedTrail, world: WorldTransform, vertex_h: np.ndarray) -> DrapedPath:
     """Put a trail on the drawn mesh (`vertex_h` from `mesh_vertex_heights`)."""
@@ -133,20 +136,28 @@ def drape(trail: PreparedTrail, world: WorldTransform, vertex_h: np.ndarray) -> 
     return DrapedPath(trail, points, fade, tail_from, head, foot)
 
 
-def path_segments(
-    path: DrapedPath,
-    view_proj: np.ndarray,
-    size: tuple[int, int],
-    step_px: float,
-    budget: tuple[int, int],
-) -> np.ndarray:
-    """WORLD_SEGMENT rows for one path, thinned on screen (see `arc_length_decimate`)."""
+def thinning_step(
+    view_proj: np.ndarray, size: tuple[int, int], box: np.ndarray, step_px: float = 2.0
+) -> float:
+    """World distance that covers at most ~`step_px` pixels anywhere in the (8, 3) `box`,
+    rounded down to a power of sqrt(2); 0 when the box reaches behind the camera."""
+    scale = max(
+        np.linalg.norm(view_proj[0, :3]) * size[0] / 2,
+        np.linalg.norm(view_proj[1, :3]) * size[1] / 2,
+    )  # pixels per world unit at clip w = 1
+    nearest = float(np.min(box @ view_proj[3, :3] + view_proj[3, 3]))
+    if not nearest > 1e-3 or not scale > 0:
+        return 0.0
+    step = step_px * nearest / scale
+    return 2.0 ** (math.floor(2 * math.log2(step)) / 2)
+
+
+def path_segments(path: DrapedPath, step: float, budget: tuple[int, int]) -> np.ndarray:
+    """WORLD_SEGMENT rows for one path, thinned to points ~`step` world units apart along it
+    (see `arc_length_decimate` and `thinning_step`)."""
     if len(path.points) < 2:
         return np.zeros(0, dtype=WORLD_SEGMENT)
-    clip = clip_points(view_proj, path.points)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        px = np.where(clip[:, 3:4] > 1e-9, clip[:, :2] / clip[:, 3:4], np.nan) * np.array(size) / 2
-    kept = arc_length_decimate(px, step_px, path.tail_from, budget)
+    kept = arc_length_decimate(path.points, max(step, 1e-9), path.tail_from, budget)
     points, fade = path.points[kept].copy(), path.fade[kept]
     p0, p1 = points[:-1].copy(), points[1:].copy()
     # A long straight segment over a hill (a thinned path) would sink into it: raise each
@@ -155,6 +166,48 @@ def path_segments(
     p0[:, 2] += sag
     p1[:, 2] += sag
     return world_segments(p0, p1, path.trail.trail.color, np.column_stack([fade[:-1], fade[1:]]))
+
+
+def same_trail(a: Trail, b: Trail) -> bool:
+    """Whether two trails draw the same (NaN equals NaN)."""
+    if a is b:
+        return True
+    return (
+        (a.name, a.color, a.diverged, a.label) == (b.name, b.color, b.diverged, b.label)
+        and np.array_equal(a.xy, b.xy, equal_nan=True)
+        and np.array_equal(a.loss, b.loss, equal_nan=True)
+    )
+
+
+class PathCache:
+    """The draped paths of the last frame, reused while a trail, the world transform and the mesh
+    stay the same: the app builds new `Trail` objects every frame, so trails are compared by
+    content (a few microseconds for 10k points), and a reused path keeps its identity, which is
+    what keys its segments on the GPU."""
+
+    def __init__(self) -> None:
+        self._context: object = None
+        self._entries: list[DrapedPath] = []
+
+    def paths(
+        self,
+        trails: tuple[Trail, ...],
+        world: WorldTransform,
+        grid_h: np.ndarray,
+        vertex_h: np.ndarray,
+        mesh_key: object,
+    ) -> list[DrapedPath]:
+        """One `DrapedPath` per trail; `mesh_key` changes whenever `grid_h` or `vertex_h` do."""
+        context = (world, mesh_key)
+        old = self._entries if context == self._context else []
+        out = []
+        for trail in trails:
+            reused = next((p for p in old if same_trail(p.trail.trail, trail)), None)
+            if reused is None:
+                reused = drape(prepare_trail(trail, world, grid_h), world, vertex_h)
+            out.append(reused)
+        self._context, self._entries = context, out
+        return out
 
 
 def drop_line(path: DrapedPath, dash_px: float) -> np.ndarray:

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
 import moderngl
 import numpy as np
 
 from sandbox.render.layouts import BALL_INSTANCE, SEGMENT_VERTEX
 from sandbox.render.overlay_pass import GrowingBuffer
 from sandbox.render.shaders import load_program
-from sandbox.render.trail_geometry import screen_segments
+from sandbox.render.trail_geometry import segment_vertices
 
 OUTLINE_COLOR = (0.03, 0.03, 0.05, 0.9)
+
+
+class SegmentBuffer:
+    """World-space segments on the GPU with the key they were built for: a frame whose key
+    matches draws them again without building or uploading anything."""
+
+    def __init__(self, ctx: moderngl.Context, program: moderngl.Program, quads: GrowingBuffer):
+        self._vertices = GrowingBuffer(ctx, 1 << 20)
+        self.vao = SEGMENT_VERTEX.vertex_array(
+            ctx, program, self._vertices.buffer, index_buffer=quads.buffer, index_element_size=4
+        )
+        self.count = 0
+        self._key: Hashable = None
+        self._owners: tuple = ()
+
+    def update(self, key: Hashable, owners: tuple, build: Callable[[], np.ndarray]) -> None:
+        """Upload `build()` (WORLD_SEGMENT rows) unless the buffer already holds `key`.
+
+        `owners` are kept alive with the key, so ids of theirs inside the key stay unique.
+        """
+        if self._key is not None and key == self._key:
+            return
+        rows = segment_vertices(build())
+        if len(rows):
+            self._vertices.write(np.repeat(rows, 4))  # one copy per quad corner
+        self.count, self._key, self._owners = len(rows), key, owners
+
+    def release(self) -> None:
+        self.vao.release()
+        self._vertices.release()
 
 
 class TrajectoryPass:
@@ -20,24 +52,18 @@ class TrajectoryPass:
         self.ctx = ctx
         self.line_program = load_program(ctx, "lines")
         self.ball_program = load_program(ctx, "balls")
-        self._segments = GrowingBuffer(ctx, 1 << 20)
         self._quad_indices = GrowingBuffer(ctx, 1 << 16)
         self._quad_capacity = 0
         self._balls = GrowingBuffer(ctx, 1 << 12)
-        self._segment_vao = SEGMENT_VERTEX.vertex_array(
-            ctx,
-            self.line_program,
-            self._segments.buffer,
-            index_buffer=self._quad_indices.buffer,
-            index_element_size=4,
-        )
+        self._scratch = SegmentBuffer(ctx, self.line_program, self._quad_indices)
+        self._kept: dict[str, SegmentBuffer] = {}
         self._ball_vao = BALL_INSTANCE.vertex_array(ctx, self.ball_program, self._balls.buffer)
 
     def release(self) -> None:
         for resource in (
-            self._segment_vao,
+            *self._kept.values(),
+            self._scratch,
             self._ball_vao,
-            self._segments,
             self._quad_indices,
             self._balls,
         ):
@@ -51,21 +77,50 @@ class TrajectoryPass:
         width_px: float,
         outline_px: float,
     ) -> None:
-        """WORLD_SEGMENT rows as a dark rim pass under a colour pass, so lines read over any
-        surface colour.
+        """WORLD_SEGMENT rows, uploaded for this draw only (axes, drop lines); see `_render`."""
+        self._scratch.update(None, (), lambda: segments)
+        self._render(self._scratch, view_proj, viewport, width_px, outline_px)
+
+    def draw_kept_segments(
+        self,
+        name: str,
+        key: Hashable,
+        owners: tuple,
+        build: Callable[[], np.ndarray],
+        view_proj: np.ndarray,
+        viewport: tuple[int, int],
+        width_px: float,
+        outline_px: float,
+    ) -> None:
+        """Segments kept in buffer `name` between frames, rebuilt by `build` only when `key`
+        changes (trails: a camera move alone uploads nothing)."""
+        if name not in self._kept:
+            self._kept[name] = SegmentBuffer(self.ctx, self.line_program, self._quad_indices)
+        buffer = self._kept[name]
+        buffer.update(key, owners, build)
+        self._render(buffer, view_proj, viewport, width_px, outline_px)
+
+    def _render(
+        self,
+        buffer: SegmentBuffer,
+        view_proj: np.ndarray,
+        viewport: tuple[int, int],
+        width_px: float,
+        outline_px: float,
+    ) -> None:
+        """A dark rim pass under a colour pass, so lines read over any surface colour.
 
         All rims go first: overlapping segments of one path then never draw a rim across the
         path's own colour. Lines test depth against the surface but do not write it: the rim
         and core quads of a segment would otherwise hide each other.
         """
-        rows = screen_segments(segments, view_proj, viewport)
-        if len(rows) == 0:
+        if buffer.count == 0:
             return
         ctx, program = self.ctx, self.line_program
-        self._segments.write(np.repeat(rows, 4))  # one copy per quad corner
-        self._ensure_quads(len(rows))
+        self._ensure_quads(buffer.count)
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        program["u_mvp"].write(view_proj.T.astype("f4").tobytes())
         program["u_viewport"].value = viewport
         program["u_width_px"].value = width_px
         program["u_outline_px"].value = outline_px
@@ -74,7 +129,7 @@ class TrajectoryPass:
         target.depth_mask = False
         for core_pass in (0.0, 1.0):
             program["u_core_pass"].value = core_pass
-            self._segment_vao.render(moderngl.TRIANGLES, vertices=6 * len(rows))
+            buffer.vao.render(moderngl.TRIANGLES, vertices=6 * buffer.count)
         target.depth_mask = True
 
     def _ensure_quads(self, count: int) -> None:
