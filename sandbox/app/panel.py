@@ -95,8 +95,8 @@ def control_panel(gui, view: PanelView, state: PanelState) -> list[Action]:
     imgui = gui.imgui
     ui = gui.ui * gui.font_scale
     actions: list[Action] = []
-    imgui.set_next_window_pos((16 * gui.ui, 0.26 * gui.size[1]), imgui.Cond_.first_use_ever)
-    imgui.set_next_window_size((360 * ui, 0.70 * gui.size[1]), imgui.Cond_.first_use_ever)
+    imgui.set_next_window_pos((16 * gui.ui, 0.30 * gui.size[1]), imgui.Cond_.first_use_ever)
+    imgui.set_next_window_size((360 * ui, 0.68 * gui.size[1]), imgui.Cond_.first_use_ever)
     imgui.begin("Controls", None, imgui.WindowFlags_.no_collapse)
     imgui.push_item_width(-140 * ui)  # room for the labels on the right
     low, extent = imgui.get_window_pos(), imgui.get_window_size()

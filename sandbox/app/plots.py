@@ -108,7 +108,7 @@ def _plots(gui, view: TimelineView, actions: list[Action]) -> None:
         if measured:
             _sharpness_plot(gui, view, actions)
         _gradient_plot(gui, view, actions)
-        _plot(gui, view, "distance from start", "distance", False, actions)
+        _plot(gui, view, "distance", "distance", False, actions)
     finally:
         implot.end_subplots()
 
@@ -120,6 +120,7 @@ def _begin(gui, view: TimelineView, title: str, log_y: bool) -> bool:
     flags = implot.AxisFlags_.auto_fit
     implot.setup_axes("step", "", 0, flags)
     implot.setup_axis_limits(implot.ImAxis_.x1, 0, max(view.steps, 1), implot.Cond_.always)
+    implot.setup_axis_ticks(implot.ImAxis_.x1, 0, max(view.steps, 1), 3)  # narrow plots: 3 labels
     if log_y:
         implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
     return True
@@ -185,7 +186,7 @@ def _plot(gui, view, title: str, column_name: str, log_y: bool, actions) -> None
 
 def _sharpness_plot(gui, view: TimelineView, actions) -> None:
     """λ_max per run (where measured) with the run's 2/η as a thin line of the same colour."""
-    if not _begin(gui, view, "sharpness λmax vs 2/η", True):
+    if not _begin(gui, view, "λmax vs 2/η", True):
         return
     sharp, lr = COLUMNS.index("sharpness"), COLUMNS.index("lr")
     for i, name in enumerate(view.names):

@@ -53,6 +53,6 @@ LECTURE = Theme(
     halo=(1.0, 1.0, 1.0, 0.85),
     help_panel=(1.0, 1.0, 1.0, 0.96),
     help_key=(0.62, 0.16, 0.0, 1.0),
-    type_scale=1.3,
+    type_scale=1.15,
     subtitles=True,
 )
