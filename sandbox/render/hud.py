@@ -29,6 +29,8 @@ HELP_KEYS = (
     ("f", "full screen"),
     ("s", "screenshot (PNG)"),
     ("v", "record video (MP4)"),
+    ("p  /  Tab", "control panel and plots"),
+    ("PgDn  /  PgUp", "next / previous caption"),
     ("h", "this help"),
     ("Esc", "quit"),
 )
