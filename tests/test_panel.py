@@ -6,19 +6,16 @@ each test runs in its own process (one OpenGL context per process through pygame
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
+from offscreen import python, sandbox
 from PIL import Image
 
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import load_scenario
-
-ENV = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy"}
 
 DRIVER = """
 import os, time
@@ -56,14 +53,8 @@ def drag(rect, start, end):
 """
 
 
-def drive(code: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", DRIVER + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=ENV,
-    )
+def drive(code: str) -> subprocess.CompletedProcess:
+    return python(DRIVER + textwrap.dedent(code))
 
 
 def ok(p: subprocess.CompletedProcess) -> None:
@@ -196,24 +187,7 @@ def test_hot_reload_keeps_the_camera_and_survives_a_bad_edit(tmp_path):
 def test_lecture_mode_screenshot_offscreen(tmp_path):
     """The acceptance command: light theme, no panel, the caption as a large subtitle."""
     shot = tmp_path / "out.png"
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "run",
-            "saddle",
-            "--lecture",
-            "--frames",
-            "90",
-            "--screenshot",
-            str(shot),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-    )
+    p = sandbox("run", "saddle", "--lecture", "--frames", "90", "--screenshot", str(shot))
     assert p.returncode == 0, p.stderr
     image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     height, width, _ = image.shape
@@ -257,12 +231,6 @@ def test_present_steps_through_captions_then_the_playlist(tmp_path):
 def test_a_deck_with_a_missing_scenario_exits_2_naming_the_line(tmp_path):
     deck = tmp_path / "deck.toml"
     deck.write_text('title = "Lecture 3"\nscenarios = ["saddle", "no_such_thing"]\n')
-    p = subprocess.run(
-        [sys.executable, "-m", "sandbox", "present", str(deck), "--frames", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=ENV,
-    )
+    p = sandbox("present", str(deck), "--frames", "1", timeout=120)
     assert p.returncode == 2, p.stderr
     assert f"{deck}:2: scenarios[1]: no scenario file" in p.stderr

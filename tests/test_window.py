@@ -6,50 +6,16 @@ the renderer tests in this session already hold a headless one.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
+from offscreen import python, sandbox
 from PIL import Image
-
-ENV = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy"}
-
-
-def python(code: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=ENV,
-    )
 
 
 @pytest.mark.slow
 def test_run_saves_a_screenshot_of_the_real_window(tmp_path):
     shot = tmp_path / "shot.png"
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "run",
-            "saddle",
-            "--frames",
-            "30",
-            "--size",
-            "640x360",
-            "--screenshot",
-            str(shot),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-    )
+    p = sandbox("run", "saddle", "--frames", "30", "--size", "640x360", "--screenshot", str(shot))
     assert p.returncode == 0, p.stderr
     image = np.asarray(Image.open(shot).convert("RGB"))
     assert image.shape == (360, 640, 3)
