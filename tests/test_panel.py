@@ -147,6 +147,11 @@ def test_structural_edits_restart_and_bad_ones_are_refused():
             app.apply(LiveEdit("GD", "lr", -1.0))  # refused by the file's own validation
             assert app.message_is_error and "lr" in app.message
             assert app.scenario.runs[0].lr == 0.05
+            from sandbox.app.panel import Command  # the scenario picker's action
+            canyon = find_scenario("canyon_momentum")
+            app.apply(Command("open", canyon))
+            assert app.source == canyon and app.scenario == load_scenario(canyon)
+            frames_until(lambda: getattr(app.last_state, "title", "") == app.scenario.title)
             app.close()
             print("ok")
             """
