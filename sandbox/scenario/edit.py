@@ -18,6 +18,7 @@ from typing import Any
 import tomli_w
 
 from sandbox.scenario.load import parse_scenario
+from sandbox.scenario.rules import KEYS_FOR_OPTIMIZER
 from sandbox.scenario.schema import Scenario
 
 # Run keys a timeline event may change from a step on (the rest need a restart).
@@ -75,8 +76,13 @@ def live_change(scenario: Scenario, run: str, key: str, value: Any, at: int) -> 
 
 def restart_change(scenario: Scenario, path: tuple, value: Any) -> Scenario:
     """The value at `path` (e.g. ``("runs", 0, "optimizer")`` or ``("landscape", "model",
-    "activation")``) replaced; `value` None removes the key (back to its default)."""
+    "activation")``) replaced; `value` None removes the key (back to its default).
+
+    A new optimiser drops the run's keys that mean nothing to it (adam has no momentum), as the
+    file rules would otherwise refuse the edit; nesterov gets momentum 0.9 if it has none."""
     data = scenario_data(scenario)
+    if len(path) == 3 and path[0] == "runs" and path[2] == "optimizer":
+        _fit_run_to_optimizer(data, path[1], value)
     parent = data
     for part in path[:-1]:
         parent = parent.setdefault(part, {}) if isinstance(part, str) else parent[part]
@@ -101,3 +107,22 @@ def save_scenario(scenario: Scenario, path: Path, header: str = "") -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _fit_run_to_optimizer(data: dict[str, Any], index: int, optimizer: str) -> None:
+    run = data["runs"][index]
+    for key, optimizers in KEYS_FOR_OPTIMIZER.items():
+        if optimizer not in optimizers:
+            run.pop(key, None)
+            for event in data.get("timeline", []):
+                change = event.get("set")
+                if change and change["run"] == run["name"]:
+                    change.pop(key, None)
+    if optimizer == "nesterov" and not run.get("momentum"):
+        run["momentum"] = 0.9
+    for event in data.get("timeline", []):  # a change left with nothing to change goes
+        if event.get("set") is not None and set(event["set"]) == {"run"}:
+            del event["set"]
+    data["timeline"] = [e for e in data.get("timeline", []) if e.get("caption") or e.get("set")]
+    if not data["timeline"]:
+        del data["timeline"]
