@@ -8,6 +8,7 @@ The Python API for tests is `replay(path)`, which returns the summary and per-ru
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -200,7 +201,7 @@ class SummaryTracker:
 
     def add(self, step: Step) -> None:
         self.last = step
-        if np.isfinite(step.loss) and (self.min_loss is None or step.loss < self.min_loss):
+        if math.isfinite(step.loss) and (self.min_loss is None or step.loss < self.min_loss):
             self.min_loss = step.loss
         if step.sharpness is not None:
             self.sharpness = step.sharpness

@@ -1,7 +1,8 @@
 """Mutation fuzzing of the bundled scenarios: every case is valid or a clean ScenarioError.
 
 Deterministic (seeded) mutations, so a failure reproduces: the case number is in the test id.
-The loader gets 600 cases; a sample of the ones that stay valid and cheap is also replayed.
+The loader gets 600 cases; so does `sandbox check` in-process, a third of them also mutated
+at the byte level; a sample of the ones that stay valid and cheap is also replayed.
 """
 
 from __future__ import annotations
@@ -115,3 +116,42 @@ def test_replay_exits_0_or_2_and_never_looks_complete_when_it_fails(tmp_path, ca
         assert code in (0, 2), (case, code, err)
         assert "Traceback" not in err
         assert (out / "summary.json").exists() == (code == 0), case
+
+
+BYTE_MUTATIONS = [
+    lambda data, at: data[:at] + b"\xff\xfe" + data[at:],  # not UTF-8
+    lambda data, at: data[:at] + b"\x00" + data[at:],
+    lambda data, at: b"\xef\xbb\xbf" + data,  # a byte-order mark
+    lambda data, at: data.replace(b"\n", b"\r\n"),
+    lambda data, at: data[:at] + "λ".encode()[:1],  # cut inside a character
+]
+
+
+def file_cases() -> list[tuple[int, bytes]]:
+    """The loader's cases as file contents; every third one also mutated at the byte level."""
+    rng = random.Random(99)
+    out = []
+    for case, _, text in CASE_LIST:
+        data = text.encode()
+        if case % 3 == 0:
+            data = rng.choice(BYTE_MUTATIONS)(data, rng.randrange(len(data) + 1))
+        out.append((case, data))
+    return out
+
+
+def test_check_command_exits_0_or_2_and_names_the_file(tmp_path, capsys):
+    """`sandbox check` in-process on every case: exit 0 (valid) or 2, one message, no traceback."""
+    codes = {}
+    for case, data in file_cases():
+        path = tmp_path / f"case{case}.toml"
+        path.write_bytes(data)
+        code = main(["check", str(path)])
+        out, err = capsys.readouterr()
+        assert code in (0, 2) and "Traceback" not in out + err, (case, code, err)
+        assert (out == f"{path}: ok\n") if code == 0 else (str(path) in err and not out), case
+        codes[case] = code
+    assert set(codes.values()) == {0, 2}
+    # All files in one call: exit 2 if any is invalid, and each valid one is reported.
+    paths = [str(tmp_path / f"case{case}.toml") for case in codes]
+    assert main(["check", *paths]) == 2
+    assert capsys.readouterr().out.count(": ok\n") == list(codes.values()).count(0)

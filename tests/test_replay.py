@@ -17,6 +17,7 @@ import pytest
 
 import sandbox
 from sandbox.cli import main
+from sandbox.scenario.load import parse_scenario
 
 CONTRACT = Path(__file__).parent / "contract"
 TWO_BOWLS = CONTRACT / "examples" / "two_bowls.toml"
@@ -167,18 +168,35 @@ def peak_rss_kib(scenario: Path, out: Path) -> int:
     return int(p.stdout.strip())
 
 
+# The issue's full check is 3·10⁶ steps (SANDBOX_LONG_STEPS=3000000, about 15 min on the 2-core
+# dev box: torch's per-step cost bounds a replay at a few thousand steps/s), too long for CI.
+LONG_STEPS = int(os.environ.get("SANDBOX_LONG_STEPS", "100000"))
+
+
+def csv_rows(path: Path) -> tuple[int, str]:
+    """Number of lines and the last line, reading the file in blocks (it may be 300 MB)."""
+    lines, last = 0, ""
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            lines += block.count(b"\n")
+            last = (last + block.decode())[-200:]
+    return lines, last.splitlines()[-1]
+
+
 @pytest.mark.slow
 def test_long_runs_stream_with_bounded_memory(tmp_path):
     """Ten times the steps must not need more memory: rows go to disk, not to a list."""
     text = TWO_BOWLS.read_text().replace("lr = 0.6", "lr = 0.4")
+    parse_scenario(text.replace("steps = 120", "steps = 3000000"))
     peaks = {}
-    for steps in (10_000, 100_000):
+    for steps in (10_000, LONG_STEPS):
         scenario = tmp_path / f"s{steps}.toml"
         scenario.write_text(text.replace("steps = 120", f"steps = {steps}"))
         peaks[steps] = peak_rss_kib(scenario, tmp_path / f"out{steps}")
-        rows = (tmp_path / f"out{steps}" / "runs" / "calm_gd.csv").read_text().count("\n")
-        assert rows == steps + 2  # header + steps 0..steps
-    assert peaks[100_000] - peaks[10_000] < 20_000, peaks  # KiB; a list of 180k rows is ~60 MB
+        lines, last = csv_rows(tmp_path / f"out{steps}" / "runs" / "calm_gd.csv")
+        assert lines == steps + 2 and last.startswith(f"{steps},")  # header + steps 0..steps
+    # KiB; a list of 180k rows is ~60 MB
+    assert peaks[LONG_STEPS] - peaks[10_000] < 20_000, peaks
 
 
 def test_plots_are_written_beside_the_csvs(tmp_path):
@@ -198,7 +216,6 @@ def test_final_margin_is_the_smallest_classification_margin(loss, classes, out):
     from sandbox.landscape.problem import make_problem
     from sandbox.landscape.slice_setup import set_slice_plane
     from sandbox.optim.run import run_steps
-    from sandbox.scenario.load import parse_scenario
 
     text = f"""title = "m"\nsteps = 5\n[landscape]\nkind = "network"\nloss = "{loss}"
 [landscape.data]\nname = "gaussians"\nn = 60\nclasses = {classes}

@@ -115,3 +115,64 @@ print("ok")
 """
     )
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
+
+
+SOAK = """
+import statistics
+from pathlib import Path
+from sandbox.app.model import TRAIL_CAPACITY
+from sandbox.app.window import App
+from sandbox.scenario.load import parse_scenario
+
+TEXT = '''
+title = "soak"
+steps = 1000000
+[landscape]
+kind = "analytic"
+surface = "rosenbrock"
+[[runs]]
+name = "GD"
+optimizer = "gd"
+lr = 0.001
+start = [-1.2, 1.0]
+[[runs]]
+name = "Adam"
+optimizer = "adam"
+lr = 0.01
+start = [-1.2, 1.0]
+'''
+
+def rss_mib(pid="self"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+app = App(parse_scenario(TEXT), (320, 180))
+kept = []
+# Warm up until the trails have filled and halved once: their buffers and the GPU buffers
+# drawing them have then reached the size they keep for the rest of the hour.
+while app.playback.step < 1.25 * TRAIL_CAPACITY:
+    app.frame()
+worker, first_step, samples = app.worker.process.pid, app.playback.step, []
+for frame in range(FRAMES):
+    app.frame()
+    LEAK
+    if frame % 50 == 0:
+        samples.append((rss_mib(), rss_mib(worker)))
+assert app.model.failure == "" and app.playback.step > first_step + 10_000, app.playback.step
+app.close()
+first, last = samples[:5], samples[-5:]
+for i, who in enumerate(("app", "worker")):
+    growth = statistics.median(s[i] for s in last) - statistics.median(s[i] for s in first)
+    print(who, round(growth, 1), "MiB")
+    assert growth < BOUND, (who, [round(s[i]) for s in samples])
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_the_app_does_not_grow_while_it_plays_a_long_scenario():
+    """A CI-sized soak (an hour by hand: benchmarks/soak_app.py): RSS flat after warm-up."""
+    code = SOAK.replace("FRAMES", "1000").replace("BOUND", "10").replace("LEAK", "pass")
+    p = python(code, timeout=600)
+    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stdout + p.stderr[-2000:]

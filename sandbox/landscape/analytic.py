@@ -46,7 +46,7 @@ class Surface:
 
 # ---------------------------------------------------------------------------- surfaces
 def _split(xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return xy[..., 0], xy[..., 1]
+    return xy.select(-1, 0), xy.select(-1, 1)  # as xy[..., 0]: the same graph, less parsing
 
 
 def _rotated(xy: torch.Tensor, degrees: float) -> tuple[torch.Tensor, torch.Tensor]:
