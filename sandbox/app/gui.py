@@ -13,7 +13,7 @@ import time
 from sandbox.resources import data_dir
 
 BASE_FONT_PX = 19  # at 720 pixels of height; everything scales with the window
-LECTURE_FONT_SCALE = 1.4
+LECTURE_FONT_SCALE = 1.15  # as the HUD (theme.LECTURE.type_scale)
 
 
 class Gui:

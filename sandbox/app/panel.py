@@ -73,6 +73,15 @@ class PanelView:
     busy: str  # e.g. "applying lr = 0.1 from step 120…"
 
 
+def readable(color: tuple[float, float, float], light: bool) -> tuple[float, float, float]:
+    """A run's colour for text and plot lines: on the light theme a near-white run (white is
+    one of the default run colours) is drawn dark grey instead, or it would vanish."""
+    red, green, blue = color
+    if light and 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.75:
+        return (0.2, 0.2, 0.2)
+    return color
+
+
 def current_values(scenario: Scenario, step: int) -> list[dict[str, Any]]:
     """Each run's live hyper-parameters in force at `step` (its own, then timeline changes)."""
     values = [
@@ -129,7 +138,7 @@ def _scenario_picker(gui, view: PanelView, actions: list[Action]) -> None:
 
 def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) -> None:
     imgui = gui.imgui
-    color = imgui.ImVec4(*view.colors[i], 1.0)
+    color = imgui.ImVec4(*readable(view.colors[i], gui.light), 1.0)
     imgui.push_id(f"run{i}")
     try:
         imgui.push_style_color(imgui.Col_.text, color)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sandbox.app.model import COLUMNS, RunHistory
-from sandbox.app.panel import Action, Command
+from sandbox.app.panel import Action, Command, readable
 
 MAX_POINTS = 1500  # per series
 
@@ -149,7 +149,8 @@ def _series(view: TimelineView, i: int, column: int) -> tuple[np.ndarray, np.nda
 
 
 def _spec(gui, color, weight: float = 2.0):
-    return gui.implot.Spec(line_color=gui.imgui.ImVec4(*color, 1.0), line_weight=weight * gui.ui)
+    line = gui.imgui.ImVec4(*readable(color, gui.light), 1.0)
+    return gui.implot.Spec(line_color=line, line_weight=weight * gui.ui)
 
 
 def _hover_values(gui, view: TimelineView, column: int, label: str) -> list[tuple[str, str]]:
