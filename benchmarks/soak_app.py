@@ -51,6 +51,32 @@ def rss_mib(pid: int | str = "self") -> float:
     return 0.0
 
 
+def soak(app, minutes: float, every: float, log, leak: bool) -> None:
+    """Draw frames at the app's rate for `minutes`, restarting the scenario whenever it ends."""
+    from sandbox.app.window import FPS
+
+    clock = app.pygame.time.Clock()
+    kept, frames, restarts = [], 0, 0
+    start = next_row = time.monotonic()
+    while time.monotonic() - start < minutes * 60:
+        app.frame()
+        frames += 1
+        if leak:
+            kept.append(app.last_state)
+        if app.model.finished or app.model.failure:
+            app.worker.close()
+            app.start()
+            restarts += 1
+        if time.monotonic() >= next_row:
+            next_row += every
+            worker = rss_mib(app.worker.process.pid or 0)
+            elapsed = time.monotonic() - start
+            log.write(f"{elapsed:.0f},{frames},{app.playback.step},{restarts},")
+            log.write(f"{rss_mib():.1f},{worker:.1f}\n")
+            log.flush()
+        clock.tick(FPS)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
@@ -61,39 +87,18 @@ def main() -> int:
     parser.add_argument("--leak", action="store_true", help="keep every frame's state (a leak)")
     args = parser.parse_args()
 
-    from sandbox.app.window import FPS, App
+    from sandbox.app.window import App
     from sandbox.scenario.load import parse_scenario
 
-    scenario = parse_scenario(SCENARIO.format(steps=args.steps), "soak")
     width, height = (int(v) for v in args.size.split("x"))
-    app = App(scenario, (width, height))
-    clock = app.pygame.time.Clock()
-    kept, frames, restarts = [], 0, 0
-    start = next_row = time.monotonic()
+    app = App(parse_scenario(SCENARIO.format(steps=args.steps), "soak"), (width, height))
     with args.log.open("w", encoding="utf-8") as log:
         log.write("seconds,frames,step,restarts,app_rss_mib,worker_rss_mib\n")
         try:
-            while time.monotonic() - start < args.minutes * 60:
-                app.frame()
-                frames += 1
-                if args.leak:
-                    kept.append(app.last_state)
-                if app.model.finished or app.model.failure:
-                    app.worker.close()
-                    app.start()
-                    restarts += 1
-                if time.monotonic() >= next_row:
-                    next_row += args.every
-                    row = (
-                        f"{time.monotonic() - start:.0f},{frames},{app.playback.step},{restarts},"
-                        f"{rss_mib():.1f},{rss_mib(app.worker.process.pid or 0):.1f}"
-                    )
-                    log.write(row + "\n")
-                    log.flush()
-                clock.tick(FPS)
+            soak(app, args.minutes, args.every, log, args.leak)
         finally:
             app.close()
-    print(args.log.read_text(), end="", file=sys.stdout)
+    print(args.log.read_text(), end="")
     return 0
 
 
