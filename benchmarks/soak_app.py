@@ -5,8 +5,9 @@
 Runs `App.frame()` at the app's frame rate on a long analytic scenario played at high speed,
 restarting the scenario (as the r key does) whenever every run has ended, so one hour covers long
 trails (their buffers halve when full) and several worker restarts. Every `--every` seconds it
-appends one CSV row: elapsed seconds, frames, shown step, restarts, the app's RSS and the
-worker's RSS in MiB. `--leak` keeps every frame's scene state, to see that the log shows a leak.
+appends one CSV row: elapsed seconds, frames, shown step, restarts, the app's RSS and its
+anonymous part, and the worker's RSS, in MiB. `--leak` keeps every frame's scene state, to see
+that the log shows a leak.
 """
 
 from __future__ import annotations
@@ -40,15 +41,42 @@ start = [-1.2, 1.0]
 """
 
 
-def rss_mib(pid: int | str = "self") -> float:
-    """Resident set size of a process from /proc (0 if it has gone)."""
+def memory_mib(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """A memory figure of a process from /proc/<pid>/status, in MiB (0 if it has gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def soak(app, minutes: float, every: float, log, leak: bool) -> None:
+    """Draw frames at the app's rate for `minutes`, restarting the scenario whenever it ends."""
+    from sandbox.app.window import FPS
+
+    clock = app.pygame.time.Clock()
+    kept, frames, restarts = [], 0, 0
+    start = next_row = time.monotonic()
+    while time.monotonic() - start < minutes * 60:
+        app.frame()
+        frames += 1
+        if leak:
+            kept.append(app.last_state)
+        if app.model.finished or app.model.failure:
+            app.worker.close()
+            app.start()
+            restarts += 1
+        if time.monotonic() >= next_row:
+            next_row += every
+            worker = memory_mib(app.worker.process.pid or 0)
+            elapsed = time.monotonic() - start
+            log.write(f"{elapsed:.0f},{frames},{app.playback.step},{restarts},")
+            # Anonymous memory apart: heap growth, not mapped files (fonts, libraries, Mesa)
+            log.write(f"{memory_mib():.1f},{memory_mib(field='RssAnon'):.1f},{worker:.1f}\n")
+            log.flush()
+        clock.tick(FPS)
 
 
 def main() -> int:
@@ -61,39 +89,18 @@ def main() -> int:
     parser.add_argument("--leak", action="store_true", help="keep every frame's state (a leak)")
     args = parser.parse_args()
 
-    from sandbox.app.window import FPS, App
+    from sandbox.app.window import App
     from sandbox.scenario.load import parse_scenario
 
-    scenario = parse_scenario(SCENARIO.format(steps=args.steps), "soak")
     width, height = (int(v) for v in args.size.split("x"))
-    app = App(scenario, (width, height))
-    clock = app.pygame.time.Clock()
-    kept, frames, restarts = [], 0, 0
-    start = next_row = time.monotonic()
+    app = App(parse_scenario(SCENARIO.format(steps=args.steps), "soak"), (width, height))
     with args.log.open("w", encoding="utf-8") as log:
-        log.write("seconds,frames,step,restarts,app_rss_mib,worker_rss_mib\n")
+        log.write("seconds,frames,step,restarts,app_rss_mib,app_anon_mib,worker_rss_mib\n")
         try:
-            while time.monotonic() - start < args.minutes * 60:
-                app.frame()
-                frames += 1
-                if args.leak:
-                    kept.append(app.last_state)
-                if app.model.finished or app.model.failure:
-                    app.worker.close()
-                    app.start()
-                    restarts += 1
-                if time.monotonic() >= next_row:
-                    next_row += args.every
-                    row = (
-                        f"{time.monotonic() - start:.0f},{frames},{app.playback.step},{restarts},"
-                        f"{rss_mib():.1f},{rss_mib(app.worker.process.pid or 0):.1f}"
-                    )
-                    log.write(row + "\n")
-                    log.flush()
-                clock.tick(FPS)
+            soak(app, args.minutes, args.every, log, args.leak)
         finally:
             app.close()
-    print(args.log.read_text(), end="", file=sys.stdout)
+    print(args.log.read_text(), end="")
     return 0
 
 
