@@ -6,6 +6,8 @@ the renderer tests in this session already hold a headless one.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from offscreen import python, sandbox
@@ -118,36 +120,19 @@ print("ok")
 
 
 SOAK = """
-import statistics
+import statistics, sys
 from pathlib import Path
 from sandbox.app.model import TRAIL_CAPACITY
 from sandbox.app.window import App
 from sandbox.scenario.load import parse_scenario
 
-TEXT = '''
-title = "soak"
-steps = 1000000
-[landscape]
-kind = "analytic"
-surface = "rosenbrock"
-[[runs]]
-name = "GD"
-optimizer = "gd"
-lr = 0.001
-start = [-1.2, 1.0]
-[[runs]]
-name = "Adam"
-optimizer = "adam"
-lr = 0.01
-start = [-1.2, 1.0]
-'''
+sys.path.insert(0, BENCHMARKS)
+from soak_app import SCENARIO, memory_mib  # the hour-long soak's scenario and memory probe
 
 def rss_mib(pid="self"):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+    return memory_mib(pid)
 
-app = App(parse_scenario(TEXT), (320, 180))
+app = App(parse_scenario(SCENARIO.format(steps=1_000_000)), (320, 180))
 kept = []
 # Warm up until the trails have filled and halved once: their buffers and the GPU buffers
 # drawing them have then reached the size they keep for the rest of the hour.
@@ -174,5 +159,6 @@ print("ok")
 def test_the_app_does_not_grow_while_it_plays_a_long_scenario():
     """A CI-sized soak (an hour by hand: benchmarks/soak_app.py): RSS flat after warm-up."""
     code = SOAK.replace("FRAMES", "1000").replace("BOUND", "10").replace("LEAK", "pass")
+    code = code.replace("BENCHMARKS", repr(str(Path(__file__).resolve().parents[1] / "benchmarks")))
     p = python(code, timeout=600)
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stdout + p.stderr[-2000:]
