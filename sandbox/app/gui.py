@@ -62,7 +62,12 @@ class Gui:
         else:
             imgui.style_colors_dark(style)
             implot.style_colors_dark()
-            style.set_color_(imgui.Col_.window_bg, imgui.ImVec4(0.05, 0.06, 0.08, 0.86))
+            style.set_color_(imgui.Col_.window_bg, imgui.ImVec4(0.05, 0.06, 0.08, 0.92))
+        # Opaque plot areas: the 3-D scene's labels must not show through a curve.
+        plot_style = implot.get_style()
+        plot_bg = imgui.ImVec4(*((0.97, 0.97, 0.98) if light else (0.08, 0.09, 0.11)), 1.0)
+        for part in (implot.Col_.plot_bg, implot.Col_.frame_bg):
+            plot_style.set_color_(part, plot_bg)
         style.window_rounding = 8.0
         style.frame_rounding = 4.0
         style.grab_min_size = 14.0
