@@ -1,9 +1,9 @@
 #version 330 core
 // Dear ImGui draw lists (control panel, live plots): textured, vertex-coloured triangles in
 // pixels from the top left. The colour arrives as 4 normalised bytes.
+#include "common.glsl"
 
 #ifdef VERTEX_SHADER
-uniform vec2 u_size;            // framebuffer size in pixels
 in vec2 in_pos;
 in vec2 in_uv;
 in vec4 in_color;
@@ -13,7 +13,7 @@ out vec4 v_color;
 void main() {
     v_uv = in_uv;
     v_color = in_color;
-    gl_Position = vec4(2.0 * in_pos.x / u_size.x - 1.0, 1.0 - 2.0 * in_pos.y / u_size.y, 0.0, 1.0);
+    gl_Position = top_left_pixels_to_clip(in_pos);
 }
 #endif
 

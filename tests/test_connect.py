@@ -65,14 +65,7 @@ lr = 0.5
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny tensors: a second intra-op thread only adds synchronisation (and, on a busy 2-core
-    # machine, waits of milliseconds per op). Results are the same either way.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (conftest.py)
 
 
 @pytest.fixture(scope="module")

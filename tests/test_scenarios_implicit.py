@@ -23,15 +23,7 @@ from sandbox.resources import find_scenario
 from sandbox.scenario.load import ScenarioError, load_scenario, parse_scenario
 from sandbox.scenario.schema import DataSpec
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small tensors: a second intra-op thread only adds synchronisation, which costs milliseconds
-    # per op on a busy 2-core machine. Results agree to float rounding either way.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (conftest.py)
 
 
 def trained(name: str, every=lambda k: True):

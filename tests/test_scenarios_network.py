@@ -41,14 +41,7 @@ FILES = (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small tensors: a second intra-op thread only adds synchronisation, which costs milliseconds
-    # per op on a busy 2-core machine (BCE-with-logits on 128 numbers: 15 ms instead of 15 µs).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (conftest.py)
 
 
 def replay(source):

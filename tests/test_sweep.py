@@ -23,7 +23,6 @@ from pathlib import Path
 import cloudpickle
 import numpy as np
 import pytest
-import torch
 
 import sandbox
 from sandbox.errors import OutputError
@@ -88,15 +87,6 @@ def _import_torch() -> int:
     import sandbox.replayer  # noqa: F401
 
     return os.getpid()
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    """Sequential oracles with one intra-op thread, as the workers run (same numbers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # -- the sweep file --------------------------------------------------------------------------
@@ -344,7 +334,7 @@ def oracle_rows(sweep) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def small_run(client, tmp_path_factory, one_thread):
+def small_run(client, tmp_path_factory, one_torch_thread):
     folder = tmp_path_factory.mktemp("small")
     sweep = small_sweep(folder)
     result = run_sweep(sweep, folder / "out", client=client)
@@ -500,7 +490,7 @@ def test_gd_stability_boundary_is_eta_lambda_two(client, tmp_path):
             assert min(ratios) < 1 < max(ratios)
 
 
-def test_heavy_ball_fastest_near_polyaks_optimum(client, tmp_path, one_thread):
+def test_heavy_ball_fastest_near_polyaks_optimum(client, tmp_path, one_torch_thread):
     sweep = load_sweep(find_sweep("heavy_ball"))
     result = run_sweep(sweep, tmp_path, client=client)
     metric = "steps_to(1e-20)"
@@ -538,7 +528,7 @@ def test_edge_of_stability_sharpness_follows_two_over_eta(client, tmp_path):
 
 
 @pytest.mark.slow
-def test_scaling_law_floor_is_the_noise_and_alpha_is_reported(client, tmp_path, one_thread):
+def test_scaling_law_floor_is_the_noise_and_alpha_is_reported(client, tmp_path, one_torch_thread):
     sweep = load_sweep(find_sweep("scaling_law"))
     result = run_sweep(sweep, tmp_path, client=client)
     (fit,) = result.summary["fits"]

@@ -129,9 +129,6 @@ from sandbox.scenario.load import parse_scenario
 sys.path.insert(0, BENCHMARKS)
 from soak_app import SCENARIO, memory_mib  # the hour-long soak's scenario and memory probe
 
-def rss_mib(pid="self"):
-    return memory_mib(pid)
-
 app = App(parse_scenario(SCENARIO.format(steps=1_000_000)), (320, 180))
 kept = []
 # Warm up until the trails have filled and halved once: their buffers and the GPU buffers
@@ -143,7 +140,7 @@ for frame in range(FRAMES):
     app.frame()
     LEAK
     if frame % 50 == 0:
-        samples.append((rss_mib(), rss_mib(worker)))
+        samples.append((memory_mib(), memory_mib(worker)))
 assert app.model.failure == "" and app.playback.step > first_step + 10_000, app.playback.step
 app.close()
 first, last = samples[:5], samples[-5:]

@@ -31,10 +31,8 @@ class Gui:
         io = imgui.get_io()
         io.set_ini_filename("")  # window layout is ours; never write imgui.ini into the cwd
         fonts = data_dir("assets") / "fonts"
-        self.font = io.fonts.add_font_from_file_ttf(str(fonts / "DejaVuSans.ttf"), BASE_FONT_PX)
-        self.bold = io.fonts.add_font_from_file_ttf(
-            str(fonts / "DejaVuSans-Bold.ttf"), BASE_FONT_PX
-        )
+        # the first font added is ImGui's default; 1.92 bakes it at whatever size is asked for
+        io.fonts.add_font_from_file_ttf(str(fonts / "DejaVuSans.ttf"), BASE_FONT_PX)
         self.gl = ImGuiPass(ctx)
         self.light = light
         self.font_scale = LECTURE_FONT_SCALE if light else 1.0
@@ -79,8 +77,8 @@ class Gui:
         self._applied_scale = scale
         self.imgui.get_io().display_size = size
 
-    def font_px(self, factor: float = 1.0) -> float:
-        return BASE_FONT_PX * self.ui * self.font_scale * factor
+    def font_px(self) -> float:
+        return BASE_FONT_PX * self.ui * self.font_scale
 
     # --- input --------------------------------------------------------------------------------
     @property

@@ -32,7 +32,7 @@ class TimelineView:
     steps: int
     paused: bool
     speed: float
-    captions: list[tuple[int, str]]  # (at, caption) of the timeline, in order
+    measured: bool  # some run has a sharpness estimate (the λmax plot is shown)
 
 
 def thinned(rows: np.ndarray) -> np.ndarray:
@@ -96,16 +96,14 @@ def _plots(gui, view: TimelineView, actions: list[Action]) -> None:
     size = gui.imgui.get_content_region_avail()
     if size.y < 60:
         return
-    sharp = COLUMNS.index("sharpness")
-    measured = any(np.isfinite(h.rows()[:, sharp]).any() for h in view.histories)
     wide = size.x > 2.2 * size.y  # a wide bar: one row of plots, else two rows
-    count = 4 if measured else 3
+    count = 4 if view.measured else 3
     rows, cols = (1, count) if wide else (2, 2)
     if not implot.begin_subplots("##plots", rows, cols, (size.x, size.y)):
         return
     try:
         _plot(gui, view, "loss", "loss", True, actions)
-        if measured:
+        if view.measured:
             _sharpness_plot(gui, view, actions)
         _gradient_plot(gui, view, actions)
         _plot(gui, view, "distance", "distance", False, actions)

@@ -14,6 +14,7 @@ view switches without a jump.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -153,6 +154,7 @@ class App:
         self.message, self.message_is_error = "", False
         self.reload_error = ""
         self.watch = FileWatch(source)
+        self._choices: tuple[float, list] = (-math.inf, [])  # (when listed, picker entries)
         self.start()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -186,7 +188,7 @@ class App:
         self.pending = Pending(worker, ViewModel(scenario), at, note)
 
     def _drop_pending(self) -> None:
-        pending, self.pending = getattr(self, "pending", None), None
+        pending, self.pending = self.pending, None
         if pending is not None:
             pending.worker.close()
 
@@ -275,7 +277,7 @@ class App:
             colors=self.model.colors,
             hidden=frozenset(self.hidden),
             current=panel.current_values(self.scenario, self.playback.step),
-            choices=lecture.scenario_choices(self.user_dir, self.source),
+            choices=self._scenario_choices(),
             message=self.message,
             message_is_error=self.message_is_error,
             busy=f"{self.pending.note}…" if self.pending else "",
@@ -290,7 +292,7 @@ class App:
             steps=self.model.scenario.steps,
             paused=self.playback.paused,
             speed=self.playback.speed,
-            captions=lecture.caption_steps(self.model.scenario),
+            measured=bool(self.model.sharpness),
         )
         gui = self.gui
         gui.begin_frame()
@@ -302,6 +304,16 @@ class App:
         gui.end_frame(self.renderer.targets.final_fbo)
         for action in actions:
             self.apply(action)
+
+    def _scenario_choices(self) -> list:
+        """The picker's entries, listed again at most every RELOAD_POLL_SECONDS (a folder scan
+        per frame would sit on the render loop)."""
+        listed, choices = self._choices
+        now = time.monotonic()
+        if now - listed > RELOAD_POLL_SECONDS:
+            choices = lecture.scenario_choices(self.user_dir, self.source)
+            self._choices = (now, choices)
+        return choices
 
     def _poll_file(self) -> None:
         """Hot reload: the scenario file was saved; a bad edit keeps the last good state."""
@@ -379,6 +391,7 @@ class App:
             self.say(f"could not save {path}: {error.strerror or error}", error=True)
             return None
         self.say(f"saved {path}")
+        self._choices = (-math.inf, [])  # the picker shows the new file at once
         return path
 
     # --- input -----------------------------------------------------------------------------

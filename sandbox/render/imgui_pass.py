@@ -91,7 +91,7 @@ class ImGuiPass:
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-        self.program["u_size"].value = (float(width), float(height))
+        self.program["u_viewport"].value = (float(width), float(height))
         self.program["u_texture"].value = TEXTURE_UNIT
         index_size = imgui.INDEX_SIZE  # 4: one draw list never needs a base vertex offset
         try:
