@@ -27,6 +27,7 @@ from sandbox.render.shaders import load_program
 from sandbox.render.surface_pass import SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
 from sandbox.render.trail_geometry import (
+    STEP_PX,
     WORLD_SEGMENT,
     PathCache,
     balls,
@@ -205,10 +206,14 @@ class Renderer:
         steps = tuple(thinning_step(mvp, viewport_size, p.box) for p in paths)
 
         def build() -> np.ndarray:
-            rows = [path_segments(p, step, budget) for p, step in zip(paths, steps, strict=True)]
+            # a step stands for at most STEP_PX pixels: widths in world units are at least this
+            rows = [
+                path_segments(p, step, budget, width * step / STEP_PX)
+                for p, step in zip(paths, steps, strict=True)
+            ]
             return np.concatenate(rows) if rows else np.zeros(0, dtype=WORLD_SEGMENT)
 
-        key = (tuple(map(id, paths)), steps, budget)
+        key = (tuple(map(id, paths)), steps, budget, width)
         self.trajectories.draw_kept_segments(
             view, key, tuple(paths), build, mvp, viewport_size, width, outline
         )
