@@ -17,9 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sandbox.render import OrbitCamera, Renderer, SceneState, ShaderError, Trail
+from sandbox.render import OrbitCamera, Renderer, SceneState, ShaderError, Trail, trail_geometry
 from sandbox.render.colormap import colormap_rgb8
-from sandbox.render import trail_geometry
 from sandbox.render.examples import canyon_scene, heavy_scene, network_slice_scene, saddle_scene
 from sandbox.render.frames import render_frames, video_size, write_video
 from sandbox.render.layouts import (

@@ -120,7 +120,9 @@ def buried_segments(xy: np.ndarray, cell: float, cover: int) -> np.ndarray:
     sorted_groups = newest_first[order]
     first_of_group = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     rank = np.empty(count, dtype=np.int64)  # newer points in the same cell, newest first
-    rank[order] = np.arange(count) - np.repeat(first_of_group, np.diff(np.r_[first_of_group, count]))
+    rank[order] = np.arange(count) - np.repeat(
+        first_of_group, np.diff(np.r_[first_of_group, count])
+    )
     newer = rank[::-1]
     short = np.linalg.norm(np.diff(xy, axis=0), axis=1) < cell
     return short & (newer[:-1] >= cover) & (newer[1:] >= cover)
