@@ -113,7 +113,8 @@ def buried_segments(xy: np.ndarray, cell: float, cover: int) -> np.ndarray:
     if count < 3 or not cell > 0:
         return np.zeros(max(count - 1, 0), dtype=bool)
     cells = np.floor(xy / cell)
-    cells = np.where(np.isfinite(cells), cells, np.arange(count)[:, None] + 2.0**60)  # unique
+    lost = ~np.all(np.isfinite(cells), axis=1)  # a cell of its own for each non-finite point
+    cells[lost] = np.column_stack([np.arange(count)[lost], np.full(lost.sum(), np.inf)])
     _, group = np.unique(cells, axis=0, return_inverse=True)
     newest_first = group.ravel()[::-1]
     order = np.argsort(newest_first, kind="stable")
