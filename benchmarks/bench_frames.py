@@ -1,7 +1,7 @@
 """Benchmark: renderer frame time, headless, for a heavy scene.
 
     python benchmarks/bench_frames.py [--size 1280x720] [--frames 60] [--samples 0]
-                                      [--mesh-cells 96] [--fxaa] [--scale 1.0] [--growing]
+                                      [--mesh-cells 64] [--fxaa] [--scale 1.0] [--growing]
                                       [--png PATH]
 
 Scene: a 256 x 256 height field and 4 noisy optimiser paths of 10,000 points each (they converge,
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--samples", type=int, default=0, help="MSAA samples (0 = FXAA only)")
-    parser.add_argument("--mesh-cells", type=int, default=96)
+    parser.add_argument("--mesh-cells", type=int, default=64)
     parser.add_argument("--fxaa", action="store_true", help="depth-guided FXAA pass")
     parser.add_argument("--scale", type=float, default=1.0, help="internal 3-D render scale")
     parser.add_argument("--growing", action="store_true", help="trails grow every frame")

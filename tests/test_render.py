@@ -50,8 +50,9 @@ def renderer(gl_context):
 
 
 def bowl_state(**changes) -> SceneState:
-    """x² + y² on a 97 x 97 grid over [-1, 1]²: grid samples coincide with the 96-cell mesh."""
-    t = np.linspace(-1.0, 1.0, 97)
+    """x² + y² on a 129 x 129 grid over [-1, 1]²: every other grid sample is a vertex of the
+    64-cell mesh."""
+    t = np.linspace(-1.0, 1.0, 129)
     x, y = np.meshgrid(t, t)
     state = SceneState("bowl", ((-1.0, 1.0), (-1.0, 1.0)), (x**2 + y**2).astype(np.float32))
     return replace(state, show_minimap=False, **changes)

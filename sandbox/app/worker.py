@@ -10,6 +10,7 @@ thread: torch next to a GUI thread crawls (DESIGN.md, "Measured here").
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from sandbox.trace.records import Step, SurfaceSample
 
 COARSE_RESOLUTION = 17  # first network surface: drawable within a fraction of a second
 MOVING_RESOLUTION = 33  # re-centred surfaces for center = "moving"
+WORKER_NICENESS = 10  # added to the app's own (Linux and macOS)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ def _worker_main(scenario: Scenario, messages: mp.Queue, stop) -> None:
     import torch
 
     torch.set_num_threads(1)  # leave the other core to the render loop
+    if hasattr(os, "nice"):
+        # Below the window in priority: a frame (software GL uses every core) pre-empts training
+        # when they compete, and training takes every cycle the frames leave idle.
+        os.nice(WORKER_NICENESS)
     try:
         for message in scenario_stream(scenario):
             while not stop.is_set():

@@ -24,7 +24,7 @@ from sandbox.render.camera import OrbitCamera, look_at, orthographic
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
-from sandbox.render.surface_pass import SurfaceLook, SurfacePass
+from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
 from sandbox.render.trail_geometry import (
     STEP_PX,
@@ -121,7 +121,7 @@ class Renderer:
         samples: int = 0,
         fxaa: bool = False,
         render_scale: float = 1.0,
-        mesh_cells: int = 96,
+        mesh_cells: int = MESH_CELLS,
     ):
         self.ctx = ctx
         self._options = (samples, render_scale, fxaa)
