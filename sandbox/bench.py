@@ -30,7 +30,7 @@ class Sizes:
     frame_size: tuple[int, int] = (1280, 720)
     frame_heights: int = 256
     trail_points: int = 10_000
-    frames: int = 40
+    frames: int = 120  # p95 of fewer frames is the second-worst one: noise
     train_steps: int = 600
 
 

@@ -231,6 +231,29 @@ def test_kept_trails_and_minimap_draw_what_a_fresh_renderer_draws(ctx, renderer)
     fresh.release()
 
 
+def test_a_grown_trail_drapes_as_a_fresh_one_would():
+    """The path cache drapes only a running trail's new points: the result must equal draping
+    the whole trail afresh (non-finite points included)."""
+    state = network_slice_scene()
+    world = WorldTransform.from_state(state)
+    grid_h = world.normalised_heights(state.heights)
+    vertex_h = grid_h[::4, ::4].astype(np.float64)  # any mesh: the same for both
+    trail = state.trails[0]
+    xy = trail.xy.copy()
+    xy[5] = np.nan
+    full = replace(trail, xy=xy)
+    cache = trail_geometry.PathCache()
+    for end in (3, 40, len(xy) - 1, len(xy)):
+        grown = replace(full, xy=xy[:end], loss=full.loss[:end])
+        (path,) = cache.paths((grown,), world, grid_h, vertex_h, "mesh")
+    fresh = trail_geometry.drape(trail_geometry.prepare_trail(full, world, grid_h), world, vertex_h)
+    for field in ("points", "fade", "tail_from", "head", "foot"):
+        assert np.array_equal(getattr(path, field), getattr(fresh, field)), field
+    for field in ("uv", "step_index", "head_h", "head_on_surface", "head_surface_h"):
+        assert np.array_equal(getattr(path.trail, field), getattr(fresh.trail, field)), field
+    assert np.allclose(path.arc, fresh.arc)
+
+
 def test_orbiting_reuses_the_uploaded_trail_segments(ctx, renderer):
     state = saddle_scene()
     camera = default_camera(state, SIZE)

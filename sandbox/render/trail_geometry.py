@@ -67,11 +67,21 @@ def segment_vertices(segments: np.ndarray) -> np.ndarray:
     return out
 
 
+def arc_lengths(points: np.ndarray) -> np.ndarray:
+    """(N,) distance along the path from its first point (`points` (N, 2) or (N, 3))."""
+    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    return np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(seg), seg, 0.0))])
+
+
 def arc_length_decimate(
-    px: np.ndarray, step_px: float, tail_from: int = 0, budget: tuple[int, int] = (1 << 30,) * 2
+    px: np.ndarray,
+    step_px: float,
+    tail_from: int = 0,
+    budget: tuple[int, int] = (1 << 30,) * 2,
+    arc: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices of points kept so that consecutive kept points are ~`step_px` apart along the path
-    (pixels or world units: `px` is (N, 2) or (N, 3)).
+    (pixels or world units: `px` is (N, 2) or (N, 3); `arc` its `arc_lengths` if known).
 
     The old part (before `tail_from`) and the recent tail each keep at most about `budget` =
     (old, tail) points, spaced further apart where needed: a run jittering for thousands of
@@ -81,9 +91,7 @@ def arc_length_decimate(
     count = len(px)
     if count <= 2:
         return np.arange(count)
-    seg = np.linalg.norm(np.diff(px, axis=0), axis=1)
-    seg = np.where(np.isfinite(seg), seg, step_px)  # behind the camera: keep, dropped later
-    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    arc = arc_lengths(px) if arc is None else arc
     tail_from = int(np.clip(tail_from, 0, count - 1))
     old_arc, tail_arc = arc[tail_from], arc[-1] - arc[tail_from]
     old_step = max(step_px, old_arc / max(budget[0], 1))
@@ -112,11 +120,13 @@ def buried_segments(xy: np.ndarray, cell: float, cover: int) -> np.ndarray:
     count = len(xy)
     if count < 3 or not cell > 0:
         return np.zeros(max(count - 1, 0), dtype=bool)
-    cells = np.floor(xy / cell)
-    lost = ~np.all(np.isfinite(cells), axis=1)  # a cell of its own for each non-finite point
-    cells[lost] = np.column_stack([np.arange(count)[lost], np.full(lost.sum(), np.inf)])
-    _, group = np.unique(cells, axis=0, return_inverse=True)
-    newest_first = group.ravel()[::-1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        cells = np.floor(xy / cell)
+    finite = np.all(np.abs(cells) < 2.0**30, axis=1)
+    cells = np.where(finite[:, None], cells, 0.0).astype(np.int64)
+    # one integer per cell; a point that is not finite (or absurdly far) gets a cell of its own
+    group = np.where(finite, cells[:, 0] * 2**31 + cells[:, 1], -(2**62) - np.arange(count))
+    newest_first = group[::-1]
     order = np.argsort(newest_first, kind="stable")
     sorted_groups = newest_first[order]
     first_of_group = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
@@ -150,6 +160,11 @@ class DrapedPath:
     foot: np.ndarray  # (3,) world position of the surface under the ball
 
     @cached_property
+    def arc(self) -> np.ndarray:
+        """(M,) world distance along the path, shared by every view that thins it."""
+        return arc_lengths(self.points)
+
+    @cached_property
     def box(self) -> np.ndarray:
         """(8, 3) corners of the points' bounding box (all at the origin for an empty path)."""
         if len(self.points) == 0:
@@ -158,11 +173,20 @@ class DrapedPath:
         return np.array(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij")).reshape(3, 8).T
 
 
-def drape(trail: PreparedTrail, world: WorldTransform, vertex_h: np.ndarray) -> DrapedPath:
-    """Put a trail on the drawn mesh (`vertex_h` from `mesh_vertex_heights`)."""
+def drape(
+    trail: PreparedTrail,
+    world: WorldTransform,
+    vertex_h: np.ndarray,
+    prefix: DrapedPath | None = None,
+) -> DrapedPath:
+    """Put a trail on the drawn mesh (`vertex_h` from `mesh_vertex_heights`); the points of
+    `prefix`, the draped first part of the same trail on the same mesh, are reused."""
     lift = LIFT / world.zscale
-    h = mesh_height(vertex_h, trail.uv) + lift
-    points = world.world(trail.uv, h)
+    done = len(prefix.points) if prefix is not None else 0
+    h = mesh_height(vertex_h, trail.uv[done:]) + lift
+    points = world.world(trail.uv[done:], h)
+    if prefix is not None:
+        points = np.concatenate([prefix.points, points])
     fade = tail_fade(trail.step_index)
     tail_from = int(np.searchsorted(fade, TAIL_DETAIL_FADE))  # fade increases along the path
     if not trail.has_head:
@@ -199,7 +223,7 @@ def path_segments(
     under lines `line_width` world units wide (see `buried_segments`)."""
     if len(path.points) < 2:
         return np.zeros(0, dtype=WORLD_SEGMENT)
-    kept = arc_length_decimate(path.points, max(step, 1e-9), path.tail_from, budget)
+    kept = arc_length_decimate(path.points, max(step, 1e-9), path.tail_from, budget, path.arc)
     points, fade = path.points[kept].copy(), path.fade[kept]
     shown = ~buried_segments(points[:, :2], COVER_CELL_WIDTHS * line_width, COVER_POINTS)
     p0, p1 = points[:-1][shown], points[1:][shown]
@@ -212,14 +236,29 @@ def path_segments(
     return world_segments(p0, p1, path.trail.trail.color, fade)
 
 
+def _looks(trail: Trail) -> tuple:
+    return trail.name, trail.color, trail.diverged, trail.label
+
+
 def same_trail(a: Trail, b: Trail) -> bool:
     """Whether two trails draw the same (NaN equals NaN)."""
     if a is b:
         return True
     return (
-        (a.name, a.color, a.diverged, a.label) == (b.name, b.color, b.diverged, b.label)
+        _looks(a) == _looks(b)
         and np.array_equal(a.xy, b.xy, equal_nan=True)
         and np.array_equal(a.loss, b.loss, equal_nan=True)
+    )
+
+
+def extends(longer: Trail, shorter: Trail) -> bool:
+    """Whether `longer` is `shorter` with points appended (the same run, some steps later)."""
+    count = len(shorter.xy)
+    return (
+        _looks(longer) == _looks(shorter)
+        and len(longer.xy) > count
+        and np.array_equal(longer.xy[:count], shorter.xy, equal_nan=True)
+        and np.array_equal(longer.loss[:count], shorter.loss, equal_nan=True)
     )
 
 
@@ -227,7 +266,8 @@ class PathCache:
     """The draped paths of the last frame, reused while a trail, the world transform and the mesh
     stay the same: the app builds new `Trail` objects every frame, so trails are compared by
     content (a few microseconds for 10k points), and a reused path keeps its identity, which is
-    what keys its segments on the GPU."""
+    what keys its segments on the GPU. A trail that grew since (a running run) reuses its old
+    points and drapes only the new ones."""
 
     def __init__(self) -> None:
         self._context: object = None
@@ -247,8 +287,10 @@ class PathCache:
         out = []
         for trail in trails:
             reused = next((p for p in old if same_trail(p.trail.trail, trail)), None)
-            if reused is None:
-                reused = drape(prepare_trail(trail, world, grid_h), world, vertex_h)
+            if reused is None:  # a run that took more steps keeps its old points' work
+                prefix = next((p for p in old if extends(trail, p.trail.trail)), None)
+                prepared = prepare_trail(trail, world, grid_h, prefix and prefix.trail)
+                reused = drape(prepared, world, vertex_h, prefix)
             out.append(reused)
         self._context, self._entries = context, out
         return out

@@ -184,13 +184,22 @@ class PreparedTrail:
         return len(self.uv) > 0
 
 
-def prepare_trail(trail: Trail, world: WorldTransform, grid_h: np.ndarray) -> PreparedTrail:
-    """Drop non-finite points, clamp the rest into the footprint, place the ball."""
-    keep = np.flatnonzero(np.all(np.isfinite(trail.xy), axis=1))
-    uv = world.surface_uv(trail.xy[keep])
-    if len(keep) == 0:
-        return PreparedTrail(trail, uv, keep, 0.0, True, 0.0)
-    head_h = float(world.scale.normalise(trail.loss[keep[-1]]))
+def prepare_trail(
+    trail: Trail, world: WorldTransform, grid_h: np.ndarray, prefix: PreparedTrail | None = None
+) -> PreparedTrail:
+    """Drop non-finite points, clamp the rest into the footprint, place the ball.
+
+    `prefix`, the prepared trail of the first points of `trail` (a run that has since taken
+    more steps), is reused: only the new points are converted.
+    """
+    start = len(prefix.trail.xy) if prefix is not None else 0
+    fresh = start + np.flatnonzero(np.all(np.isfinite(trail.xy[start:]), axis=1))
+    uv = world.surface_uv(trail.xy[fresh])
+    if prefix is not None:
+        fresh, uv = np.concatenate([prefix.step_index, fresh]), np.concatenate([prefix.uv, uv])
+    if len(fresh) == 0:
+        return PreparedTrail(trail, uv, fresh, 0.0, True, 0.0)
+    head_h = float(world.scale.normalise(trail.loss[fresh[-1]]))
     surface_h = float(sample_bilinear(grid_h, uv[-1:])[0])
     on_surface = abs(head_h - surface_h) <= ON_SURFACE_TOLERANCE
-    return PreparedTrail(trail, uv, keep, head_h, on_surface, surface_h)
+    return PreparedTrail(trail, uv, fresh, head_h, on_surface, surface_h)
