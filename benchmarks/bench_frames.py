@@ -18,22 +18,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 
 import numpy as np
 
 from sandbox.render import Renderer, SceneState, default_camera, headless_context
-from sandbox.render.examples import heavy_scene
-
-
-def grown(state: SceneState, frame: int, frames: int) -> SceneState:
-    """`state` with every trail cut so that it reaches its full length at the last frame."""
-    end = frame - frames + 1
-    trails = tuple(
-        replace(t, xy=t.xy[: len(t.xy) + end], loss=t.loss[: len(t.loss) + end])
-        for t in state.trails
-    )
-    return replace(state, trails=trails, step=state.step + end)
+from sandbox.render.examples import grown, heavy_scene
 
 
 def measure(

@@ -200,10 +200,11 @@ def _dense_top_eigenvalue(loss: Callable[[torch.Tensor], torch.Tensor], theta: t
 
 
 def bench_frames(sizes: Sizes) -> dict:
-    """Median and p95 frame time (draw + finish), idle and while a network trains beside it."""
+    """Median and p95 frame time (draw + finish): idle (a paused app being turned), and while a
+    network trains beside it with every trail a point longer each frame (a running app)."""
     from sandbox.app.worker import BackgroundWorker
     from sandbox.render import Renderer, default_camera, headless_context
-    from sandbox.render.examples import heavy_scene
+    from sandbox.render.examples import grown, heavy_scene
     from sandbox.scenario.load import parse_scenario
 
     ctx = headless_context()
@@ -211,11 +212,12 @@ def bench_frames(sizes: Sizes) -> dict:
     state = heavy_scene(sizes.trail_points, 4, sizes.frame_heights)
     camera = default_camera(state, renderer.size)
 
-    def frame_times(frames: int) -> list[float]:
+    def frame_times(frames: int, growing: bool = False) -> list[float]:
         times = []
         for index in range(frames):
+            scene = grown(state, index, frames) if growing else state
             start = time.perf_counter()
-            renderer.draw(state, camera.orbit(0.5 * index, 0.0))
+            renderer.draw(scene, camera.orbit(0.5 * index, 0.0))
             ctx.finish()
             times.append((time.perf_counter() - start) * 1e3)
         return times
@@ -226,7 +228,7 @@ def bench_frames(sizes: Sizes) -> dict:
     try:
         while not worker.drain(1):  # training has started once messages flow
             time.sleep(0.05)
-        busy = frame_times(sizes.frames)
+        busy = frame_times(sizes.frames, growing=True)
         worker.drain(10**6)
     finally:
         worker.close()

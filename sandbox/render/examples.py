@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +171,17 @@ def heavy_scene(points: int = 10_000, trails: int = 4, resolution: int = 256) ->
         points,
         caption="frame time benchmark",
     )
+
+
+def grown(state: SceneState, frame: int, frames: int) -> SceneState:
+    """`state` with every trail cut so that it reaches its full length at the last of `frames`
+    frames: a point more per frame, as trails grow while the app runs."""
+    end = frame - frames + 1
+    trails = tuple(
+        replace(t, xy=t.xy[: len(t.xy) + end], loss=t.loss[: len(t.loss) + end])
+        for t in state.trails
+    )
+    return replace(state, trails=trails, step=state.step + end)
 
 
 def network_slice_scene(step: int = 400) -> SceneState:
