@@ -1,15 +1,19 @@
-"""GL fixtures: the one headless OpenGL context of the test session, checked around each test.
+"""Session fixtures: the one headless OpenGL context, and the long replay run beside the suite.
 
-The context is made only when the selected tests use it (a run of the training tests alone never
-starts Mesa's threads in a process that may fork), and the GL renderer is reported right after
-collection. Set SANDBOX_SKIP_GL=1 to skip GL tests on a machine without EGL; CI renders on Mesa
-llvmpipe and must not skip.
+The GL context is made only when the selected tests use it (a run of the training tests alone
+never starts Mesa's threads in a process that may fork), and the GL renderer is reported right
+after collection. Set SANDBOX_SKIP_GL=1 to skip GL tests on a machine without EGL; CI renders on
+Mesa llvmpipe and must not skip.
+
+The 3·10⁶-step replay (tests/long_replay.py) takes ~12 min of CPU: when its test is selected it
+starts right after collection, at the lowest priority, and its test runs last and waits for it.
 """
 
 from __future__ import annotations
 
 import os
 
+import long_replay
 import pytest
 
 GL_FIXTURES = {"gl_context", "ctx", "renderer"}
@@ -28,7 +32,33 @@ def _session_context():
     return _SESSION.get("ctx")
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(session, config, items):
+    waiting = [item for item in items if item.name == long_replay.TEST_NAME]
+    items[:] = [item for item in items if item.name != long_replay.TEST_NAME] + waiting
+    _report_gl(config, items)
+
+
+def pytest_collection_finish(session):
+    if any(item.name == long_replay.TEST_NAME for item in session.items):
+        _SESSION["long_replay"] = long_replay.LongReplay.start()
+
+
+def pytest_sessionfinish(session):
+    job = _SESSION.pop("long_replay", None)
+    if job is not None:
+        job.stop()  # interrupted or failed early: no orphan process
+
+
+@pytest.fixture(scope="session")
+def background_long_replay():
+    """The long replay started after collection (or now, when collected some other way)."""
+    if "long_replay" not in _SESSION:
+        _SESSION["long_replay"] = long_replay.LongReplay.start()
+    return _SESSION["long_replay"]
+
+
+def _report_gl(config, items):
     if not any(GL_FIXTURES & set(getattr(item, "fixturenames", ())) for item in items):
         return
     ctx = _session_context()
