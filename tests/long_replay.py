@@ -9,6 +9,7 @@ replay fewer steps while working on it locally.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,4 @@ class LongReplay:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        import shutil
-
         shutil.rmtree(self.directory, ignore_errors=True)
