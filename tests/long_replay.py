@@ -37,29 +37,28 @@ noise = 0.5
 start = [2.0, -1.0]
 """
 
-# Prints the replay's exit code and the process's peak RSS in KiB.
+# Prints the replay's exit code and the process's peak RSS in KiB; argv[3] is a niceness to add
+# (set here rather than with preexec_fn, which may deadlock a child forked from a threaded parent).
 REPLAY_CODE = """
-import resource, sys
+import os, resource, sys
+if hasattr(os, 'nice'):
+    os.nice(int(sys.argv[3]))
 from sandbox.cli import main
 code = main(['replay', sys.argv[1], '--out', sys.argv[2], '--quiet'])
 print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def _lowest_priority() -> None:
-    os.nice(19)
-
-
 def replay_in_subprocess(steps: int, directory: Path, nice: bool = False) -> subprocess.Popen:
     """Start `sandbox replay` of SCENARIO with `steps` steps into `directory`/out."""
     scenario = directory / f"endurance_{steps}.toml"
     scenario.write_text(SCENARIO.format(steps=steps), encoding="utf-8")
+    out = directory / f"out_{steps}"
     return subprocess.Popen(
-        [sys.executable, "-c", REPLAY_CODE, str(scenario), str(directory / f"out_{steps}")],
+        [sys.executable, "-c", REPLAY_CODE, str(scenario), str(out), "19" if nice else "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_lowest_priority if nice and hasattr(os, "nice") else None,
     )
 
 
