@@ -247,7 +247,7 @@ def test_a_grown_trail_drapes_as_a_fresh_one_would():
         grown = replace(full, xy=xy[:end], loss=full.loss[:end])
         (path,) = cache.paths((grown,), world, grid_h, vertex_h, "mesh")
     fresh = trail_geometry.drape(trail_geometry.prepare_trail(full, world, grid_h), world, vertex_h)
-    for field in ("points", "fade", "tail_from", "head", "foot"):
+    for field in ("points", "fade", "tail_from", "head", "foot", "bounds"):
         assert np.array_equal(getattr(path, field), getattr(fresh, field)), field
     for field in ("uv", "step_index", "head_h", "head_on_surface", "head_surface_h"):
         assert np.array_equal(getattr(path.trail, field), getattr(fresh.trail, field)), field

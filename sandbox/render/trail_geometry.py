@@ -158,18 +158,13 @@ class DrapedPath:
     tail_from: int  # first point of the bright tail
     head: np.ndarray  # (3,) world position of the ball (on the mesh or at the true loss)
     foot: np.ndarray  # (3,) world position of the surface under the ball
-
-    @cached_property
-    def arc(self) -> np.ndarray:
-        """(M,) world distance along the path, shared by every view that thins it."""
-        return arc_lengths(self.points)
+    arc: np.ndarray  # (M,) world distance along the path (`arc_lengths`), for every view
+    bounds: np.ndarray  # (2, 3) lowest and highest x, y, z of the points (zeros if none)
 
     @cached_property
     def box(self) -> np.ndarray:
         """(8, 3) corners of the points' bounding box (all at the origin for an empty path)."""
-        if len(self.points) == 0:
-            return np.zeros((8, 3))
-        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
+        lo, hi = self.bounds
         return np.array(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij")).reshape(3, 8).T
 
 
@@ -183,17 +178,27 @@ def drape(
     `prefix`, the draped first part of the same trail on the same mesh, are reused."""
     lift = LIFT / world.zscale
     done = len(prefix.points) if prefix is not None else 0
-    h = mesh_height(vertex_h, trail.uv[done:]) + lift
-    points = world.world(trail.uv[done:], h)
-    if prefix is not None:
-        points = np.concatenate([prefix.points, points])
+    new = world.world(trail.uv[done:], mesh_height(vertex_h, trail.uv[done:]) + lift)
+    # the prefix's last point joins the new ones: their arc lengths and bounds continue its own
+    joined = np.concatenate([prefix.points[-1:], new]) if done else new
+    arc, bounds = arc_lengths(joined), np.zeros((2, 3))
+    if len(joined):
+        bounds = np.stack([joined.min(axis=0), joined.max(axis=0)])
+    if done:
+        arc = np.concatenate([prefix.arc, prefix.arc[-1] + arc[1:]])
+        bounds = np.stack(
+            [np.minimum(bounds[0], prefix.bounds[0]), np.maximum(bounds[1], prefix.bounds[1])]
+        )
+        new = np.concatenate([prefix.points, new])
+    points = new
     fade = tail_fade(trail.step_index)
     tail_from = int(np.searchsorted(fade, TAIL_DETAIL_FADE))  # fade increases along the path
-    if not trail.has_head:
-        return DrapedPath(trail, points, fade, tail_from, np.zeros(3), np.zeros(3))
-    foot = points[-1]
-    head = foot if trail.head_on_surface else world.world(trail.uv[-1:], [trail.head_h])[0]
-    return DrapedPath(trail, points, fade, tail_from, head, foot)
+    ends = (np.zeros(3), np.zeros(3))
+    if trail.has_head:
+        foot = points[-1]
+        head = foot if trail.head_on_surface else world.world(trail.uv[-1:], [trail.head_h])[0]
+        ends = (head, foot)
+    return DrapedPath(trail, points, fade, tail_from, *ends, arc, bounds)
 
 
 STEP_PX = 2.0  # thinning: most pixels between kept points, where a path is nearest the camera
