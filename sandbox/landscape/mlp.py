@@ -182,25 +182,18 @@ class FlatMLP:
                 record.append(h)
         raise AssertionError("unreachable: the last layer returns")
 
-    def forward_batched(
-        self, thetas: torch.Tensor, x: torch.Tensor, first: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward_batched(self, thetas: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Outputs (G, n, out) for G parameter vectors ``thetas`` (G, P) at once, no dropout.
 
         Stacked weights and ``torch.baddbmm`` keep the matrix units busy (chunks of ~16 points
         stay in cache on a 2-core CPU).
         Activations are applied in place unless autograd needs the intermediate values.
-        ``first``, if given, is the first layer's pre-activation (G, n, width) for these θ,
-        already known (see ``first_preactivation``).
         """
         inplace = not (torch.is_grad_enabled() and (thetas.requires_grad or x.requires_grad))
         h = x.to(thetas.dtype).expand(thetas.shape[0], *x.shape)  # shape (G, n, d)
-        for index, layer in enumerate(self._layers):
-            if index == 0 and first is not None:
-                z = first
-            else:
-                weight = layer.weight.view_batched(thetas).transpose(1, 2)  # shape (G, in, out)
-                z = torch.baddbmm(layer.bias.view_batched(thetas).unsqueeze(1), h, weight)
+        for layer in self._layers:
+            weight = layer.weight.view_batched(thetas).transpose(1, 2)  # shape (G, in, out)
+            z = torch.baddbmm(layer.bias.view_batched(thetas).unsqueeze(1), h, weight)
             if not layer.hidden:
                 return z
             if layer.bn is not None:
@@ -209,18 +202,6 @@ class FlatMLP:
             a = _activate_batched(z, self.spec.activation, inplace)
             h = h + a if layer.skip else a
         raise AssertionError("unreachable: the last layer returns")
-
-    def first_preactivation(self, thetas: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """The first layer's x·Wᵀ + b (G, n, width) for G parameter vectors (G, P).
-
-        It is linear in θ, so on a plane θ = o + a·d₁ + b·d₂ it is the same combination of its
-        values at o, d₁ and d₂ (as vectors, bias included): a surface computes those three once
-        and each grid point costs a weighted sum instead of a matrix product with k = 2.
-        """
-        layer = self._layers[0]
-        weight = layer.weight.view_batched(thetas).transpose(1, 2)
-        h = x.to(thetas.dtype).expand(thetas.shape[0], *x.shape)
-        return torch.baddbmm(layer.bias.view_batched(thetas).unsqueeze(1), h, weight)
 
     def layer_grad_norms(self, grad: torch.Tensor) -> torch.Tensor:
         """Norm of each Linear layer's weight gradient, shape (n_layers,), from a flat gradient."""

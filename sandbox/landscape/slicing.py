@@ -201,14 +201,7 @@ def surface_grid(
     ab = torch.stack([a.flatten(), b.flatten()], 1)  # shape (res², 2), row-major over (b, a)
     losses = []
     with torch.no_grad():
-        # first layer at o, d1, d2 (linear in θ): each point's is (1, a, b) · these
-        spanning = torch.stack([plane.origin, plane.d1.to(plane.origin), plane.d2.to(plane.origin)])
-        parts = model.first_preactivation(spanning, x)  # shape (3, n, width)
-        parts = parts.reshape(3, -1)
         for s in range(0, len(ab), chunk):
-            chunk_ab = ab[s : s + chunk].to(parts)
-            thetas = plane.points(chunk_ab)  # shape (G, P), from scratch every chunk
-            weights = torch.cat([torch.ones_like(chunk_ab[:, :1]), chunk_ab], dim=1)
-            first = (weights @ parts).view(len(chunk_ab), len(x), -1)
-            losses.append(loss_fn(model.forward_batched(thetas, x, first), y))
+            thetas = plane.points(ab[s : s + chunk])  # shape (G, P), from scratch every chunk
+            losses.append(loss_fn(model.forward_batched(thetas, x), y))
     return torch.cat(losses).view(resolution, resolution)
