@@ -107,7 +107,17 @@ def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
     scenario.write_text(TWO_BOWLS.read_text().replace("steps = 120", "steps = 2000000"))
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "replay", str(scenario), "--out", str(out)],
+        [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            "-m",
+            "sandbox",
+            "replay",
+            str(scenario),
+            "--out",
+            str(out),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -124,9 +134,17 @@ def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
     try:
         _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"still running 120 s after SIGINT\nout: {out[-1000:]}\nerr: {err[-2000:]}")
+        status = Path(f"/proc/{proc.pid}/status")  # Linux: its blocked and ignored signals
+        signals = [ln for ln in status.read_text().splitlines() if ln.startswith("Sig")]
+        proc.send_signal(signal.SIGABRT)  # -X faulthandler: every thread's Python stack
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        pytest.fail(
+            f"still running 120 s after SIGINT\n{signals}\nout: {out[-1000:]}\nerr: {err[-3000:]}"
+        )
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "interrupted" in err
     assert not (out / "summary.json").exists()
