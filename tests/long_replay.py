@@ -39,10 +39,16 @@ start = [2.0, -1.0]
 
 # Prints the replay's exit code and the process's peak RSS in KiB; argv[3] is a niceness to add
 # (set here rather than with preexec_fn, which may deadlock a child forked from a threaded parent).
+# It also ends itself if the test session dies without stopping it (killed, not interrupted).
 REPLAY_CODE = """
-import os, resource, sys
+import os, resource, sys, threading, time
 if hasattr(os, 'nice'):
     os.nice(int(sys.argv[3]))
+def _end_with_parent(parent=os.getppid()):
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+threading.Thread(target=_end_with_parent, daemon=True).start()
 from sandbox.cli import main
 code = main(['replay', sys.argv[1], '--out', sys.argv[2], '--quiet'])
 print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -106,18 +106,15 @@ def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
     scenario = tmp_path / "long.toml"
     scenario.write_text(TWO_BOWLS.read_text().replace("steps = 120", "steps = 2000000"))
     out = tmp_path / "out"
+    # `python -m sandbox replay ...` as a terminal starts it: with SIGINT at its default even when
+    # this test runs under a shell's background job (`cmd &`), whose children inherit it ignored
+    terminal = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'sandbox'; runpy.run_module('sandbox', run_name='__main__', alter_sys=True)"
+    )
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-X",
-            "faulthandler",
-            "-m",
-            "sandbox",
-            "replay",
-            str(scenario),
-            "--out",
-            str(out),
-        ],
+        [sys.executable, "-X", "faulthandler", "-c", terminal, "replay", str(scenario)]
+        + ["--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
