@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import shutil
@@ -100,6 +101,41 @@ def test_unwritable_out_exits_1_with_one_line(tmp_path):
     p = cli("replay", str(TWO_BOWLS), "--out", str(blocker / "sub"))
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+class FullDisk:
+    """A file on a disk that fills up after `room` characters: writes beyond it fail with
+    ENOSPC, and so does closing once a write has failed (buffered data cannot be flushed)."""
+
+    def __init__(self, real, room: int):
+        self.real, self.room, self.failed = real, room, False
+
+    def write(self, text: str) -> int:
+        if len(text) > self.room:
+            self.failed = True
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(text)
+        return self.real.write(text)
+
+    def close(self) -> None:
+        self.real.close()
+        if self.failed:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_exits_1_with_one_line_and_leaves_no_output(tmp_path, capsys, monkeypatch):
+    import sandbox.trace.io as trace_io
+
+    real_open = open
+    monkeypatch.setattr(
+        trace_io, "open", lambda *a, **k: FullDisk(real_open(*a, **k), 2_000), raising=False
+    )
+    out = tmp_path / "out"
+    assert main(["replay", str(TWO_BOWLS), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0], err
+    assert not list(out.rglob("*.csv")) and not list(out.rglob("*.part"))
+    assert not (out / "summary.json").exists()
 
 
 def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
