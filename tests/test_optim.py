@@ -216,6 +216,23 @@ def test_divergence_stops_the_run_and_is_marked():
     assert all(not s.diverged for s in steps[:-1])
 
 
+@pytest.mark.parametrize(
+    ("template", "surface", "diverges"),
+    [(ANALYTIC, "rosenbrock", True), (ANALYTIC, "quadratic", True), (NETWORK, "", False)],
+)
+def test_an_absurd_learning_rate_is_a_state_not_a_crash(template, surface, diverges):
+    """lr = 1e9. The analytic surfaces overflow within a few steps: the run ends marked diverged,
+    every earlier record finite. The tanh network saturates instead (its BCE loss grows only
+    linearly, ~4e7 after 200 steps, below the contract's 1e12): it runs to the end, finite."""
+    run = 'optimizer = "gd"\nlr = 1e9'
+    steps = steps_of(template.format(steps=200, surface=surface, params="{}", run=run))
+    assert all(math.isfinite(s.loss) and not s.diverged for s in steps[:-1])
+    if diverges:
+        assert steps[-1].diverged and len(steps) < 20, len(steps)
+    else:
+        assert len(steps) == 201 and not steps[-1].diverged and math.isfinite(steps[-1].loss)
+
+
 def test_minibatch_sgd_reports_the_full_batch_loss():
     steps = steps_of(NETWORK.format(steps=5, run='optimizer = "sgd"\nlr = 0.1\nbatch_size = 8'))
     scenario = parse_scenario(NETWORK.format(steps=5, run='optimizer = "sgd"\nlr = 0.1'))
