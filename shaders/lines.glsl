@@ -17,6 +17,7 @@ in vec3 in_color;
 in vec2 in_fade;
 in float in_width;
 in float in_dash;
+in float in_cap;                // 0: the next segment starts at p1 and draws the round joint there
 out vec2 v_local;               // pixels: along the segment from s0, across from its centre line
 flat out float v_length;
 flat out vec2 v_core;           // core half-widths at s0 and s1
@@ -42,7 +43,7 @@ void main() {
     float rim = u_core_pass > 0.5 ? 0.0 : u_outline_px;
     float reach = max(v_core.x, v_core.y) + rim + 1.0;  // +1 px: anti-aliased edge
     vec2 corner = QUAD_CORNERS[gl_VertexID % 4];
-    vec2 px = (corner.x < 0.0 ? s0 - dir * reach : s1 + dir * reach) + across * corner.y * reach;
+    vec2 px = (corner.x < 0.0 ? s0 - dir * reach : s1 + dir * reach * in_cap) + across * corner.y * reach;
     v_local = vec2(dot(px - s0, dir), dot(px - s0, across));
     v_length = len;
     v_color = in_color;

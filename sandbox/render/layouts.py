@@ -61,6 +61,7 @@ SEGMENT_VERTEX = _layout(
     ("in_fade", "f4", 2),  # 1 = fresh, 0 = old, at each end: old parts are thinner and muted
     ("in_width", "f4"),  # multiplies the pass's line width
     ("in_dash", "f4"),  # dash period in pixels; 0 = solid
+    ("in_cap", "f4"),  # 1 = round cap at the end; 0 = the next segment starts here, draws the joint
 )  # one row per segment in numpy; each row is uploaded 4 times, once per quad corner
 BALL_INSTANCE = _layout(
     ("in_center", "f4", 3),  # world position

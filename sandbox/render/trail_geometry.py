@@ -45,16 +45,19 @@ WORLD_SEGMENT = np.dtype(
         ("fade", "f4", 2),
         ("width", "f4"),
         ("dash", "f4"),
+        ("cap", "f4"),
     ]
 )
 
 
-def world_segments(p0, p1, color, fade=1.0, width=1.0, dash=0.0) -> np.ndarray:
-    """WORLD_SEGMENT rows from (N, 3) end points; the looks broadcast."""
+def world_segments(p0, p1, color, fade=1.0, width=1.0, dash=0.0, cap=1.0) -> np.ndarray:
+    """WORLD_SEGMENT rows from (N, 3) end points; the looks broadcast. `cap` 0 leaves out the
+    round cap at a segment's end, for a segment whose successor starts at that exact point: the
+    successor's start cap is the same disc, drawn once instead of twice."""
     p0 = np.asarray(p0, dtype=np.float64).reshape(-1, 3)
     out = np.zeros(len(p0), dtype=WORLD_SEGMENT)
     out["p0"], out["p1"], out["color"] = p0, np.asarray(p1).reshape(-1, 3), color
-    out["fade"], out["width"], out["dash"] = fade, width, dash
+    out["fade"], out["width"], out["dash"], out["cap"] = fade, width, dash, cap
     return out
 
 
@@ -64,6 +67,7 @@ def segment_vertices(segments: np.ndarray) -> np.ndarray:
     out["in_p0"], out["in_p1"] = segments["p0"], segments["p1"]
     out["in_color"], out["in_fade"] = segments["color"], segments["fade"]
     out["in_width"], out["in_dash"] = segments["width"], segments["dash"]
+    out["in_cap"] = segments["cap"]
     return out
 
 
@@ -229,16 +233,22 @@ def path_segments(
     if len(path.points) < 2:
         return np.zeros(0, dtype=WORLD_SEGMENT)
     kept = arc_length_decimate(path.points, max(step, 1e-9), path.tail_from, budget, path.arc)
-    points, fade = path.points[kept].copy(), path.fade[kept]
+    points, fade = path.points[kept], path.fade[kept]
     shown = ~buried_segments(points[:, :2], COVER_CELL_WIDTHS * line_width, COVER_POINTS)
-    p0, p1 = points[:-1][shown], points[1:][shown]
+    # A long straight segment over a hill (a thinned path) would sink into it: raise each point
+    # by a fraction of the longer segment it ends, which covers the sag of gentle curvature.
+    # Per point, not per segment, so that consecutive segments meet at exactly the same point.
+    length = np.linalg.norm(np.diff(points[:, :2], axis=0), axis=1)
+    length = np.where(np.isfinite(length), length, 0.0)
+    lifted = points.copy()
+    lifted[:, 2] += SAG_LIFT * np.maximum(np.r_[length, 0.0], np.r_[0.0, length])
+    p0, p1 = lifted[:-1][shown], lifted[1:][shown]
     fade = np.column_stack([fade[:-1], fade[1:]])[shown]
-    # A long straight segment over a hill (a thinned path) would sink into it: raise each
-    # segment by a fraction of its own length, which covers the sag of gentle curvature.
-    sag = SAG_LIFT * np.linalg.norm(p1[:, :2] - p0[:, :2], axis=1)
-    p0[:, 2] += sag
-    p1[:, 2] += sag
-    return world_segments(p0, p1, path.trail.trail.color, fade)
+    # Where the next segment is drawn and starts at this one's end, it draws the joint's disc
+    # (its start cap): this one leaves out its end cap, ~30 % of the fragments of a jittering run.
+    continued = np.r_[shown[1:], False] & np.r_[np.isfinite(lifted[2:]).all(axis=1), False]
+    cap = np.where(continued, 0.0, 1.0)[shown]
+    return world_segments(p0, p1, path.trail.trail.color, fade, cap=cap)
 
 
 def _looks(trail: Trail) -> tuple:
