@@ -37,13 +37,16 @@ noise = 0.5
 start = [2.0, -1.0]
 """
 
-# Prints the replay's exit code and the process's peak RSS in KiB; argv[3] is a niceness to add
-# (set here rather than with preexec_fn, which may deadlock a child forked from a threaded parent).
+# Prints the replay's exit code and the process's peak RSS in KiB. argv[3] is a niceness to add
+# and, if not 0, SCHED_IDLE where there is one, as the app's worker has (set here rather than with
+# preexec_fn, which may deadlock a child forked from a threaded parent).
 # It also ends itself if the test session dies without stopping it (killed, not interrupted).
 REPLAY_CODE = """
 import os, resource, sys, threading, time
 if hasattr(os, 'nice'):
     os.nice(int(sys.argv[3]))
+if int(sys.argv[3]) and hasattr(os, 'SCHED_IDLE'):  # not above other tests' app workers
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 def _end_with_parent(parent=os.getppid()):
     while os.getppid() == parent:
         time.sleep(1.0)
