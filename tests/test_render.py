@@ -452,10 +452,17 @@ from sandbox.render.examples import saddle_scene
 from sandbox.render.frames import save_png
 from sandbox.render.renderer import Renderer
 
+import numpy as np
+
 surface, ctx = open_window((320, 180), "smoke")
 renderer = Renderer(ctx, (320, 180))
 renderer.draw(saddle_scene(20))
-renderer.present(ctx.screen, (400, 180))
+renderer.present(ctx.screen, (320, 180))  # the window's own size: the frame is copied as it is
+assert ctx.error == "GL_NO_ERROR", ctx.error
+shown = np.frombuffer(ctx.screen.read(components=3, alignment=1), np.uint8)
+ctx.error  # moderngl's read asks the window's framebuffer for GL_COLOR_ATTACHMENT0: flag cleared
+assert np.array_equal(shown.reshape(180, 320, 3)[::-1], renderer.read_rgb())
+renderer.present(ctx.screen, (400, 180))  # another size: scaled and letterboxed
 import pygame
 pygame.display.flip()
 assert ctx.error == "GL_NO_ERROR", ctx.error

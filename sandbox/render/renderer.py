@@ -323,6 +323,9 @@ class Renderer:
         """Draw the last frame onto `screen` (e.g. `ctx.screen`), letterboxed to keep its aspect."""
         width, height = window_size
         frame_w, frame_h = self.size
+        if (width, height) == (frame_w, frame_h):
+            self.ctx.copy_framebuffer(screen, self.targets.image_fbo)
+            return
         scale = min(width / frame_w, height / frame_h)
         w, h = round(frame_w * scale), round(frame_h * scale)
         screen.use()
