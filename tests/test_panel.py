@@ -14,6 +14,7 @@ import pytest
 from offscreen import python, sandbox
 from PIL import Image
 
+from sandbox.app.plots import envelope
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import load_scenario
 
@@ -239,3 +240,23 @@ def test_a_deck_with_a_missing_scenario_exits_2_naming_the_line(tmp_path):
     p = sandbox("present", str(deck), "--frames", "1", timeout=120)
     assert p.returncode == 2, p.stderr
     assert f"{deck}:2: scenarios[1]: no scenario file" in p.stderr
+
+
+def test_a_plotted_series_keeps_its_envelope_at_the_plot_width():
+    """Oracle: every point of the series has a kept point at most one pixel column away that is
+    at least as high, and one that is at least as low, so the drawn line reaches every value; a
+    one-step spike (edge of stability) keeps its full height."""
+    rng = np.random.default_rng(0)
+    xs = np.arange(0, 30_000, 4, dtype=float)
+    ys = np.exp(np.cumsum(rng.normal(0, 0.05, len(xs))))
+    ys[4321] = 1e3
+    columns = 130
+    thin_x, thin_y = envelope(xs, ys, columns)
+    assert len(thin_x) <= 2 * columns + len(xs) // columns + 2 and len(thin_x) < len(xs) / 10
+    assert thin_x[0] == xs[0] and thin_x[-1] == xs[-1] and np.all(np.diff(thin_x) > 0)
+    assert thin_y.max() == 1e3
+    near = np.abs(xs[:, None] - thin_x[None, :]) <= (xs[-1] - xs[0]) / columns
+    assert np.all((near & (thin_y[None, :] >= ys[:, None])).any(axis=1))
+    assert np.all((near & (thin_y[None, :] <= ys[:, None])).any(axis=1))
+    few = np.arange(300.0)
+    assert envelope(few, few, columns)[0] is few  # 2 or fewer points per column: as it is

@@ -31,6 +31,10 @@ class Gui:
         io = imgui.get_io()
         io.set_ini_filename("")  # window layout is ours; never write imgui.ini into the cwd
         fonts = data_dir("assets") / "fonts"
+        # Anti-aliased lines from geometry, not from lines baked into the atlas: every texel the
+        # panels sample then lands exactly on a pixel, and the atlas can be sampled NEAREST,
+        # which costs less on software GL (see ImGuiPass)
+        io.fonts.flags |= imgui.ImFontAtlasFlags_.no_baked_lines
         # the first font added is ImGui's default; 1.92 bakes it at whatever size is asked for
         io.fonts.add_font_from_file_ttf(str(fonts / "DejaVuSans.ttf"), BASE_FONT_PX)
         self.gl = ImGuiPass(ctx)

@@ -2,8 +2,8 @@
 
 Everything is drawn up to the shown step, so dragging the scrubber (or the step line in any
 plot) moves the 3-D view and the plots together. Hovering a plot lists every run's value at that
-step. Series are thinned to a few thousand points: ImPlot draws each segment as a quad, and a
-software renderer pays for every one.
+step. Series are thinned to their envelope at the plot's resolution (see `envelope`): ImPlot
+draws each segment as a few triangles, and a software renderer pays for every one.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import numpy as np
 
 from sandbox.app.model import COLUMNS, RunHistory
 from sandbox.app.panel import Action, Command, readable
-
-MAX_POINTS = 1500  # per series
 
 
 @dataclass(frozen=True)
@@ -35,12 +33,28 @@ class TimelineView:
     measured: bool  # some run has a sharpness estimate (the λmax plot is shown)
 
 
-def thinned(rows: np.ndarray) -> np.ndarray:
-    """At most MAX_POINTS rows, evenly spread, always keeping the last."""
-    if len(rows) <= MAX_POINTS:
-        return rows
-    index = np.unique(np.linspace(0, len(rows) - 1, MAX_POINTS).round().astype(int))
-    return rows[index]
+def envelope(xs: np.ndarray, ys: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a series that draw the same line when `buckets` columns span it: in each
+    run of consecutive points (equal counts; a run's steps are evenly spaced) its lowest and
+    highest, in order, and the first and last point. A spike stays as tall as it is, which
+    picking every k-th point would not promise (an edge-of-stability loss spike is one step)."""
+    count = len(xs)
+    per = count // max(buckets, 1)
+    if per < 3:  # keeping two of every three or fewer points saves nothing worth the work
+        return xs, ys
+    body = ys[: count - count % per].reshape(-1, per)
+    starts = np.arange(len(body)) * per
+    keep = np.concatenate(
+        [
+            [0],
+            starts + body.argmin(axis=1),
+            starts + body.argmax(axis=1),
+            np.arange(len(body) * per, count),  # the short run at the end, as it is
+            [count - 1],
+        ]
+    )
+    keep = np.unique(keep)
+    return xs[keep], ys[keep]
 
 
 def timeline_window(
@@ -139,11 +153,19 @@ def _end(gui, view: TimelineView, actions: list[Action], hover: list[tuple[str, 
     implot.end_plot()
 
 
-def _series(view: TimelineView, i: int, column: int) -> tuple[np.ndarray, np.ndarray]:
-    rows = thinned(view.histories[i].rows(view.step))
+def _series(
+    gui, view: TimelineView, i: int, column: int, positive: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run i's finite values of `column` (only the positive ones for a log axis) up to the shown
+    step, as their envelope at the current plot's width (call between begin and end)."""
+    rows = view.histories[i].rows(view.step)
     xs, ys = rows[:, 0], rows[:, column]
-    keep = np.isfinite(ys)
-    return np.ascontiguousarray(xs[keep]), np.ascontiguousarray(ys[keep])
+    keep = np.isfinite(ys) & (ys > 0) if positive else np.isfinite(ys)
+    xs, ys = xs[keep], ys[keep]
+    if len(xs) > 1:
+        pixels = gui.implot.get_plot_size().x * (xs[-1] - xs[0]) / max(view.steps, 1)
+        xs, ys = envelope(xs, ys, math.ceil(pixels) + 1)
+    return np.ascontiguousarray(xs), np.ascontiguousarray(ys)
 
 
 def _spec(gui, color, weight: float = 2.0):
@@ -175,9 +197,7 @@ def _plot(gui, view, title: str, column_name: str, log_y: bool, actions) -> None
     for i, name in enumerate(view.names):
         if i in view.hidden:
             continue
-        xs, ys = _series(view, i, column)
-        if log_y:
-            xs, ys = xs[ys > 0], ys[ys > 0]
+        xs, ys = _series(gui, view, i, column, positive=log_y)
         if len(xs):
             gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
     _end(gui, view, actions, _hover_values(gui, view, column, column_name.replace("_", " ")))
@@ -191,11 +211,11 @@ def _sharpness_plot(gui, view: TimelineView, actions) -> None:
     for i, name in enumerate(view.names):
         if i in view.hidden:
             continue
-        xs, ys = _series(view, i, sharp)
+        xs, ys = _series(gui, view, i, sharp, positive=True)
         if not len(xs):
             continue
         gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
-        lx, lrs = _series(view, i, lr)
+        lx, lrs = _series(gui, view, i, lr, positive=True)
         gui.implot.plot_line(f"2/η {name}", lx, 2 / lrs, _spec(gui, view.colors[i], 1.0))
     _end(gui, view, actions, _hover_values(gui, view, sharp, "λmax"))
 
@@ -210,13 +230,11 @@ def _gradient_plot(gui, view: TimelineView, actions) -> None:
             continue
         layers = view.histories[i].layers
         if not layers:
-            xs, ys = _series(view, i, total)
-            xs, ys = xs[ys > 0], ys[ys > 0]
+            xs, ys = _series(gui, view, i, total, positive=True)
             gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
             continue
         for layer in range(layers):
-            xs, ys = _series(view, i, len(COLUMNS) + layer)
-            xs, ys = xs[ys > 0], ys[ys > 0]
+            xs, ys = _series(gui, view, i, len(COLUMNS) + layer, positive=True)
             shade = 1.0 - 0.6 * layer / max(layers - 1, 1)
             color = tuple(c * shade for c in view.colors[i])
             label = f"{name} layer {layer + 1}"

@@ -60,7 +60,7 @@ class ImGuiPass:
                 status == imgui.ImTextureStatus.want_updates and tex.tex_id not in self.textures
             ):
                 texture = self.ctx.texture((tex.width, tex.height), 4, self._pixels(tex))
-                texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
                 texture.repeat_x = texture.repeat_y = False
                 self.textures[texture.glo] = texture
                 tex.set_tex_id(texture.glo)
