@@ -126,20 +126,23 @@ def buried_segments(xy: np.ndarray, cell: float, cover: int) -> np.ndarray:
         return np.zeros(max(count - 1, 0), dtype=bool)
     with np.errstate(invalid="ignore", over="ignore"):
         cells = np.floor(xy / cell)
-    finite = np.all(np.abs(cells) < 2.0**30, axis=1)
-    cells = np.where(finite[:, None], cells, 0.0).astype(np.int64)
+    finite = (np.abs(cells) < 2.0**30).all(axis=1)
+    cells[~finite] = 0.0
+    ij = cells.astype(np.int64)
     # one integer per cell; a point that is not finite (or absurdly far) gets a cell of its own
-    group = np.where(finite, cells[:, 0] * 2**31 + cells[:, 1], -(2**62) - np.arange(count))
-    newest_first = group[::-1]
-    order = np.argsort(newest_first, kind="stable")
-    sorted_groups = newest_first[order]
-    first_of_group = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    rank = np.empty(count, dtype=np.int64)  # newer points in the same cell, newest first
-    rank[order] = np.arange(count) - np.repeat(
-        first_of_group, np.diff(np.r_[first_of_group, count])
-    )
-    newer = rank[::-1]
-    short = np.linalg.norm(np.diff(xy, axis=0), axis=1) < cell
+    group = np.where(finite, ij[:, 0] * 2**31 + ij[:, 1], -(2**62) - np.arange(count))
+    order = np.argsort(group, kind="stable")  # by cell, then oldest first
+    ordered = group[order]
+    starts_group = np.empty(count, dtype=bool)
+    starts_group[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
+    group_index = np.cumsum(starts_group) - 1
+    starts = np.flatnonzero(starts_group)
+    ends = np.append(starts[1:], count)
+    newer = np.empty(count, dtype=np.int64)  # points after this one in its cell
+    newer[order] = ends[group_index] - 1 - np.arange(count)
+    step = np.diff(xy, axis=0)
+    short = step[:, 0] ** 2 + step[:, 1] ** 2 < cell * cell
     return short & (newer[:-1] >= cover) & (newer[1:] >= cover)
 
 
@@ -238,16 +241,21 @@ def path_segments(
     # A long straight segment over a hill (a thinned path) would sink into it: raise each point
     # by a fraction of the longer segment it ends, which covers the sag of gentle curvature.
     # Per point, not per segment, so that consecutive segments meet at exactly the same point.
-    length = np.linalg.norm(np.diff(points[:, :2], axis=0), axis=1)
-    length = np.where(np.isfinite(length), length, 0.0)
+    step = np.diff(points[:, :2], axis=0)
+    length = np.hypot(step[:, 0], step[:, 1])
+    length[~np.isfinite(length)] = 0.0
+    sag = np.zeros(len(points))
+    sag[:-1] = length
+    np.maximum(sag[1:], length, out=sag[1:])
     lifted = points.copy()
-    lifted[:, 2] += SAG_LIFT * np.maximum(np.r_[length, 0.0], np.r_[0.0, length])
+    lifted[:, 2] += SAG_LIFT * sag
     p0, p1 = lifted[:-1][shown], lifted[1:][shown]
-    fade = np.column_stack([fade[:-1], fade[1:]])[shown]
+    fade = np.stack([fade[:-1][shown], fade[1:][shown]], axis=1)
     # Where the next segment is drawn and starts at this one's end, it draws the joint's disc
     # (its start cap): this one leaves out its end cap, ~30 % of the fragments of a jittering run.
-    continued = np.r_[shown[1:], False] & np.r_[np.isfinite(lifted[2:]).all(axis=1), False]
-    cap = np.where(continued, 0.0, 1.0)[shown]
+    continued = np.zeros(len(shown), dtype=bool)
+    continued[:-1] = shown[1:] & np.isfinite(lifted[2:]).all(axis=1)
+    cap = np.where(continued[shown], 0.0, 1.0)
     return world_segments(p0, p1, path.trail.trail.color, fade, cap=cap)
 
 
