@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sandbox.render.camera import OrbitCamera
+from sandbox.render.camera import OrbitCamera, project_points
 from sandbox.render.trail_geometry import world_segments
 from sandbox.render.world import WorldTransform
 
@@ -94,8 +94,10 @@ def axes(
     u_edge, v_edge = float(eye[0] > 0), float(eye[1] > 0)  # the edges nearest the camera
     u_out, v_out = (1 if u_edge else -1), (1 if v_edge else -1)
 
+    view_proj = camera.view_projection(size[0] / size[1])  # once: ~20 labels and ticks use it
+
     def pixel(u: float, v: float, h: float) -> tuple[float, float]:
-        xy = camera.project(world.world(np.array([[u, v]]), np.array([h])), size)[0]
+        xy = project_points(view_proj, world.world(np.array([[u, v]]), np.array([h])), size)[0]
         return float(xy[0]), float(xy[1])
 
     ends = [((0, 0, 0), (1, 0, 0)), ((1, 0, 0), (1, 1, 0))]
