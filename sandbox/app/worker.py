@@ -141,7 +141,9 @@ def _below_the_window() -> None:
     """Training takes the cycles frames leave idle, and a frame (software GL uses every core)
     takes its core back at once: SCHED_IDLE where there is one (Linux). A worker that is only
     niced keeps a core it is on until its time slice ends, which cost ~8 ms of the render
-    loop's p95 on 2 cores (`sandbox bench`); elsewhere nice is what there is."""
+    loop's p95 on 2 cores (`sandbox bench`); elsewhere nice is what there is. The price, on 2
+    cores with software GL: while the app draws back to back, training gets ~200-240 steps/s
+    of the benchmark network instead of ~280-430 at nice +10."""
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
