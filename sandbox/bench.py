@@ -253,8 +253,11 @@ import json, sys, time
 from sandbox.app.window import FPS, App
 from sandbox.scenario.load import parse_scenario
 
-text, width, height, frames = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-app = App(parse_scenario(text), (width, height))
+from sandbox.scenario.load import load_scenario
+
+source, width, height, frames = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+scenario = parse_scenario(source) if "\\n" in source else load_scenario(source)
+app = App(scenario, (width, height))
 clock = app.pygame.time.Clock()
 try:
     deadline = time.monotonic() + 120
@@ -276,20 +279,29 @@ finally:
 """
 
 
-def bench_app_loop(sizes: Sizes) -> dict:
+APP_LOOP_SCENARIO = "edge_of_stability"  # bundled: two networks training, sharpness measured
+
+
+def bench_app_loop(sizes: Sizes, quick: bool = False) -> dict:
     """`App.frame()` (drain the worker, draw, control panel and live plots, present) in an
-    offscreen window of the frame size, while the benchmark's network trains in the app's own
-    background worker: the render loop a user of the app gets."""
+    offscreen window of the frame size, while a bundled network scenario trains in the app's
+    own background worker: the render loop a user of the app gets (`--quick`: a tiny network)."""
     import os
     import subprocess
     import sys
 
+    from sandbox.resources import find_scenario
+
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy"}
     width, height = sizes.frame_size
-    text = network_scenario_text(sizes, steps=10**6)
+    source = (
+        network_scenario_text(sizes, steps=10**6)
+        if quick
+        else str(find_scenario(APP_LOOP_SCENARIO))
+    )
     args = [str(width), str(height), str(sizes.frames)]
     done = subprocess.run(
-        [sys.executable, "-c", APP_LOOP_CODE, text, *args],
+        [sys.executable, "-c", APP_LOOP_CODE, source, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -302,6 +314,7 @@ def bench_app_loop(sizes: Sizes) -> dict:
     return {
         "app_median_ms_training": statistics.median(measured["times"]),
         "app_p95_ms_training": float(np.percentile(measured["times"], 95)),
+        "app_scenario": "bench network" if quick else APP_LOOP_SCENARIO,
         "app_steps_trained": measured["steps"],
     }
 
@@ -358,7 +371,7 @@ def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> d
         "grid": lambda: bench_grid(sizes, device),
         "first_surface": lambda: bench_first_surface(sizes),
         "sharpness": lambda: bench_sharpness(sizes, device),
-        "frame": lambda: {**bench_frames(sizes), **bench_app_loop(sizes)},
+        "frame": lambda: {**bench_frames(sizes), **bench_app_loop(sizes, quick)},
         "training": lambda: bench_training(sizes),
     }
     for name, bench in plan.items():
