@@ -269,6 +269,21 @@ def test_orbiting_reuses_the_uploaded_trail_segments(ctx, renderer):
     assert buffer._key != key
 
 
+def test_the_same_heights_are_not_redone_and_new_ones_are_drawn(ctx, renderer):
+    state = saddle_scene()
+    renderer.draw(state)
+    done, before = renderer._last_heights[2], renderer.read_rgb()
+    renderer.draw(replace(state, step=state.step - 1))  # same heights array: nothing redone
+    assert renderer._last_heights[2] is done
+    renderer.draw(replace(state, heights=state.heights.copy()))  # a new array: redone
+    assert renderer._last_heights[2] is not done
+    tilted = state.heights + np.linspace(0.0, 2.0, state.heights.shape[1], dtype=np.float32)
+    renderer.draw(replace(state, heights=tilted))
+    assert not np.array_equal(renderer.read_rgb(), before)
+    renderer.draw(replace(state, log_height=True))  # same array, another scale: redone
+    assert renderer._last_heights[2][0].scale != done[0].scale
+
+
 def test_options_change_the_picture(ctx, renderer):
     state = saddle_scene()
     images = []
