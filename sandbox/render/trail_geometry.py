@@ -22,6 +22,7 @@ from sandbox.render.scene import Trail
 from sandbox.render.world import LIFT, PreparedTrail, WorldTransform, mesh_height, prepare_trail
 
 STYLE_SPHERE, STYLE_RING, STYLE_FOOT = 0.0, 1.0, 2.0
+STEP_PX = 2.0  # thinning: most pixels between kept points, where a path is nearest the camera
 # The bright tail covers the last max(TAIL_MIN_STEPS, TAIL_FRACTION * steps) steps.
 TAIL_MIN_STEPS = 25
 TAIL_FRACTION = 0.08
@@ -206,9 +207,6 @@ def drape(
         head = foot if trail.head_on_surface else world.world(trail.uv[-1:], [trail.head_h])[0]
         ends = (head, foot)
     return DrapedPath(trail, points, fade, tail_from, *ends, arc, bounds)
-
-
-STEP_PX = 2.0  # thinning: most pixels between kept points, where a path is nearest the camera
 
 
 def thinning_step(
