@@ -24,6 +24,7 @@ flat out vec2 v_core;           // core half-widths at s0 and s1
 flat out vec3 v_color;
 flat out vec2 v_fade;
 flat out float v_dash;
+flat out vec2 v_depth;          // window depth of s0 and s1
 
 void main() {
     vec4 c0 = u_mvp * vec4(in_p0, 1.0);
@@ -43,12 +44,18 @@ void main() {
     float rim = u_core_pass > 0.5 ? 0.0 : u_outline_px;
     float reach = max(v_core.x, v_core.y) + rim + 1.0;  // +1 px: anti-aliased edge
     vec2 corner = QUAD_CORNERS[gl_VertexID % 4];
-    vec2 px = (corner.x < 0.0 ? s0 - dir * reach : s1 + dir * reach * in_cap) + across * corner.y * reach;
+    // Without an end cap (the next segment draws the joint) the quad still reaches `reach` past
+    // s0: its own start cap is a whole disc even when the segment is shorter than its width.
+    float ahead = in_cap > 0.5 ? len + reach : max(len, reach);
+    vec2 px = (corner.x < 0.0 ? s0 - dir * reach : s0 + dir * ahead) + across * corner.y * reach;
     v_local = vec2(dot(px - s0, dir), dot(px - s0, across));
     v_length = len;
     v_color = in_color;
     v_fade = in_fade;
     v_dash = in_dash;
+    // The fragment shader gives each pixel the depth of the nearest point of the segment (see
+    // there); the quad's own depth only has to lie between the ends'.
+    v_depth = 0.5 + 0.5 * vec2(c0.z / c0.w, c1.z / c1.w);
     gl_Position = pixels_to_clip(px, corner.x < 0.0 ? c0.z / c0.w : c1.z / c1.w);
 }
 #endif
@@ -61,6 +68,7 @@ flat in vec2 v_core;
 flat in vec3 v_color;
 flat in vec2 v_fade;
 flat in float v_dash;
+flat in vec2 v_depth;
 out vec4 frag;
 
 void main() {
@@ -69,6 +77,11 @@ void main() {
     float d = length(vec2(v_local.x - t * v_length, v_local.y));  // pixels to the segment
     float coverage = clamp(radius + 0.5 - d, 0.0, 1.0);
     if (coverage <= 0.0 || (v_dash > 0.0 && fract(v_local.x / v_dash) > 0.6)) discard;
+    // The depth of the nearest point of the segment, not a ramp across the quad: the round caps
+    // of two segments meeting at a joint then test the same depth against the surface, whichever
+    // of them draws it (a line only just above the surface would otherwise lose rim pixels where
+    // one segment's ramp runs ahead of the other's).
+    gl_FragDepth = mix(v_depth.x, v_depth.y, t);
     if (u_core_pass < 0.5) {
         frag = vec4(u_outline_color.rgb, u_outline_color.a * coverage);
         return;
