@@ -251,9 +251,7 @@ def bench_frames(sizes: Sizes) -> dict:
 APP_LOOP_CODE = """
 import json, sys, time
 from sandbox.app.window import FPS, App
-from sandbox.scenario.load import parse_scenario
-
-from sandbox.scenario.load import load_scenario
+from sandbox.scenario.load import load_scenario, parse_scenario
 
 source, width, height, frames = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 scenario = parse_scenario(source) if "\\n" in source else load_scenario(source)

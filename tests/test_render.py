@@ -398,10 +398,11 @@ def test_a_joint_is_drawn_once_by_the_segment_that_starts_there(ctx, monkeypatch
     renderer = Renderer(ctx, (640, 360))
     camera = default_camera(state, renderer.size)
     mvp = camera.view_projection(640 / 360)
+    world = WorldTransform.from_state(state)
     path = renderer._paths.paths(
         state.trails,
-        WorldTransform.from_state(state),
-        WorldTransform.from_state(state).normalised_heights(state.heights),
+        world,
+        world.normalised_heights(state.heights),
         renderer.surface.vertex_heights,
         renderer.surface.heights_key,
     )[0]

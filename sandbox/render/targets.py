@@ -43,7 +43,9 @@ class FrameTargets:
             self.final_fbo = self._resolve_fbo or self.scene_fbo
         # the final image alone, no depth: copied to a window of the same size as it is (a blit
         # of colour only; the window's depth buffer has another format)
-        self.image_fbo = self._own(ctx.framebuffer([self.final_image]))
+        self.image_fbo = self.final_fbo
+        if self.final_fbo is self.scene_fbo:  # the only one of them with a depth attachment
+            self.image_fbo = self._own(ctx.framebuffer([self.final_image]))
         self.scene_image.filter = (moderngl.LINEAR, moderngl.LINEAR)  # upscaling reads between
         self.final_image.filter = (moderngl.LINEAR, moderngl.LINEAR)
 

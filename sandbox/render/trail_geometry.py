@@ -197,8 +197,7 @@ def drape(
         bounds = np.stack(
             [np.minimum(bounds[0], prefix.bounds[0]), np.maximum(bounds[1], prefix.bounds[1])]
         )
-        new = np.concatenate([prefix.points, new])
-    points = new
+    points = np.concatenate([prefix.points, new]) if done else new
     fade = tail_fade(trail.step_index)
     tail_from = int(np.searchsorted(fade, TAIL_DETAIL_FADE))  # fade increases along the path
     ends = (np.zeros(3), np.zeros(3))
