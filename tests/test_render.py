@@ -287,6 +287,20 @@ def test_the_same_heights_are_not_redone_and_new_ones_are_drawn(ctx, renderer):
     assert renderer._last_heights[2][0].scale != done[0].scale
 
 
+def test_a_still_camera_reuses_the_axes_and_a_moved_one_redoes_them(ctx, renderer):
+    state = saddle_scene()
+    camera = default_camera(state, SIZE)
+    renderer.draw(state, camera)
+    done, before = renderer._axes, renderer.read_rgb()
+    renderer.draw(replace(state, step=state.step - 1), camera)  # runs moved, camera did not
+    assert renderer._axes is done
+    renderer.draw(state, camera.orbit(30, 0))
+    assert renderer._axes is not done and renderer._axes[2] != done[2]  # labels moved
+    renderer.draw(state, camera)  # back: the same axes as drawn afresh
+    assert np.array_equal(renderer._axes[1], done[1]) and renderer._axes[2] == done[2]
+    assert np.array_equal(renderer.read_rgb(), before)
+
+
 def test_options_change_the_picture(ctx, renderer):
     state = saddle_scene()
     images = []
