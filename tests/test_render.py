@@ -301,6 +301,35 @@ def test_a_still_camera_reuses_the_axes_and_a_moved_one_redoes_them(ctx, rendere
     assert np.array_equal(renderer.read_rgb(), before)
 
 
+def test_axis_labels_are_never_printed_over_a_panel(ctx, renderer, monkeypatch):
+    from sandbox.render import hud
+    from sandbox.render.axes import Label
+
+    state = saddle_scene()
+    overlay = renderer.overlay
+    panels = hud.top_panels(overlay, state, [], 1.0, 1280)
+    x0, y0, x1, y1 = panels[0]
+    labels = [
+        Label("inside", (x0 + x1) / 2, (y0 + y1) / 2, is_name=True),
+        Label("edge", x1 + 3, y0 + 5, align="left"),  # its air box reaches into the panel
+        Label("clear", 640, 500),
+    ]
+    printed = []
+    monkeypatch.setattr(overlay, "text", lambda text, *a, **k: printed.append(text))
+    hud.axis_labels(overlay, labels, 1.0, state.theme, keep_out=panels)
+    assert printed == ["clear"]
+
+    # a frame: the renderer hands the panels and the mini-map frame in as the keep-out boxes
+    seen = {}
+    draw_labels = hud.axis_labels
+    monkeypatch.setattr(overlay, "text", type(overlay).text.__get__(overlay))
+    monkeypatch.setattr(
+        hud, "axis_labels", lambda *a, keep_out=(): seen.update(n=len(keep_out)) or draw_labels(*a)
+    )
+    renderer.draw(state)
+    assert seen["n"] == 3  # title, legend and mini-map
+
+
 def test_options_change_the_picture(ctx, renderer):
     state = saddle_scene()
     images = []

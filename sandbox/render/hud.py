@@ -14,6 +14,8 @@ from sandbox.render.scene import SceneState
 from sandbox.render.theme import Theme
 from sandbox.render.world import PreparedTrail
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels from the top left
+
 MARGIN, PAD = 16, 12
 TITLE_PX, BODY_PX, SMALL_PX, TICK_PX = 30, 23, 20, 19
 SUBTITLE_FRACTION = 22  # lecture subtitles: frame height / 22 pixels (the goal is ≥ 1/25)
@@ -55,9 +57,9 @@ def wrap(overlay: OverlayPass, text: str, px: float, bold: bool, max_width: floa
     return lines or [""]
 
 
-def title_panel(overlay: OverlayPass, state: SceneState, ui: float, max_width: float) -> float:
+def title_panel(overlay: OverlayPass, state: SceneState, ui: float, max_width: float) -> Box:
     """Title, caption and step counter in a panel at the top left, wrapped to `max_width`
-    pixels; returns the panel's bottom edge."""
+    pixels; returns the panel's box."""
     inner = max_width - 2 * PAD * ui
     theme = state.theme
     title = wrap(overlay, state.title, TITLE_PX * ui, True, inner)
@@ -71,17 +73,19 @@ def title_panel(overlay: OverlayPass, state: SceneState, ui: float, max_width: f
 
 def top_panels(
     overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float, width: int
-) -> None:
+) -> list[Box]:
     """Title panel and legend side by side; when the legend leaves the title too little room,
-    the title takes the full width and the legend goes below it (nothing ever overlaps)."""
+    the title takes the full width and the legend goes below it (nothing ever overlaps).
+    Returns the boxes of the panels drawn."""
     legend_w = legend_width(overlay, state, trails, ui)
     beside = width - legend_w - 3 * MARGIN * ui
     if beside >= 0.45 * width or legend_w == 0:
-        title_panel(overlay, state, ui, beside if legend_w else width - 2 * MARGIN * ui)
-        legend(overlay, state, trails, ui, width, top=MARGIN * ui)
+        title = title_panel(overlay, state, ui, beside if legend_w else width - 2 * MARGIN * ui)
+        boxes = [title, legend(overlay, state, trails, ui, width, top=MARGIN * ui)]
     else:
-        bottom = title_panel(overlay, state, ui, width - 2 * MARGIN * ui)
-        legend(overlay, state, trails, ui, width, top=bottom + MARGIN * ui / 2)
+        title = title_panel(overlay, state, ui, width - 2 * MARGIN * ui)
+        boxes = [title, legend(overlay, state, trails, ui, width, top=title[3] + MARGIN * ui / 2)]
+    return [box for box in boxes if box is not None]
 
 
 def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
@@ -120,11 +124,12 @@ def legend(
     ui: float,
     width: int,
     top: float,
-) -> None:
-    """One row per run (colour swatch, name, loss or label) and the extra HUD lines, right side."""
+) -> Box | None:
+    """One row per run (colour swatch, name, loss or label) and the extra HUD lines, right side;
+    returns the panel's box (None when there is nothing to show)."""
     rows, extra = _legend_rows(state, trails)
     if not rows and not extra:
-        return
+        return None
     swatch, name_w, inner = _legend_columns(overlay, rows, extra, ui)
     row_h = BODY_PX * ui * 1.45
     height = len(rows) * row_h + len(extra) * SMALL_PX * ui * 1.4 + 2 * PAD * ui
@@ -149,11 +154,15 @@ def legend(
     for text, px, bold, color in extra:
         overlay.text(text, cx, cy, px * ui, color, bold)
         cy += px * ui * 1.4
+    return x, y, x + inner + 2 * PAD * ui, y + height
 
 
-def axis_labels(overlay: OverlayPass, labels: list[Label], ui: float, theme: Theme) -> None:
-    """Axis names, then tick labels; a label that would overlap one already placed is dropped."""
-    placed: list[tuple[float, float, float, float]] = []
+def axis_labels(
+    overlay: OverlayPass, labels: list[Label], ui: float, theme: Theme, keep_out: list[Box] = ()
+) -> None:
+    """Axis names, then tick labels; a label that would overlap one already placed, or a panel
+    in `keep_out` (whose text it would otherwise be printed over), is dropped."""
+    placed: list[Box] = list(keep_out)
     for label in sorted(labels, key=lambda item: not item.is_name):
         if not (math.isfinite(label.x) and math.isfinite(label.y)):
             continue
@@ -175,8 +184,9 @@ def _overlap(a: tuple, b: tuple) -> bool:
 
 def minimap_frame(
     overlay: OverlayPass, box: tuple[int, int, int, int], ui: float, theme: Theme
-) -> None:
-    """A border and a caption around the mini-map; `box` is (x, y, w, h) from the top left."""
+) -> Box:
+    """A border and a caption around the mini-map; `box` is (x, y, w, h) from the top left.
+    Returns the box of the frame and its caption."""
     x, y, w, h = box
     t = max(2.0, 2 * ui)
     edge = theme.edge
@@ -184,7 +194,9 @@ def minimap_frame(
         overlay.rect(*rect, edge)
     for rect in ((x - t, y, t, h), (x + w, y, t, h)):
         overlay.rect(*rect, edge)
+    caption_top = y - t - 4 * ui - 1.2 * SMALL_PX * ui
     overlay.text("top view", x, y - t - 4 * ui, SMALL_PX * ui, theme.dim, valign="baseline")
+    return x - t, caption_top, x + w + t, y + h + t
 
 
 def alert_banner(
@@ -221,7 +233,7 @@ def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int], theme: Th
 
 def _panel_of_lines(
     overlay: OverlayPass, lines: list, x: float, y: float, ui: float, color: tuple
-) -> float:
+) -> Box:
     width = max(overlay.measure(text, px * ui, bold) for text, px, bold, _ in lines)
     height = sum(px * ui * 1.3 for _, px, _, _ in lines) + 2 * PAD * ui - 0.3 * lines[-1][1] * ui
     overlay.rect(x, y, width + 2 * PAD * ui, height, color, 10 * ui)
@@ -229,7 +241,7 @@ def _panel_of_lines(
     for text, px, bold, color in lines:
         overlay.text(text, x + PAD * ui, cy, px * ui, color, bold)
         cy += px * ui * 1.3
-    return y + height
+    return x, y, x + width + 2 * PAD * ui, y + height
 
 
 def subtitle(overlay: OverlayPass, state: SceneState, size: tuple[int, int], right: float) -> None:

@@ -316,10 +316,10 @@ class Renderer:
         self.targets.final_fbo.use()
         overlay, theme = self.overlay, state.theme
         overlay.halo = theme.halo
-        hud.axis_labels(overlay, labels, ui, theme)
-        hud.top_panels(overlay, state, trails, ui, size[0])
+        panels = hud.top_panels(overlay, state, trails, ui, size[0])
         if minimap_box is not None:
-            hud.minimap_frame(overlay, minimap_box, ui, theme)
+            panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
+        hud.axis_labels(overlay, labels, ui, theme, keep_out=panels)  # never over a panel's text
         right = minimap_box[0] - hud.MARGIN * ui if minimap_box else size[0]
         if theme.subtitles:
             hud.subtitle(overlay, state, size, right)
