@@ -42,7 +42,7 @@ void main() {
     // old parts of a path are thinner (fade 0 -> 60 % width)
     v_core = 0.5 * u_width_px * in_width * mix(vec2(0.6), vec2(1.0), in_fade);
     float rim = u_core_pass > 0.5 ? 0.0 : u_outline_px;
-    float reach = max(v_core.x, v_core.y) + rim + 1.0;  // +1 px: anti-aliased edge
+    float reach = max(v_core.x, v_core.y) + rim + 0.5;  // +0.5 px: where coverage reaches 0
     vec2 corner = QUAD_CORNERS[gl_VertexID % 4];
     // Without an end cap (the next segment draws the joint) the quad still reaches `reach` past
     // s0: its own start cap is a whole disc even when the segment is shorter than its width.
