@@ -234,6 +234,23 @@ def test_kept_trails_and_minimap_draw_what_a_fresh_renderer_draws(ctx, renderer)
     fresh.release()
 
 
+def test_the_top_view_is_the_same_whatever_the_main_view_leaves_under_it(
+    ctx, renderer, monkeypatch
+):
+    """The mini-map is drawn over the main view without clearing it first: its opaque image
+    must cover everything the main camera put there (the surface zoomed in, or nothing)."""
+    state = canyon_scene()
+    boxes = []
+    minimap = renderer._minimap
+    monkeypatch.setattr(renderer, "_minimap", lambda *a: boxes.append(minimap(*a)) or boxes[-1])
+    crops = []
+    for zoom in (4.0, 0.2):  # the surface fills the frame / is a speck in its middle
+        renderer.draw(state, default_camera(state, SIZE).zoom(zoom))
+        x, y, w, h = boxes[-1]
+        crops.append(renderer.read_rgb()[y : y + h, x : x + w])
+    assert crops[0].std() > 10 and np.array_equal(crops[0], crops[1])
+
+
 def test_a_grown_trail_drapes_as_a_fresh_one_would():
     """The path cache drapes only a running trail's new points: the result must equal draping
     the whole trail afresh (non-finite points included)."""
