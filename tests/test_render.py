@@ -321,6 +321,7 @@ def test_a_still_camera_reuses_the_axes_and_a_moved_one_redoes_them(ctx, rendere
 def test_axis_labels_are_never_printed_over_a_panel(ctx, renderer, monkeypatch):
     from sandbox.render import hud
     from sandbox.render.axes import Label
+    from sandbox.render.theme import LECTURE
 
     state = saddle_scene()
     overlay = renderer.overlay
@@ -336,15 +337,15 @@ def test_axis_labels_are_never_printed_over_a_panel(ctx, renderer, monkeypatch):
     hud.axis_labels(overlay, labels, 1.0, state.theme, keep_out=panels)
     assert printed == ["clear"]
 
-    # a frame: the renderer hands the panels and the mini-map frame in as the keep-out boxes
-    seen = {}
+    # a frame: the renderer hands every panel in as a keep-out box
+    seen = []
     draw_labels = hud.axis_labels
     monkeypatch.setattr(overlay, "text", type(overlay).text.__get__(overlay))
-    monkeypatch.setattr(
-        hud, "axis_labels", lambda *a, keep_out=(): seen.update(n=len(keep_out)) or draw_labels(*a)
-    )
+    monkeypatch.setattr(hud, "axis_labels", lambda *a: seen.append(len(a[4])) or draw_labels(*a))
     renderer.draw(state)
-    assert seen["n"] == 3  # title, legend and mini-map
+    lecture = replace(state, theme=LECTURE, caption="a subtitle", alert="a red banner")
+    renderer.draw(lecture)
+    assert seen == [3, 5]  # title, legend, mini-map; and the subtitle and the alert banner
 
 
 def test_options_change_the_picture(ctx, renderer):

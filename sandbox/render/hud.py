@@ -201,8 +201,9 @@ def minimap_frame(
 
 def alert_banner(
     overlay: OverlayPass, message: str, ui: float, size: tuple[int, int], right: float
-) -> None:
-    """A red banner at the bottom, centred in the space left of `right` (the mini-map)."""
+) -> Box:
+    """A red banner at the bottom, centred in the space left of `right` (the mini-map);
+    returns its box."""
     px = BODY_PX * ui
     height = px * 1.6 + PAD * ui
     width = overlay.measure(message, px, True) + 2 * PAD * ui
@@ -210,6 +211,7 @@ def alert_banner(
     x, y = centre - width / 2, size[1] - MARGIN * ui - height
     overlay.rect(x, y, width, height, (0.70, 0.08, 0.08, 0.92), 8 * ui)
     overlay.text(message, centre, y + height / 2, px, (1, 1, 1, 1), True, "center", "middle")
+    return x, y, x + width, y + height
 
 
 def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int], theme: Theme) -> None:
@@ -244,11 +246,14 @@ def _panel_of_lines(
     return x, y, x + width + 2 * PAD * ui, y + height
 
 
-def subtitle(overlay: OverlayPass, state: SceneState, size: tuple[int, int], right: float) -> None:
+def subtitle(
+    overlay: OverlayPass, state: SceneState, size: tuple[int, int], right: float
+) -> Box | None:
     """The caption in large type at the bottom centre (lecture mode): at least 1/25 of the
-    frame height, wrapped to 80 % of the room left of `right` (the mini-map)."""
+    frame height, wrapped to 80 % of the room left of `right` (the mini-map). Returns its box
+    (None without a caption)."""
     if not state.caption:
-        return
+        return None
     theme, px = state.theme, size[1] / SUBTITLE_FRACTION
     pad = 0.45 * px
     lines = wrap(overlay, state.caption, px, False, 0.8 * right - 2 * pad)
@@ -259,3 +264,4 @@ def subtitle(overlay: OverlayPass, state: SceneState, size: tuple[int, int], rig
     overlay.rect(centre - width / 2, y, width, height, theme.panel, 0.3 * px)
     for k, line in enumerate(lines):
         overlay.text(line, centre, y + pad + k * 1.3 * px, px, theme.text, False, "center")
+    return centre - width / 2, y, centre + width / 2, y + height

@@ -322,12 +322,13 @@ class Renderer:
         panels = hud.top_panels(overlay, state, trails, ui, size[0])
         if minimap_box is not None:
             panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
-        hud.axis_labels(overlay, labels, ui, theme, keep_out=panels)  # never over a panel's text
         right = minimap_box[0] - hud.MARGIN * ui if minimap_box else size[0]
         if theme.subtitles:
-            hud.subtitle(overlay, state, size, right)
+            panels.append(hud.subtitle(overlay, state, size, right))
         if state.alert:
-            hud.alert_banner(overlay, state.alert, ui, size, right)
+            panels.append(hud.alert_banner(overlay, state.alert, ui, size, right))
+        keep_out = [box for box in panels if box is not None]
+        hud.axis_labels(overlay, labels, ui, theme, keep_out)  # never over a panel's text
         overlay.flush(size)
         if state.help:
             hud.help_panel(overlay, ui, size, theme)
