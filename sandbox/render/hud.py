@@ -7,6 +7,7 @@ video and a full-screen window read the same from the back of a lecture hall.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from sandbox.render.axes import Label
 from sandbox.render.overlay_pass import OverlayPass
@@ -158,7 +159,11 @@ def legend(
 
 
 def axis_labels(
-    overlay: OverlayPass, labels: list[Label], ui: float, theme: Theme, keep_out: list[Box] = ()
+    overlay: OverlayPass,
+    labels: list[Label],
+    ui: float,
+    theme: Theme,
+    keep_out: Sequence[Box] = (),
 ) -> None:
     """Axis names, then tick labels; a label that would overlap one already placed, or a panel
     in `keep_out` (whose text it would otherwise be printed over), is dropped."""
