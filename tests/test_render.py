@@ -333,14 +333,14 @@ def test_axis_labels_are_never_printed_over_a_panel(ctx, renderer, monkeypatch):
         Label("clear", 640, 500),
     ]
     printed = []
-    monkeypatch.setattr(overlay, "text", lambda text, *a, **k: printed.append(text))
-    hud.axis_labels(overlay, labels, 1.0, state.theme, keep_out=panels)
+    with monkeypatch.context() as patch:
+        patch.setattr(overlay, "text", lambda text, *a, **k: printed.append(text))
+        hud.axis_labels(overlay, labels, 1.0, state.theme, keep_out=panels)
     assert printed == ["clear"]
 
     # a frame: the renderer hands every panel in as a keep-out box
     seen = []
     draw_labels = hud.axis_labels
-    monkeypatch.setattr(overlay, "text", type(overlay).text.__get__(overlay))
     monkeypatch.setattr(hud, "axis_labels", lambda *a: seen.append(len(a[4])) or draw_labels(*a))
     renderer.draw(state)
     lecture = replace(state, theme=LECTURE, caption="a subtitle", alert="a red banner")
