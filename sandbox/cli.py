@@ -1,24 +1,31 @@
 """The `sandbox` command: run, replay, check, list.
 
 Exit codes (the contract): 0 success, 1 anything else, 2 invalid input, 3 no usable OpenGL,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM during a replay).
 Bad input never shows a traceback; set SANDBOX_DEBUG=1 to see one for unexpected errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sandbox.errors import OutputError
+from sandbox.errors import BadInput, OutputError, Terminated
 from sandbox.scenario.load import ScenarioError
 from sandbox.sweep.cli import add_sweep_parser
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NO_OPENGL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143
+VIDEO_TYPES = (".mp4", ".gif")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
@@ -38,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OutputError):
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+        if isinstance(exc, BadInput):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
         if type(exc).__name__ == "NoOpenGL":  # not imported here: keeps moderngl off `check`
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_NO_OPENGL
@@ -69,19 +82,21 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--frames", action="store_true", help="also write PNG frames to DIR/frames")
     replay.add_argument(
         "--frame-count",
-        type=int,
+        type=_bounded_int(2, 100_000),
         default=120,
         metavar="N",
         help="frames at N evenly spaced steps (default 120)",
     )
-    replay.add_argument("--video", type=Path, metavar="PATH", help="also write an MP4 or GIF")
+    replay.add_argument(
+        "--video", type=_video_path, metavar="PATH", help="also write an MP4 or GIF"
+    )
     replay.add_argument(
         "--plots",
         action="store_true",
         help="also write loss/sharpness/gradient plots as PNG in DIR",
     )
     replay.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
-    replay.add_argument("--fps", type=float, default=30.0)
+    replay.add_argument("--fps", type=_fps, default=30.0, help="video frame rate, 1 to 120")
     replay.set_defaults(handler=_replay)
 
     check = commands.add_parser("check", help="validate scenario files")
@@ -142,8 +157,38 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _fps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (math.isfinite(value) and 1 <= value <= 120):
+        raise argparse.ArgumentTypeError(f"must be between 1 and 120 frames a second, got {text}")
+    return value
+
+
+def _video_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in VIDEO_TYPES:
+        raise argparse.ArgumentTypeError(f"must end in .mp4 or .gif, got {text!r}")
+    return path
+
+
 def _replay(args: argparse.Namespace) -> int:
-    from sandbox.compare import ATOL, RTOL, compare_dirs
+    from sandbox.compare import ATOL, RTOL, compare_dirs, read_baseline
     from sandbox.replayer import replay
     from sandbox.resources import find_scenario
 
@@ -151,20 +196,27 @@ def _replay(args: argparse.Namespace) -> int:
         print("error: replay needs --out DIR (or --compare OLD_DIR)", file=sys.stderr)
         return EXIT_INVALID
     path = find_scenario(args.file)
+    baseline = None
+    if args.compare is not None:  # checked before hours of replay, not after
+        if args.out is not None and _same_place(args.out, args.compare):
+            raise BadInput(
+                f"--out {args.out} is the --compare baseline: the replay would replace what it "
+                "is compared with; choose another --out"
+            )
+        baseline = read_baseline(args.compare)
+    _check_video(args)
     progress = not args.quiet and sys.stderr.isatty()
-    if args.compare is None:
-        result = replay(path, args.out, force=args.force, progress=progress, keep_arrays=False)
-        if args.plots:
-            from sandbox.plots import write_plots
-
-            write_plots(args.out)
-        if args.frames or args.video:
-            return _write_pictures(result.scenario, args)
-        return EXIT_OK
-    with tempfile.TemporaryDirectory(prefix="sandbox-compare-") as scratch:
+    also_write = None
+    if args.plots or args.frames or args.video:
+        also_write = lambda result, folder: _write_extras(result.scenario, folder, args)  # noqa: E731
+    with _terminate_like_ctrl_c(), tempfile.TemporaryDirectory(prefix="sandbox-") as scratch:
         out = args.out if args.out is not None else Path(scratch) / "new"
-        replay(path, out, force=args.force, progress=progress, keep_arrays=False)
-        report = compare_dirs(args.compare, out)
+        replay(
+            path, out, force=args.force, progress=progress, keep_arrays=False, also_write=also_write
+        )
+        if baseline is None:
+            return EXIT_OK
+        report = compare_dirs(baseline, out)
     if not report:
         print(f"same as {args.compare} (within rtol {RTOL:g}, atol {ATOL:g})")
         return EXIT_OK
@@ -174,21 +226,72 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_ERROR
 
 
-def _write_pictures(scenario, args: argparse.Namespace) -> int:
-    """Frames and/or video of a replayed scenario, through the same renderer as the window."""
-    from sandbox.app.headless import scene_states
-    from sandbox.render.frames import render_frames, write_video
+def _same_place(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
 
-    if args.frames:
-        render_frames(scene_states(scenario, args.frame_count), args.size, args.out / "frames")
-    if args.video:
-        missing = _missing_video_encoder(args.video)
-        if missing:
-            done = f"; the replay{' and its frames' if args.frames else ''} are written"
-            print(f"error: cannot write {args.video}: {missing}{done}", file=sys.stderr)
-            return EXIT_ERROR
-        write_video(scene_states(scenario, args.frame_count), args.video, args.size, args.fps)
-    return EXIT_OK
+
+def _inside(path: Path, folder: Path) -> Path | None:
+    """`path` relative to `folder` if it lies inside it, else None."""
+    try:
+        return path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return None
+
+
+def _check_video(args: argparse.Namespace) -> None:
+    """Refuse a video that cannot be written before anything runs."""
+    video = args.video
+    if video is None:
+        return
+    missing = _missing_video_encoder(video)
+    if missing:
+        raise OutputError(f"cannot write {video}: {missing}")
+    if video.is_dir():
+        raise OutputError(f"--video {video} is a folder")
+    in_out = args.out is not None and _inside(video, args.out) is not None
+    if video.exists() and not in_out and not args.force:
+        raise OutputError(f"--video {video} exists (use --force to replace it)")
+
+
+@contextmanager
+def _terminate_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a CI time-out, `kill`) unwinds the replay like Ctrl-C does, so it removes what
+    it staged instead of dying with a half-written folder."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _write_extras(scenario, folder: Path, args: argparse.Namespace) -> None:
+    """Plots, frames and video of a replayed scenario, written while the replay's outputs are
+    still staged in `folder` (a video inside --out is staged too; one elsewhere is written in
+    place, atomically). Frames go through the same renderer as the window."""
+    if args.plots:
+        from sandbox.plots import write_plots
+
+        write_plots(folder)
+    if args.frames or args.video:
+        from sandbox.app.headless import scene_states
+        from sandbox.render.frames import render_frames, write_video
+
+        if args.frames:
+            render_frames(scene_states(scenario, args.frame_count), args.size, folder / "frames")
+        if args.video:
+            inside = _inside(args.video, args.out) if args.out is not None else None
+            video = folder / inside if inside is not None else args.video
+            write_video(scene_states(scenario, args.frame_count), video, args.size, args.fps)
 
 
 def _missing_video_encoder(path: Path) -> str | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
+
+from sandbox.trace.io import atomic_path
 
 
 def _columns(path: Path) -> dict[str, np.ndarray]:
@@ -33,9 +34,8 @@ def _finish(figure, axes, path: Path, **labels) -> Path:
     axes.legend()
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    tmp = path.with_name(f".{path.name}.part")
-    figure.savefig(tmp, dpi=110, format="png")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=110, format="png")
     return path
 
 

@@ -9,10 +9,8 @@ The Python API for tests is `replay(path)`, which returns the summary and per-ru
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +24,9 @@ from sandbox.landscape.slice_setup import setup_slice
 from sandbox.optim.run import run_steps
 from sandbox.scenario.load import load_scenario
 from sandbox.scenario.schema import Scenario
-from sandbox.trace.io import PART_SUFFIX, RunWriter, format_number, write_json_atomic
+from sandbox.trace.io import RunWriter, format_number, write_json_atomic, write_text_atomic
 from sandbox.trace.names import file_safe
+from sandbox.trace.outdir import OutputFolder
 from sandbox.trace.records import Step
 
 COLUMNS = ("step", "loss", "x", "y", "grad_norm", "lr", "sharpness")
@@ -67,6 +66,7 @@ def replay(
     force: bool = False,
     progress: bool = False,
     keep_arrays: bool = True,
+    also_write: Callable[[ReplayResult, Path], None] | None = None,
 ) -> ReplayResult:
     """Run every run of a scenario; write outputs to `out` when given.
 
@@ -74,19 +74,28 @@ def replay(
     ----------
     source : a scenario file, or an already loaded Scenario.
     out : directory for summary.json and runs/*.csv; None writes nothing.
-    force : overwrite our outputs in an existing non-empty `out`.
+    force : replace an earlier replay's outputs in a non-empty `out` (other files are kept).
     progress : show a progress bar on stderr.
     keep_arrays : keep every step in memory for `ReplayResult.runs` (off for huge runs).
+    also_write : called with the result and the folder the outputs are being written to, before
+        they are committed to `out`, to write more outputs there (plots, frames).
+
+    Nothing lands in `out` unless the whole replay succeeds (see `sandbox.trace.outdir`).
     """
     scenario = source if isinstance(source, Scenario) else load_scenario(source)
-    try:
-        with one_torch_thread():
-            return _replay(scenario, out, force, progress, keep_arrays)
-    except BaseException:
-        if out is not None:  # interrupted or failed: leave nothing half-written behind
-            for part in Path(out).rglob(f"*{PART_SUFFIX}"):
-                part.unlink(missing_ok=True)
-        raise
+    with one_torch_thread():
+        if out is None:
+            return _replay(scenario, None, progress, keep_arrays)
+        with OutputFolder(out, force=force) as folder:
+            try:
+                result = _replay(scenario, folder.staging, progress, keep_arrays)
+                if also_write is not None:
+                    also_write(result, folder.staging)
+                folder.commit()
+            except OSError as exc:  # a full disk, a folder turned read-only: one line, the file
+                where = folder.final_name(exc.filename) if exc.filename else folder.root
+                raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from None
+        return result
 
 
 @contextmanager
@@ -102,12 +111,11 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def _replay(
-    scenario: Scenario, out, force: bool, progress: bool, keep_arrays: bool
+    scenario: Scenario, out_dir: Path | None, progress: bool, keep_arrays: bool
 ) -> ReplayResult:
-    """`replay` for a loaded scenario."""
-    out_dir = Path(out) if out is not None else None
+    """`replay` for a loaded scenario, writing into a folder of its own (or nothing)."""
     if out_dir is not None:
-        prepare_out_dir(out_dir, force)
+        (out_dir / "runs").mkdir()
     problem = make_problem(scenario)
     slice_info, connection = setup_slice(problem, scenario) if problem.is_network else (None, None)
     bar = _progress_bar(scenario, progress)
@@ -132,22 +140,10 @@ def _replay(
     if connection is not None:
         summary["connect"] = connection.summary()
         if out_dir is not None:
-            _write_atomic(out_dir / CONNECT_FILE, _connect_csv(connection))
+            write_text_atomic(out_dir / CONNECT_FILE, _connect_csv(connection))
     if out_dir is not None:
         write_json_atomic(out_dir / "summary.json", summary)
     return ReplayResult(scenario, summary, arrays)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write `path` as `<path>.part`, renamed when complete (as the run CSVs)."""
-    part = Path(str(path) + PART_SUFFIX)
-    try:
-        with part.open("w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
 
 
 def _connect_csv(connection) -> str:
@@ -224,23 +220,6 @@ class SummaryTracker:
             entry["final_offplane"] = last.offplane
             entry["final_weight_norm"] = last.weight_norm
         return entry
-
-
-def prepare_out_dir(out: Path, force: bool) -> None:
-    """Create `out/runs`; refuse a non-empty `out` unless forced (then clear only our outputs)."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise OutputError(f"--out {out} exists and is not empty (use --force to overwrite)")
-        # The old summary goes first: an interrupted forced replay must not look complete.
-        (out / "summary.json").unlink(missing_ok=True)
-        (out / CONNECT_FILE).unlink(missing_ok=True)
-        shutil.rmtree(out / "runs", ignore_errors=True)
-    try:
-        (out / "runs").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create --out {out}: {exc.strerror or exc}") from None
 
 
 def _to_arrays(steps: list[Step]) -> RunArrays:

@@ -54,7 +54,12 @@ def test_replays_are_byte_identical(tmp_path):
     files = sorted(
         p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
     )
-    assert len(files) == 3
+    assert [str(f) for f in files] == [
+        ".sandbox-outputs.json",  # the manifest: which files --force may replace
+        "runs/calm_gd.csv",
+        "runs/too_bold__lr_0_6_.csv",
+        "summary.json",
+    ]
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
 
@@ -134,8 +139,8 @@ def test_a_full_disk_exits_1_with_one_line_and_leaves_no_output(tmp_path, capsys
     assert main(["replay", str(TWO_BOWLS), "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0], err
-    assert not list(out.rglob("*.csv")) and not list(out.rglob("*.part"))
-    assert not (out / "summary.json").exists()
+    assert "cannot write " in err[0] and "runs/calm_gd.csv" in err[0], err  # names the file
+    assert not out.exists()  # nothing half-written: the folder it created is gone too
 
 
 def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
@@ -157,8 +162,8 @@ def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
     )
     deadline = time.time() + 60
 
-    def csv_bytes() -> int:
-        return sum(p.stat().st_size for p in out.glob("runs/*.part"))
+    def csv_bytes() -> int:  # the rows staged so far (in the replay's own staging folder)
+        return sum(p.stat().st_size for p in out.glob(".sandbox-staging-*/runs/*.part"))
 
     # Interrupt in the steady state (thousands of rows written), not during start-up imports.
     while csv_bytes() < 200_000 and time.time() < deadline:
@@ -180,8 +185,7 @@ def test_ctrl_c_exits_130_and_leaves_no_complete_looking_output(tmp_path):
         )
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "interrupted" in err
-    assert not (out / "summary.json").exists()
-    assert not list(out.glob("runs/*.csv")) and not list(out.glob("runs/*.part"))
+    assert not out.exists()  # it created the folder, and removes it with what it staged
 
 
 def test_bundled_names_and_list():
@@ -307,7 +311,7 @@ def test_no_opengl_exits_3_with_one_line(tmp_path, capsys, monkeypatch):
     ]
 
 
-def test_missing_video_encoder_keeps_the_frames(tmp_path, capsys, monkeypatch):
+def test_missing_video_encoder_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
     import imageio_ffmpeg
 
     def no_ffmpeg():
@@ -333,8 +337,11 @@ def test_missing_video_encoder_keeps_the_frames(tmp_path, capsys, monkeypatch):
     )
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err and "imageio-ffmpeg" in err
-    assert len(list((out / "frames").glob("frame_*.png"))) == 3
-    assert (out / "summary.json").exists() and not (tmp_path / "v.mp4").exists()
+    assert err.strip().splitlines() == [
+        f"error: cannot write {tmp_path / 'v.mp4'}: no ffmpeg encoder (No ffmpeg exe could be "
+        "found); `pip install imageio-ffmpeg` ships one"
+    ]
+    assert not out.exists() and not (tmp_path / "v.mp4").exists()
 
 
 def test_video_and_frames(tmp_path):

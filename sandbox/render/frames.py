@@ -1,12 +1,12 @@
 """Headless output: PNG frame sequences, MP4 (H.264) and GIF, from an iterable of `SceneState`s.
 
 Frames are deterministic: the same states, size and camera give byte-identical PNGs. Every file
-is written under a temporary name and renamed into place, so a crash never leaves a half frame.
+is written under a temporary name of its own and renamed into place, so a crash never leaves a
+half frame and never touches another file.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from PIL import Image
 
 from sandbox.render.camera import OrbitCamera
 from sandbox.render.scene import SceneState
+from sandbox.trace.io import atomic_path
 
 VIDEO_BLOCK = 16  # H.264 macroblock: sizes divisible by 16 need no padding or rescaling
 VIDEO_SAMPLES = 4  # MSAA for files: they are watched many times, rendered once
@@ -25,16 +26,11 @@ def video_size(size: tuple[int, int], block: int = VIDEO_BLOCK) -> tuple[int, in
     return tuple(-(-int(side) // block) * block for side in size)
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.part")
-
-
 def save_png(rgb: np.ndarray, path: Path) -> Path:
     """Write an (H, W, 3) uint8 image atomically."""
     path = Path(path)
-    tmp = _temporary(path)
-    Image.fromarray(rgb, "RGB").save(tmp, format="PNG", compress_level=4)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb, "RGB").save(tmp, format="PNG", compress_level=4)
     return path
 
 
@@ -96,13 +92,12 @@ def write_video(
     if suffix not in (".mp4", ".gif"):
         raise ValueError(f"video must be .mp4 or .gif, got {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    if suffix == ".mp4":
-        size = video_size(size)
-        _write_mp4(rendered(states, size, camera, ctx, samples), tmp, size, fps)
-    else:
-        _write_gif(rendered(states, size, camera, ctx, samples), tmp, fps)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if suffix == ".mp4":
+            size = video_size(size)
+            _write_mp4(rendered(states, size, camera, ctx, samples), tmp, size, fps)
+        else:
+            _write_gif(rendered(states, size, camera, ctx, samples), tmp, fps)
     return path
 
 

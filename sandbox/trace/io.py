@@ -1,8 +1,9 @@
-"""Writers for replay outputs: streamed CSVs and an atomically written summary.json.
+"""Writers for replay outputs: streamed CSVs and atomically written files.
 
 CSV rows go straight to disk (bounded memory for 10⁶-step runs) into `<name>.csv.part`, renamed
-when the run ends. summary.json is written last via a temporary file and `os.replace`, so an
-interrupted replay never leaves a complete-looking output behind.
+when the run ends. Every other file is written through `atomic_path`: a temporary file of its own
+beside the target, renamed into place when complete and removed when not, so an interrupted
+write never leaves a half file and never touches another file of the same folder.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -40,12 +43,15 @@ class RunWriter:
     def write(self, s: Step) -> None:
         # format_number inlined: this runs once per step of 10⁶-step replays.
         sharpness = "" if s.sharpness is None else repr(float(s.sharpness))
-        self.files[0].write(
-            f"{s.step},{float(s.loss)!r},{float(s.x)!r},{float(s.y)!r},"
-            f"{float(s.grad_norm)!r},{float(s.lr)!r},{sharpness}\n"
-        )
-        if len(self.files) > 1:
-            self._write_network(s)
+        try:
+            self.files[0].write(
+                f"{s.step},{float(s.loss)!r},{float(s.x)!r},{float(s.y)!r},"
+                f"{float(s.grad_norm)!r},{float(s.lr)!r},{sharpness}\n"
+            )
+            if len(self.files) > 1:
+                self._write_network(s)
+        except OSError as exc:  # a full disk: say which file could not be written
+            raise _naming(exc, self.paths[0]) from None
 
     def _write_network(self, s: Step) -> None:
         layers = s.layer_grad_norms or ()
@@ -61,12 +67,37 @@ class RunWriter:
     def close(self, complete: bool) -> None:
         """Close the files; keep them under their final names only if the run completed."""
         for f, path in zip(self.files, self.paths, strict=True):
-            f.close()
+            try:
+                f.close()
+            except OSError as exc:
+                if complete:
+                    raise _naming(exc, path) from None
             part = Path(str(path) + PART_SUFFIX)
             if complete:
                 os.replace(part, path)
             else:
                 part.unlink(missing_ok=True)
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """`exc` with the file it was about (a failed write() or close() does not say)."""
+    return exc if exc.filename else OSError(exc.errno, exc.strerror, str(path))
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path to write `path` through: renamed to `path` when the block succeeds,
+    removed when it fails. The name is new (mkstemp), so no other file is ever touched."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PART_SUFFIX)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give it a normal file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _umask() -> int:
@@ -77,15 +108,12 @@ def _umask() -> int:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON so that `path` is either absent/old or complete, never half-written."""
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file so that `path` is either absent/old or complete, never half-written."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
