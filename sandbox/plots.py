@@ -51,8 +51,9 @@ def write_plots(out_dir: Path) -> list[Path]:
     written = [_loss_plot(plt, summary, runs, out_dir / "loss.png")]
     if any(np.isfinite(c["sharpness"]).any() for _, c in runs):
         written.append(_sharpness_plot(plt, summary, runs, out_dir / "sharpness.png"))
-    layers = [(r, _columns(out_dir / r["file"].replace(".csv", "_network.csv"))) for r, _ in runs]
-    if all((out_dir / r["file"].replace(".csv", "_network.csv")).exists() for r, _ in runs):
+    network_files = [out_dir / r["file"].replace(".csv", "_network.csv") for r, _ in runs]
+    if all(path.exists() for path in network_files):  # network scenarios only
+        layers = [(r, _columns(path)) for (r, _), path in zip(runs, network_files, strict=True)]
         written.append(_layer_plot(plt, summary, layers, out_dir / "layer_grads.png"))
     plt.close("all")
     return written
