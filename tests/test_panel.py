@@ -260,3 +260,38 @@ def test_a_plotted_series_keeps_its_envelope_at_the_plot_width():
     assert np.all((near & (thin_y[None, :] <= ys[:, None])).any(axis=1))
     few = np.arange(300.0)
     assert envelope(few, few, columns)[0] is few  # 2 or fewer points per column: as it is
+
+
+@pytest.mark.slow
+def test_an_alert_is_drawn_over_the_panels_above_the_timeline(tmp_path):
+    """Issue 15: the failure and reload banners were drawn at the bottom, under the timeline."""
+    shots = [tmp_path / "panels.png", tmp_path / "bare.png"]
+    p = drive(
+        f"""
+        app = App(load_scenario(find_scenario("saddle")), (1280, 720))
+        frames_until(lambda: app.camera is not None and "plots" in app.panel_state.item_rects)
+        app.playback.paused = True
+        app.reload_error = "mine.toml:12: steps: must be at least 1: still showing the last good"
+        for _ in range(3):
+            app.frame()
+        assert "last good" in app.last_state.alert
+        app.screenshot(Path({str(shots[0])!r}))
+        print(app.panel_state.item_rects["plots"])
+        press(pygame.K_p)  # panels hidden: the HUD's own banner at the bottom
+        app.frame()
+        app.screenshot(Path({str(shots[1])!r}))
+        app.close()
+        print("ok")
+        """
+    )
+    ok(p)
+    plots_top = float(p.stdout.splitlines()[-2].strip("()").split(",")[1])
+    for shot, where in zip(shots, ("above the timeline", "at the bottom"), strict=True):
+        image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+        banner = (image[..., 0] > 150) & (image[..., 1] < 45) & (image[..., 2] < 45)
+        rows = np.flatnonzero(banner.sum(axis=1) > 200)  # wide runs of the banner's red
+        assert rows.size > 20, f"no banner {where}"
+        if shot == shots[0]:
+            assert rows.max() < plots_top, (rows.max(), plots_top)
+        else:
+            assert rows.min() > 600

@@ -126,6 +126,31 @@ class Gui:
         self.imgui.get_style().font_size_base = self.font_px()
         self.imgui.new_frame()
 
+    def banner(self, message: str, left: float, right: float, bottom: float) -> None:
+        """A red banner ending at `bottom`, centred between `left` and `right` (the worker
+        failed, a reload was refused). ImGui's foreground list draws over every panel, so none
+        can hide it; a long message wraps instead of running off the window."""
+        imgui = self.imgui
+        pad = 10 * self.ui
+        room = max(right - left - 2 * pad, 240 * self.ui)
+        text = imgui.calc_text_size(message, False, room)
+        width, height = text.x + 2 * pad, text.y + 2 * pad
+        x, top = max((left + right - width) / 2, 0.0), max(bottom - height, 0.0)
+        red = imgui.color_convert_float4_to_u32(imgui.ImVec4(0.70, 0.08, 0.08, 0.95))
+        white = imgui.color_convert_float4_to_u32(imgui.ImVec4(1.0, 1.0, 1.0, 1.0))
+        draw = imgui.get_foreground_draw_list()
+        draw.add_rect_filled(
+            imgui.ImVec2(x, top), imgui.ImVec2(x + width, top + height), red, 8 * self.ui
+        )
+        draw.add_text(
+            imgui.get_font(),
+            imgui.get_font_size(),
+            imgui.ImVec2(x + pad, top + pad),
+            white,
+            message,
+            room,
+        )
+
     def end_frame(self, fbo) -> None:
         """Finish the frame and draw it over `fbo`'s contents."""
         self.imgui.render()

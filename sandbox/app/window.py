@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sandbox.app import lecture
@@ -254,9 +254,11 @@ class App:
                 from sandbox.render.renderer import default_camera
 
                 self.camera = default_camera(state, self.renderer.size)
-            self.renderer.draw(state, self.camera)
+            # With the panels up, the alert goes over them (`_panels`): the HUD's banner at the
+            # bottom would sit under the timeline
+            self.renderer.draw(replace(state, alert="") if self.show_panel else state, self.camera)
             if self.show_panel:
-                self._panels()
+                self._panels(state.alert)
             self.renderer.present(self.ctx.screen, self.window_size)
             self.last_state = state
             if self.recorder is not None:
@@ -268,7 +270,7 @@ class App:
             return f"Worker failed: {self.model.failure}  (press r to restart)"
         return self.reload_error
 
-    def _panels(self) -> None:
+    def _panels(self, alert: str = "") -> None:
         from sandbox.app import panel, plots
 
         view = panel.PanelView(
@@ -301,6 +303,9 @@ class App:
         right = self.window_size[0] - (0.3 * self.window_size[1] + 32 * gui.ui)
         rects = self.panel_state.item_rects
         actions += plots.timeline_window(gui, timeline, left, max(right, left + 200), rects)
+        if alert:  # just above the timeline, wherever the user has moved it
+            bottom = rects["plots"][1] if "plots" in rects else self.window_size[1]
+            gui.banner(alert, left, max(right, left + 200), bottom - 8 * gui.ui)
         gui.end_frame(self.renderer.targets.final_fbo)
         for action in actions:
             self.apply(action)
