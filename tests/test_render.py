@@ -587,3 +587,16 @@ def test_importing_the_renderer_opens_no_window_and_loads_no_torch():
     code = "import sys, sandbox.render; print(sorted({'torch', 'pygame'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_characters_the_font_cannot_draw_become_a_question_mark(ctx):
+    """Issue 15: a run name with a zero-width joiner or a NUL failed every frame with pygame's
+    "Text has zero width"; text that reaches the renderer by another way than a checked file
+    (the app, the Python API) must still draw."""
+    from sandbox.render.text import REPLACEMENT, FontAtlas
+
+    atlas = FontAtlas(ctx, "DejaVuSans.ttf", 20, 2)
+    for char in ("\u200d", "\u0000"):
+        assert atlas.glyph(char) == atlas.glyph(REPLACEMENT)
+        assert atlas.measure(f"GD{char}") == atlas.measure(f"GD{REPLACEMENT}")
+    assert atlas.glyph("η") != atlas.glyph(REPLACEMENT)  # what the font has, it draws

@@ -20,6 +20,7 @@ from sandbox.resources import data_dir
 FONT_REGULAR = "DejaVuSans.ttf"
 FONT_BOLD = "DejaVuSans-Bold.ttf"
 ATLAS_SIZE = (1024, 1024)
+REPLACEMENT = "?"  # drawn for a character the font cannot draw
 # Laid-out strings remembered per atlas: the title and legend repeat every frame; labels that
 # move with the camera do not, so the memo is emptied when it grows past this.
 LAYOUT_MEMO = 512
@@ -105,7 +106,14 @@ class FontAtlas:
 
     def glyph(self, char: str) -> Glyph:
         if char not in self._glyphs:
-            self._glyphs[char] = self._add(char)
+            try:
+                self._glyphs[char] = self._add(char)
+            except (RuntimeError, ValueError):  # pygame.error is a RuntimeError
+                if char == REPLACEMENT:
+                    raise
+                # a character FreeType cannot draw ("Text has zero width": a joiner, a control
+                # character) or the atlas is full: a "?" in its place, not a failed frame
+                self._glyphs[char] = self.glyph(REPLACEMENT)
         return self._glyphs[char]
 
     def measure(self, text: str) -> int:
