@@ -35,7 +35,7 @@ class RunWriter:
         if network:
             self.paths.append(runs_dir / f"{safe_name}_network.csv")
         self.files: list[IO[str]] = [
-            open(str(p) + PART_SUFFIX, "w", encoding="utf-8", newline="") for p in self.paths
+            open(str(p) + PART_SUFFIX, "x", encoding="utf-8", newline="") for p in self.paths
         ]
         self.files[0].write(",".join(CSV_HEADER) + "\n")
         self.layers_written = False
