@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,17 +21,25 @@ import torch
 
 from sandbox.errors import OutputError
 from sandbox.landscape.problem import make_problem
+from sandbox.landscape.sampling import drawn_surface
 from sandbox.landscape.slice_setup import setup_slice
 from sandbox.optim.run import run_steps
 from sandbox.scenario.load import load_scenario
 from sandbox.scenario.schema import Scenario
-from sandbox.trace.io import RunWriter, format_number, write_json_atomic, write_text_atomic
+from sandbox.trace.io import (
+    RunWriter,
+    atomic_path,
+    format_number,
+    write_json_atomic,
+    write_text_atomic,
+)
 from sandbox.trace.names import file_safe
 from sandbox.trace.outdir import OutputFolder
 from sandbox.trace.records import Step
 
 COLUMNS = ("step", "loss", "x", "y", "grad_norm", "lr", "sharpness")
 CONNECT_FILE = "connect.csv"
+SURFACE_FILE = "surface.npz"
 CONNECT_COLUMNS = ("t", "line_loss", "curve_loss", "curve_x", "curve_y")
 
 
@@ -119,11 +128,12 @@ def _replay(
     problem = make_problem(scenario)
     slice_info, connection = setup_slice(problem, scenario) if problem.is_network else (None, None)
     bar = _progress_bar(scenario, progress)
-    summaries, arrays = [], {}
+    summaries, arrays, finals = [], {}, []
     try:
         for run in scenario.runs:
-            summary, steps = _replay_run(problem, run, scenario, out_dir, bar, keep_arrays)
+            summary, steps, final = _replay_run(problem, run, scenario, out_dir, bar, keep_arrays)
             summaries.append(summary)
+            finals.append(final)
             if keep_arrays:
                 arrays[run.name] = _to_arrays(steps)
     finally:
@@ -142,8 +152,19 @@ def _replay(
         if out_dir is not None:
             write_text_atomic(out_dir / CONNECT_FILE, _connect_csv(connection))
     if out_dir is not None:
+        _write_surface(out_dir / SURFACE_FILE, drawn_surface(problem, scenario, finals[0]))
         write_json_atomic(out_dir / "summary.json", summary)
     return ReplayResult(scenario, summary, arrays)
+
+
+def _write_surface(path: Path, arrays: dict) -> None:
+    """An .npz as `np.load` reads it, with fixed zip timestamps (np.savez stamps the current
+    time), so the same replay gives the same bytes, as for every other output."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
+        for name, value in arrays.items():
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(entry, "w") as f:
+                np.lib.format.write_array(f, np.asarray(value), allow_pickle=False)
 
 
 def _connect_csv(connection) -> str:
@@ -180,10 +201,11 @@ def _replay_run(problem, run, scenario, out_dir, bar, keep_arrays):
             writer.close(complete)
     bar.update(scenario.steps + 1 - shown)  # a diverged run skips its remaining steps
     summary = tracker.summary()
-    margin = problem.margin(last_theta["theta"]) if "theta" in last_theta else None
+    final = last_theta.get("theta")
+    margin = problem.margin(final) if final is not None else None
     if margin is not None:
         summary["final_margin"] = margin
-    return summary, kept
+    return summary, kept, final
 
 
 class SummaryTracker:

@@ -30,15 +30,39 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def result():
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("edge_of_stability") / "out"
+
+
+@pytest.fixture(scope="module")
+def result(out):
     # One intra-op thread: on a busy 2-core machine torch's default two threads make this
     # small network ~10x slower (measured 140 s vs 12 s); the numbers do not change.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield sandbox.replay(find_scenario("edge_of_stability"))
+        yield sandbox.replay(find_scenario("edge_of_stability"), out)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_the_drawn_surface_is_the_sharp_valley_at_the_final_weights(result, out):
+    """Issue 16: the view is centred on the first run's final weights, so the surface drawn is
+    the plane through them, not through their projection (which lay 5.2 away, in a patch with
+    loss 0.98-1.16 and curvature 1-2). Its curvature along d₁ (the top Hessian eigenvector
+    there) is λmax, measured by a central difference on the drawn grid (spacing span/25)."""
+    surface = np.load(out / "surface.npz")
+    x, y, loss = surface["x"], surface["y"], surface["loss"].astype(np.float64)
+    i, j = len(y) // 2, len(x) // 2  # the centre cell (odd resolution)
+    assert (x[j], y[i]) == pytest.approx(tuple(surface["center"]), abs=1e-12)
+    first = result.summary["runs"][0]
+    assert loss[i, j] == pytest.approx(first["final_loss"], rel=1e-5)  # the ball is on it
+    assert float(surface["center_loss"]) == pytest.approx(first["final_loss"], rel=1e-5)
+    h = x[1] - x[0]
+    curvature = (loss[i, j + 1] - 2 * loss[i, j] + loss[i, j - 1]) / h**2
+    lam = result.summary["slice"]["eigenvalues"][0]
+    assert lam == pytest.approx(first["sharpness"], rel=0.02)
+    assert curvature == pytest.approx(lam, rel=0.2), (curvature, lam)
 
 
 def sharpness_series(arrays) -> tuple[np.ndarray, np.ndarray]:

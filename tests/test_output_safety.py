@@ -24,7 +24,13 @@ from sandbox.trace.outdir import MANIFEST
 
 CONTRACT = Path(__file__).parent / "contract"
 TWO_BOWLS = CONTRACT / "examples" / "two_bowls.toml"
-OUTPUTS = {"runs/calm_gd.csv", "runs/too_bold__lr_0_6_.csv", "summary.json", MANIFEST}
+OUTPUTS = {
+    "runs/calm_gd.csv",
+    "runs/too_bold__lr_0_6_.csv",
+    "summary.json",
+    "surface.npz",
+    MANIFEST,
+}
 
 FOREIGN_BESIDE = ("beside.part", "beside.txt")
 FOREIGN_INSIDE = (

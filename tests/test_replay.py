@@ -59,6 +59,7 @@ def test_replays_are_byte_identical(tmp_path):
         "runs/calm_gd.csv",
         "runs/too_bold__lr_0_6_.csv",
         "summary.json",
+        "surface.npz",  # the drawn height field (zip entries with fixed timestamps)
     ]
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()

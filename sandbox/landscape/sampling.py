@@ -3,8 +3,9 @@
 Coordinates are the scenario's (x, y): the point itself on analytic surfaces, the projection onto
 the slice plane through the initial weights on networks (for `directions = "connect"`, the plane
 through the two endpoints and the curve between them). A network surface centred elsewhere
-(`center = "final"` or `"moving"`) is the same plane shifted, so trajectories and surfaces share
-one coordinate system and the ball is drawn where the CSV says it is.
+(`center = "final"` or `"moving"`) is drawn on the parallel plane through the centre weights, in
+the same coordinates, so trajectories and surfaces share one coordinate system, the ball is drawn
+where the CSV says it is, and a ball at the centre weights sits on the surface.
 """
 
 from __future__ import annotations
@@ -51,10 +52,52 @@ def network_surface(
     plane: Plane = problem.plane
     if isinstance(plane, ConnectPlane):
         (cx, cy), span = plane.view
+        drawn = Plane(plane.point(cx, cy), plane.d1, plane.d2)
     else:
+        # The plane through the centre weights themselves, parallel to the contract's plane: its
+        # point (cx + u, cy + v) is θc + u·d₁ + v·d₂. Shifting the contract's plane to (cx, cy)
+        # instead would draw the loss around θc's *projection*, which for final weights lies far
+        # off them (edge_of_stability: 5.2 away at a view half-width of 0.25, the wrong valley).
         cx, cy, _ = plane.project(center)
-    shifted = Plane(plane.point(cx, cy), plane.d1, plane.d2)
+        drawn = Plane(center.detach().to(plane.origin.dtype), plane.d1, plane.d2)
     x, y = problem.data.x[:EVAL_POINTS], problem.data.y[:EVAL_POINTS]
-    grid = surface_grid(problem.model, problem.loss_fn, shifted, span, resolution, x, y)
+    grid = surface_grid(problem.model, problem.loss_fn, drawn, span, resolution, x, y)
     bounds = ((cx - span, cx + span), (cy - span, cy + span))
     return SurfaceSample(bounds, grid.numpy().astype(np.float32), step)
+
+
+def drawn_surface(problem, scenario, first_final: torch.Tensor | None = None) -> dict:
+    """The height field the view draws, with what it is centred on: the arrays of surface.npz
+    (`x`, `y`, `loss`, `center`, `center_loss`, and for networks `directions`).
+
+    `first_final` is the first run's final weights, the centre of a moving slice's last surface.
+    """
+    land = scenario.landscape
+    if not problem.is_network:
+        bounds = analytic_bounds(land.surface, land.bounds)
+        sample = analytic_surface(problem, bounds)
+        center = torch.tensor([sum(bounds[0]) / 2, sum(bounds[1]) / 2], dtype=torch.float64)
+        extra = {}
+    else:
+        spec, plane = land.slice, problem.plane
+        if isinstance(plane, ConnectPlane):
+            weights = plane.point(*plane.view[0])
+        elif spec.center == "moving" and first_final is not None:
+            weights = first_final
+        else:
+            weights = problem.view_center
+        sample = network_surface(problem, weights, spec.span, spec.resolution)
+        center = weights
+        extra = {"directions": torch.stack([plane.d1, plane.d2]).numpy()}
+    with torch.no_grad():
+        center_loss = float(problem.full_loss(center))
+    (x0, x1), (y0, y1) = sample.bounds
+    rows, cols = sample.heights.shape
+    return {
+        "x": np.linspace(x0, x1, cols),
+        "y": np.linspace(y0, y1, rows),
+        "loss": sample.heights,
+        "center": np.array([(x0 + x1) / 2, (y0 + y1) / 2]),
+        "center_loss": np.array(center_loss),
+        **extra,
+    }

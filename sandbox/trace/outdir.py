@@ -29,7 +29,14 @@ STAGING_PREFIX = ".sandbox-staging-"
 _STAGING = re.compile(re.escape(STAGING_PREFIX) + r"[A-Za-z0-9_]+$")
 
 # What replays wrote before the manifest existed (recognised once, from their summary.json).
-_LEGACY_FILES = ("summary.json", "connect.csv", "loss.png", "sharpness.png", "layer_grads.png")
+_LEGACY_FILES = (
+    "summary.json",
+    "surface.npz",
+    "connect.csv",
+    "loss.png",
+    "sharpness.png",
+    "layer_grads.png",
+)
 _LEGACY_FRAME = re.compile(r"frames/frame_\d{5}\.png$")
 
 
