@@ -1,7 +1,8 @@
 """Lecture helpers: caption navigation for a presenter's clicker, scenario lists and decks.
 
 A deck is a small TOML file naming scenarios in order (bundled names or paths relative to the
-deck), so a lecture is one command: ``sandbox present deck.toml``.
+deck), so a lecture is one command: ``sandbox present deck.toml``. An entry is a bundled name or a
+path ending in .toml; anything else (a device, a folder, a file of another kind) is refused.
 
     title = "Optimisation, lecture 3"
     scenarios = ["learning_rate", "saddle", "my_scenarios/canyon.toml"]
@@ -9,15 +10,14 @@ deck), so a lecture is one command: ``sandbox present deck.toml``.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox.resources import bundled_scenarios, find_scenario
+from sandbox.resources import bundled_scenarios, data_dir, find_scenario
 from sandbox.scenario.lines import key_lines, line_of
-from sandbox.scenario.load import Problem, ScenarioError, read_text
+from sandbox.scenario.load import Problem, ScenarioError, parse_toml, read_text
 from sandbox.scenario.schema import Scenario
 
 # A caption counts as "the current one" for this many steps after it, so that PageUp right after
@@ -67,10 +67,7 @@ def playlist(arguments: list[str]) -> list[Path]:
     for argument in arguments:
         path = find_scenario(argument)
         text = read_text(path)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            data = {}  # not a deck; the scenario loader reports the syntax error with its line
+        data = parse_toml(text, str(path))  # a syntax error is one whether deck or scenario
         if "scenarios" in data:
             paths += _deck_paths(path, text, data)
         else:
@@ -79,10 +76,10 @@ def playlist(arguments: list[str]) -> list[Path]:
 
 
 def _deck_paths(path: Path, text: str, data: dict) -> list[Path]:
+    lines = key_lines(text)
     try:
         deck = Deck.model_validate(data)
     except ValidationError as error:
-        lines = key_lines(text)
         problems = [
             Problem(str(path), line_of(lines, e["loc"]), tuple(e["loc"]), e["msg"])
             for e in error.errors()
@@ -90,11 +87,32 @@ def _deck_paths(path: Path, text: str, data: dict) -> list[Path]:
         raise ScenarioError(problems) from None
     found = []
     for i, name in enumerate(deck.scenarios):
-        relative = path.parent / name
-        candidate = relative if relative.exists() else find_scenario(name)
-        if not candidate.exists():
-            reason = f"no scenario file or bundled scenario named {name!r}"
-            line = line_of(key_lines(text), ("scenarios",))
-            raise ScenarioError([Problem(str(path), line, ("scenarios", i), reason)])
-        found.append(candidate)
+        try:
+            found.append(_deck_entry(path.parent, name))
+        except ValueError as error:
+            line = line_of(lines, ("scenarios",))
+            raise ScenarioError([Problem(str(path), line, ("scenarios", i), str(error))]) from None
     return found
+
+
+def _deck_entry(folder: Path, name: str) -> Path:
+    """The scenario file a deck entry names: a .toml path from the deck's folder, or a bundled
+    name. Only readable regular .toml files pass, so a deck cannot point the app at a device,
+    a folder or a file of another kind. ValueError says why not."""
+    plain = Path(name).name == name  # no folder part: may be a bundled scenario
+    bundled = data_dir("scenarios") / (name if name.endswith(".toml") else f"{name}.toml")
+    if name.endswith(".toml"):
+        candidate = folder / name
+        if plain and not candidate.exists() and bundled.is_file():
+            candidate = bundled
+    elif plain and bundled.is_file():
+        candidate = bundled
+    else:
+        tail = "" if plain else " (a file named in a deck must end in .toml)"
+        raise ValueError(f"no scenario file or bundled scenario named {name!r}{tail}")
+    try:
+        read_text(candidate)  # regular, readable, not too large; its content is checked later
+    except ScenarioError as error:
+        why = error.problems[0].reason.removeprefix("cannot read file: ")
+        raise ValueError(f"cannot read {name!r}: {why}") from None
+    return candidate

@@ -7,6 +7,8 @@ or landscapes, network shapes, resource limits). Each problem names file, line, 
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -15,8 +17,12 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from sandbox.scenario import rules
-from sandbox.scenario.lines import key_lines, line_of
+from sandbox.scenario.lines import key_lines, line_of, shape_problem
 from sandbox.scenario.schema import Scenario
+
+MAX_FILE_BYTES = 1 << 20  # the largest bundled scenario is ~3 KB; a mistake is /dev/zero
+MAX_PROBLEMS_SHOWN = 50  # per file; a generated file can have thousands
+ECHO_CHARS = 80  # of a value repeated back in a message
 
 
 @dataclass(frozen=True)
@@ -29,17 +35,35 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        key = format_path(self.path)
-        return f"{where}: {key}: {self.reason}" if key else f"{where}: {self.reason}"
+        # Everything from the file is escaped: a key named "\x1b[2Kok" must not rewrite the line.
+        where = printable(f"{self.file}:{self.line}" if self.line else self.file)
+        key = clip(printable(format_path(self.path)), 2 * ECHO_CHARS)
+        reason = clip(printable(self.reason), 1000)  # the longest written reason is ~300
+        return f"{where}: {key}: {reason}" if key else f"{where}: {reason}"
 
 
 class ScenarioError(Exception):
-    """A scenario file that cannot be used; carries every problem found."""
+    """A scenario file that cannot be used; carries every problem found (the message shows the
+    first MAX_PROBLEMS_SHOWN)."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        shown = [str(p) for p in problems[:MAX_PROBLEMS_SHOWN]]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            shown.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problems")
+        super().__init__("\n".join(shown))
+
+
+def printable(text: str) -> str:
+    """`text` with each non-printable character (control, bidi, newline) written as an escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def clip(text: str, limit: int = ECHO_CHARS) -> str:
+    """`text` cut to `limit` characters, "…" marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def format_path(path: tuple) -> str:
@@ -56,20 +80,58 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def read_text(path: Path) -> str:
-    """A data file's text; an unreadable file is a ScenarioError naming it."""
+    """A data file's text (a leading byte-order mark dropped); a ScenarioError naming the file
+    if it is unreadable, not a regular file, over MAX_FILE_BYTES or not UTF-8."""
+
+    def unreadable(reason: str, line: int | None = None) -> ScenarioError:
+        return ScenarioError([Problem(str(path), line, (), f"cannot read file: {reason}")])
+
+    # O_NONBLOCK: opening a FIFO waits for a writer, which would hang `check` or the window.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScenarioError([Problem(str(path), None, (), f"cannot read file: {reason}")]) from None
+        fd = os.open(path, flags)
+        try:
+            mode = os.fstat(fd).st_mode  # of what was opened, not of what the path names now
+            if not stat.S_ISREG(mode):
+                raise unreadable(f"not a regular file ({_file_kind(mode)})")
+            with open(fd, "rb", closefd=False) as file:
+                data = file.read(MAX_FILE_BYTES + 1)  # a file that grows is cut here
+        finally:
+            os.close(fd)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise unreadable(getattr(exc, "strerror", None) or str(exc)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise unreadable(f"larger than {MAX_FILE_BYTES >> 20} MiB, the size limit")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise unreadable(str(exc), data.count(b"\n", 0, exc.start) + 1) from None
+    return text.removeprefix("\ufeff")  # Windows editors may start a UTF-8 file with one
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device")]
+    kinds += [(stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")]
+    return next((kind for test, kind in kinds if test(mode)), "a special file")
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """tomllib.loads, but input beyond the parser's limits (deep nesting, long dotted keys) and
+    syntax errors are a ScenarioError with the file and line."""
+    shape = shape_problem(text)
+    if shape:
+        raise ScenarioError([Problem(source, shape[0], (), shape[1])])
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([_syntax_problem(source, exc)]) from None
+    except RecursionError:  # shape_problem should catch it first; never a traceback
+        raise ScenarioError([Problem(source, None, (), "nested too deep to parse")]) from None
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario TOML text; `source` names it in messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([_syntax_problem(source, exc)]) from None
+    data = parse_toml(text, source)
     lines = key_lines(text)
 
     def located(found: list[tuple[tuple, str]]) -> list[Problem]:
@@ -112,7 +174,7 @@ def _schema_problem(source: str, lines: dict[tuple, int], error: dict) -> Proble
     else:
         reason = error["msg"].removeprefix("Value error, ")
         if "input" in error and not isinstance(error["input"], dict | list):
-            reason += f" (got {error['input']!r})"
+            reason += f" (got {clip(repr(error['input']))})"
     return Problem(source, line_of(lines, path), path, reason)
 
 
