@@ -18,6 +18,7 @@ import pytest
 from sandbox.app.lecture import playlist
 from sandbox.cli import main
 from sandbox.resources import find_scenario
+from sandbox.scenario import load
 from sandbox.scenario.lines import MAX_DEPTH, MAX_KEY_PARTS, key_lines
 from sandbox.scenario.load import MAX_FILE_BYTES, MAX_PROBLEMS_SHOWN, ScenarioError
 
@@ -154,6 +155,12 @@ def test_echoed_values_are_cut_with_an_ellipsis(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{path}:9: steps: Input should be a valid integer (got 'xxxx" in err
     assert err.rstrip().endswith("x…)") and len(err) < 200
+
+
+def test_a_recursion_error_past_the_pre_scan_is_still_a_clean_problem(monkeypatch):
+    monkeypatch.setattr(load, "shape_problem", lambda text: None)  # as if the pre-scan missed it
+    with pytest.raises(ScenarioError, match=r"^s.toml: nested too deep to parse$"):
+        load.parse_scenario(nested(5000), "s.toml")
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
