@@ -295,3 +295,26 @@ def test_an_alert_is_drawn_over_the_panels_above_the_timeline(tmp_path):
             assert rows.max() < plots_top, (rows.max(), plots_top)
         else:
             assert rows.min() > 600
+
+
+def test_plot_axes_show_every_value_and_never_blow_noise_up():
+    """Issue 16: log axes had ticks at 1e-306 and 1e-153, a loss stuck at 0.6931 ± 1e-7 was
+    auto-zoomed into a plunge, and curves ran along the top of the frame."""
+    from sandbox.app.plots import LOG_DECADES, MAX_LOG_TICKS, axis_range
+
+    assert axis_range([], log=True) is None and axis_range([np.array([np.nan])], False) is None
+    falling = np.geomspace(1.0, 1e-46, 200)  # a loss that converges to float noise
+    log = axis_range([falling, np.array([0.0, -1.0])], log=True)  # zeros cannot be on a log axis
+    assert log.hi == 1.0 and log.lo == 10.0**-LOG_DECADES
+    assert 2 <= len(log.ticks) <= MAX_LOG_TICKS
+    assert all(log.lo <= v <= log.hi for v, _ in log.ticks) and log.ticks[-1] == (1.0, "1")
+    stuck = 0.6931 + 1e-7 * np.sin(np.arange(500))
+    flat = axis_range([stuck], log=True)  # at least one decade: two labelled ticks
+    assert (flat.lo, flat.hi) == (0.1, 1.0) and [v for v, _ in flat.ticks] == [0.1, 1.0]
+    linear = axis_range([stuck], log=False)
+    assert (stuck.max() - stuck.min()) / (linear.hi - linear.lo) < 1e-5  # a flat line
+    rising = np.array([0.0, 3.0, 7.5])
+    padded = axis_range([rising, np.array([np.inf])], log=False)
+    assert padded.lo < 0.0 and padded.hi > 7.5  # no curve along the frame
+    lam = axis_range([np.array([3.0, 41.0]), np.array([40.0, 40.0])], log=True)
+    assert (lam.lo, lam.hi) == (1.0, 100.0) and [t for _, t in lam.ticks] == ["1", "10", "100"]

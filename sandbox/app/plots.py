@@ -15,6 +15,11 @@ import numpy as np
 
 from sandbox.app.model import COLUMNS, RunHistory
 from sandbox.app.panel import Action, Command, readable
+from sandbox.render.axes import format_decade
+
+LOG_DECADES = 12  # a log axis reaches at most this far below its top: never down to 1e-306
+MIN_RELATIVE_SPAN = 0.05  # a linear axis spans at least 5 % of its values' size: noise stays flat
+MAX_LOG_TICKS = 4  # decade labels on a narrow plot
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,43 @@ def envelope(xs: np.ndarray, ys: np.ndarray, buckets: int) -> tuple[np.ndarray, 
     )
     keep = np.unique(keep)
     return xs[keep], ys[keep]
+
+
+@dataclass(frozen=True)
+class AxisRange:
+    """A y axis's limits and, for log axes, its decade ticks (value, label)."""
+
+    lo: float
+    hi: float
+    ticks: tuple[tuple[float, str], ...] = ()  # empty: ImPlot's own ticks
+
+
+def axis_range(series: list[np.ndarray], log: bool) -> AxisRange | None:
+    """Limits that show every value of `series` without clipping, and never blow noise up.
+
+    Log: whole decades around the positive values, at least one decade and at most LOG_DECADES
+    below the top (a loss falling to 1e-46 is drawn leaving the plot at 1e-12 below its start,
+    not with ticks at 1e-306), labelled at decades. Linear: the values' range, at least
+    MIN_RELATIVE_SPAN of their size (a loss stuck at 0.6931 ± 1e-7 is a flat line, not a
+    cliff), padded by 5 % so that no curve runs along the frame. None when there is no value.
+    """
+    values = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in series] or [[]])
+    values = values[np.isfinite(values) & (values > 0 if log else True)]
+    if not len(values):
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    if log:
+        top = math.ceil(math.log10(hi) - 1e-9)
+        bottom = max(math.floor(math.log10(lo) + 1e-9), top - LOG_DECADES)
+        bottom = min(bottom, top - 1)
+        stride = math.ceil((top - bottom + 1) / MAX_LOG_TICKS)
+        ticks = tuple((10.0**k, format_decade(k)) for k in range(top, bottom - 1, -stride))
+        return AxisRange(10.0**bottom, 10.0**top, ticks[::-1])
+    span = max(hi - lo, MIN_RELATIVE_SPAN * max(abs(lo), abs(hi)), 1e-12)
+    middle = (lo + hi) / 2
+    lo, hi = min(lo, middle - span / 2), max(hi, middle + span / 2)
+    pad = 0.05 * (hi - lo)
+    return AxisRange(lo - pad, hi + pad)
 
 
 def timeline_window(
@@ -125,17 +167,33 @@ def _plots(gui, view: TimelineView, actions: list[Action]) -> None:
         implot.end_subplots()
 
 
-def _begin(gui, view: TimelineView, title: str, log_y: bool) -> bool:
+def _begin(gui, view: TimelineView, title: str, log_y: bool, values: list[np.ndarray]) -> bool:
+    """Begin a plot whose y axis fits `values` (the visible runs' values up to the shown step)."""
     implot = gui.implot
     if not implot.begin_plot(title, None, implot.Flags_.no_legend):
         return False
-    flags = implot.AxisFlags_.auto_fit
-    implot.setup_axes("step", "", 0, flags)
+    y_range = axis_range(values, log_y)
+    implot.setup_axes("step", "", 0, implot.AxisFlags_.auto_fit if y_range is None else 0)
     implot.setup_axis_limits(implot.ImAxis_.x1, 0, max(view.steps, 1), implot.Cond_.always)
     implot.setup_axis_ticks(implot.ImAxis_.x1, 0, max(view.steps, 1), 3)  # narrow plots: 3 labels
     if log_y:
         implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+    if y_range is not None:
+        implot.setup_axis_limits(implot.ImAxis_.y1, y_range.lo, y_range.hi, implot.Cond_.always)
+        if y_range.ticks:
+            values_, labels = zip(*y_range.ticks, strict=True)
+            implot.setup_axis_ticks(implot.ImAxis_.y1, list(values_), list(labels))
     return True
+
+
+def _values(view: TimelineView, columns: list[int]) -> list[np.ndarray]:
+    """The visible runs' values of `columns` up to the shown step (what the axis must show)."""
+    found = []
+    for i in range(len(view.names)):
+        if i not in view.hidden:
+            rows = view.histories[i].rows(view.step)
+            found += [rows[:, c] for c in columns if c < rows.shape[1]]
+    return found
 
 
 def _end(gui, view: TimelineView, actions: list[Action], hover: list[tuple[str, str]]) -> None:
@@ -191,9 +249,9 @@ def _hover_values(gui, view: TimelineView, column: int, label: str) -> list[tupl
 
 
 def _plot(gui, view, title: str, column_name: str, log_y: bool, actions) -> None:
-    if not _begin(gui, view, title, log_y):
-        return
     column = COLUMNS.index(column_name)
+    if not _begin(gui, view, title, log_y, _values(view, [column])):
+        return
     for i, name in enumerate(view.names):
         if i in view.hidden:
             continue
@@ -205,9 +263,10 @@ def _plot(gui, view, title: str, column_name: str, log_y: bool, actions) -> None
 
 def _sharpness_plot(gui, view: TimelineView, actions) -> None:
     """λ_max per run (where measured) with the run's 2/η as a thin line of the same colour."""
-    if not _begin(gui, view, "λmax vs 2/η", True):
-        return
     sharp, lr = COLUMNS.index("sharpness"), COLUMNS.index("lr")
+    lines = [2 / v for v in _values(view, [lr])]
+    if not _begin(gui, view, "λmax vs 2/η", True, _values(view, [sharp]) + lines):
+        return
     for i, name in enumerate(view.names):
         if i in view.hidden:
             continue
@@ -222,9 +281,11 @@ def _sharpness_plot(gui, view: TimelineView, actions) -> None:
 
 def _gradient_plot(gui, view: TimelineView, actions) -> None:
     """The gradient norm; for networks one line per layer (darker for deeper layers)."""
-    if not _begin(gui, view, "gradient norm", True):
-        return
     total = COLUMNS.index("grad_norm")
+    layers = max((view.histories[i].layers for i in range(len(view.names))), default=0)
+    columns = [len(COLUMNS) + k for k in range(layers)] if layers else [total]
+    if not _begin(gui, view, "gradient norm", True, _values(view, columns)):
+        return
     for i, name in enumerate(view.names):
         if i in view.hidden:
             continue
