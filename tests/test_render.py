@@ -600,3 +600,29 @@ def test_characters_the_font_cannot_draw_become_a_question_mark(ctx):
         assert atlas.glyph(char) == atlas.glyph(REPLACEMENT)
         assert atlas.measure(f"GD{char}") == atlas.measure(f"GD{REPLACEMENT}")
     assert atlas.glyph("η") != atlas.glyph(REPLACEMENT)  # what the font has, it draws
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.917e-46, "< 1e-12"),  # the probe's legend: float noise at the bottom of a minimum
+        (0.0006999, "7e-4"),
+        (0.0001431, "1.43e-4"),
+        (0.001019, "0.00102"),
+        (0.1313, "0.131"),
+        (1.0, "1"),
+        (40.2097, "40.2"),
+        (1500.0, "1500"),
+        (5.77e17, "5.77e17"),
+        (9.336e33, "9.34e33"),
+        (-2.5, "-2.5"),
+        (-3e-13, "≈ 0"),
+        (0.0, "0"),
+        (float("nan"), "nan"),
+        (float("-inf"), "-inf"),
+    ],
+)
+def test_numbers_are_printed_for_people(value, text):
+    from sandbox.render.numbers import human
+
+    assert human(value) == text

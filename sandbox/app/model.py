@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from sandbox.app.worker import Failed, Finished, Message, Steps, Surface
+from sandbox.render.numbers import human
 from sandbox.render.scene import RUN_COLORS, SceneState, Trail
 from sandbox.scenario.schema import AnalyticLandscape, Scenario
 from sandbox.trace.records import Step, SurfaceSample
@@ -182,7 +183,7 @@ class ViewModel:
             diverged = bool(last and last.diverged and last.step <= step)
             shown = self.histories[i].rows(step)  # the lr in force at the shown step
             lr = shown[-1, COLUMNS.index("lr")] if len(shown) else last.lr if last else 0.0
-            label = f"loss {loss[-1]:.4g}  lr {lr:.3g}" if len(loss) and last else "starting…"
+            label = f"loss {human(loss[-1])}  lr {human(lr)}" if len(loss) and last else "starting…"
             trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label))
             hud.extend(self._sharpness_line(run.name, i, step))
         alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""
@@ -207,4 +208,4 @@ class ViewModel:
         sharp = self.sharpness.get(i)
         if sharp is None:
             return []
-        return [f"{name}: λmax {sharp:.3g}   2/η {2 / last.lr:.3g}"]
+        return [f"{name}: λmax {human(sharp)}   2/η {human(2 / last.lr)}"]

@@ -16,6 +16,7 @@ import numpy as np
 from sandbox.app.model import COLUMNS, RunHistory
 from sandbox.app.panel import Action, Command, readable
 from sandbox.render.axes import format_decade
+from sandbox.render.numbers import human
 
 LOG_DECADES = 12  # a log axis reaches at most this far below its top: never down to 1e-306
 MIN_RELATIVE_SPAN = 0.05  # a linear axis spans at least 5 % of its values' size: noise stays flat
@@ -243,7 +244,7 @@ def _hover_values(gui, view: TimelineView, column: int, label: str) -> list[tupl
         rows = view.histories[i].rows(min(view.step, int(max(step, 0))))
         if len(rows):
             value = rows[-1, column]
-            text = f"{value:.4g}" if math.isfinite(value) else "—"
+            text = human(value) if math.isfinite(value) else "—"
             lines.append((f"{name}: {label} {text}", name))
     return lines
 

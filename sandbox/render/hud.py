@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 
 from sandbox.render.axes import Label
+from sandbox.render.numbers import human
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
 from sandbox.render.theme import Theme
@@ -37,13 +38,6 @@ HELP_KEYS = (
     ("h", "this help"),
     ("Esc", "quit"),
 )
-
-
-def format_loss(value: float) -> str:
-    """A loss for the legend: 4 significant digits, 'nan'/'inf' spelled out."""
-    if not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return f"{value:.4g}"
 
 
 def wrap(overlay: OverlayPass, text: str, px: float, bold: bool, max_width: float) -> list[str]:
@@ -94,7 +88,7 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
     for prepared in trails:
         trail = prepared.trail
         last = trail.loss[-1] if len(trail.loss) else float("nan")
-        detail = trail.label or f"loss {format_loss(float(last))}"
+        detail = trail.label or f"loss {human(float(last))}"
         rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
     extra = [(line, SMALL_PX, False, state.theme.dim) for line in state.hud_lines]
     return rows, extra
