@@ -302,7 +302,7 @@ def _log_slider(gui, state, key, label, value, lo, hi, actions, make) -> None:
     shown = state.pending.get(key, value)
     lo, hi = min(lo, shown), max(hi, shown)
     changed, new = gui.imgui.slider_float(
-        label, float(shown), float(lo), float(hi), "%.4g", gui.imgui.SliderFlags_.logarithmic
+        label, float(shown), float(lo), float(hi), "%.3g", gui.imgui.SliderFlags_.logarithmic
     )
     _release(gui, state, key, changed, new, actions, make)
 
