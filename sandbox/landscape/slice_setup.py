@@ -94,6 +94,10 @@ def setup_slice(problem, scenario: Scenario) -> tuple[dict, Connection | None]:
         at = first_final() if spec.center == "final" else origin
         d1, d2, eigenvalues = hessian_directions(problem.full_loss, at)
         info["eigenvalues"] = list(eigenvalues)
+        if not (d1.isfinite().all() and d2.isfinite().all()):
+            # The loss is not finite there (a huge init gain, a diverged first run): it has no
+            # eigenvectors. The seeded random plane lets the runs replay, marked diverged.
+            d1, d2 = random_directions(problem.model, origin, seed)
     # The weights the view centres on; "moving" starts at θ₀ and follows the first run.
     problem.view_center = first_final() if spec.center == "final" else origin
     problem.plane = Plane(origin, d1, d2)  # after any pre-pass: it borrows problem.plane

@@ -7,6 +7,8 @@ user who writes it believes it does something.
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from collections.abc import Iterator
 
 from sandbox.scenario.schema import (
@@ -34,28 +36,115 @@ Found = Iterator[tuple[tuple, str]]
 
 
 def raw_problems(data: dict) -> list[tuple[tuple, str]]:
-    """Problems visible in the raw TOML data even when the schema fails (run names)."""
+    """Problems visible in the raw TOML data even when the schema fails (texts, run names)."""
     runs = data.get("runs")
     runs = runs if isinstance(runs, list) else []
     names = [r.get("name") if isinstance(r, dict) else None for r in runs]
-    return list(_run_names(names)) + list(_timeline_runs(data.get("timeline"), names))
+    landscape = data.get("landscape")
+    network = isinstance(landscape, dict) and landscape.get("kind") == "network"
+    return [
+        *_texts(data, names),
+        *_run_names(names, network),
+        *_timeline_runs(data.get("timeline"), names),
+    ]
 
 
-def _run_names(names: list) -> Found:
-    seen: dict[str, str] = {}
+# Texts the app draws, glyph by glyph, with its bundled font; a character it cannot draw fails the
+# frame ("Text has zero width") or shows as a box. Their length is capped because laying out a
+# 10 MB title took 6 GB. Checked here, not by the schema, so that the message never repeats them.
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")  # as sandbox.render.text
+
+
+def _texts(data: dict, names: list) -> Found:
+    yield from _text(("title",), data.get("title"), "title", drawn=True)
+    yield from _text(("description",), data.get("description"), "description", drawn=False)
+    for i, name in enumerate(names):
+        yield from _text(("runs", i, "name"), name, "name", drawn=True, newline=False)
+    timeline = data.get("timeline")
+    for i, event in enumerate(timeline if isinstance(timeline, list) else []):
+        caption = event.get("caption") if isinstance(event, dict) else None
+        yield from _text(("timeline", i, "caption"), caption, "caption", drawn=True)
+
+
+def _text(path: tuple, text, kind: str, drawn: bool, newline: bool = True) -> Found:
+    if not isinstance(text, str):
+        return  # the schema reports a missing or non-string value
+    if len(text) > LIMITS[kind]:
+        yield path, f"is {len(text):,} characters long; the limit is {LIMITS[kind]:,}"
+        return
+    allowed = {"\n"} if newline else set()
+    if not drawn:
+        allowed.add("\t")
+    for char in dict.fromkeys(text):  # each distinct character once, in order
+        reason = None if char in allowed else _undrawable(char, drawn)
+        if reason:
+            yield path, f"contains {_describe(char)}: {reason}"
+            return
+
+
+def _undrawable(char: str, drawn: bool) -> str | None:
+    """Why the app cannot show `char`, or None."""
+    if " " <= char <= "~":
+        return None  # printable ASCII: in every font, and no need to read one
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return "a control character"
+    if not drawn:
+        return None
+    if category == "Cf":
+        return "an invisible formatting character (zero width, or a direction mark)"
+    if category in ("Mn", "Me"):
+        return "a combining mark, drawn on its own (write the accented letter as one character)"
+    if category[0] not in "LNPS" and category != "Zs" or ord(char) not in _font_characters():
+        return "the app's font (DejaVu Sans) cannot draw it"
+    return None
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
+@functools.cache
+def _font_characters() -> frozenset[int]:
+    """Code points that every bundled font can draw (fontTools ships with matplotlib)."""
+    from fontTools.ttLib import TTFont
+
+    from sandbox.resources import data_dir
+
+    fonts = data_dir("assets") / "fonts"
+    maps = [set(TTFont(fonts / name, lazy=True).getBestCmap()) for name in FONT_FILES]
+    return frozenset(set.intersection(*maps))
+
+
+def _run_names(names: list, network: bool) -> Found:
+    """Every output file of every run is distinct: runs/<name>.csv, and for networks also
+    runs/<name>_network.csv (sandbox.trace.io.RunWriter), so "A network" and "A" collide."""
+    suffixes = ("", "_network") if network else ("",)
+    owners: dict[str, tuple[str, str]] = {}  # case-folded file name -> (run, file name)
     for i, name in enumerate(names):
         if not isinstance(name, str):
             continue
         safe = file_safe(name)
-        if safe in seen:
+        if len(safe.encode()) > LIMITS["name"]:
             yield (
                 ("runs", i, "name"),
                 (
-                    f"duplicate run name {name!r} (its output file {safe}.csv is already "
-                    f"used by run {seen[safe]!r})"
+                    f"its output file name {safe}.csv is {len(safe.encode())} bytes of UTF-8 "
+                    f"before .csv; the limit is {LIMITS['name']}: shorten the name"
                 ),
             )
-        seen.setdefault(safe, name)
+        files = [f"{safe}{suffix}.csv" for suffix in suffixes]
+        clash = next((f for f in files if f.casefold() in owners), None)
+        if clash is not None:
+            other, theirs = owners[clash.casefold()]
+            what = "duplicate run name" if file_safe(other) == safe else "run name"
+            where = f"runs/{clash} is also written by run {other!r}"
+            if theirs != clash:
+                where = f"runs/{clash} is run {other!r}'s runs/{theirs} on a case-insensitive disk"
+            yield ("runs", i, "name"), f"{what} {name!r}: its output file {where}"
+        for f in files:
+            owners.setdefault(f.casefold(), (name, f))
 
 
 def _timeline_runs(timeline, names: list) -> Found:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # Hard limits on what one scenario may ask for; documented in docs/scenarios.md.
 LIMITS = {
@@ -24,6 +25,21 @@ LIMITS = {
     "parameters": 1_000_000,
     "newton_parameters": 2_000,
     "connect_steps": 100_000,
+    # Values beyond these only overflow float32 (a gain of 1e20 makes the weights' norms inf);
+    # what they would show is already visible well inside them.
+    "gain": 100,
+    "weight_decay": 1e6,
+    "damping": 1e6,
+    "coordinate": 1e6,  # |bounds|, |start|, slice span: the renderer works in float32
+    "min_width": 1e-6,  # an axis narrower than this (relative to 1) collapses in float32
+    # Text: the app draws these (a 10 MB title once took 6 GB to lay out).
+    "name": 80,  # characters; the file-safe name is at most as many bytes of UTF-8
+    "title": 200,
+    "caption": 500,
+    "description": 4_000,
+    # Resource budgets for the cost estimate of sandbox/scenario/budget.py.
+    "memory_bytes": 2 * 2**30,
+    "work_flops": 6 * 10**12,
 }
 
 SURFACE_NAMES = (
@@ -73,8 +89,29 @@ def _list_to_tuple(value: Any) -> Any:
 Finite = Annotated[float, AfterValidator(_finite)]
 Positive = Annotated[Finite, Field(gt=0)]
 NonNegative = Annotated[Finite, Field(ge=0)]
-Pair = Annotated[tuple[Finite, Finite], BeforeValidator(_list_to_tuple)]
+# torch.Generator takes seeds below 2**64; 2**63 keeps them a signed 64-bit integer everywhere
+# (numpy, JSON readers). Derived seeds are reduced modulo 2**63 (sandbox.optim.run.run_seed).
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Coordinate = Annotated[Finite, Field(ge=-LIMITS["coordinate"], le=LIMITS["coordinate"])]
+Pair = Annotated[tuple[Coordinate, Coordinate], BeforeValidator(_list_to_tuple)]
 Matrix2 = Annotated[tuple[Pair, Pair], BeforeValidator(_list_to_tuple)]
+
+
+def _at_most(limit: int, what: str):
+    """A list's length limit, reported at its first item beyond the limit: that item has a line
+    in the file (the list as a whole, an array of tables, has none)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list) and len(value) > limit:
+            reason = f"{len(value):,} {what}; the limit is {limit:,} (this is the first beyond it)"
+            error = PydanticCustomError("too_long", reason)
+            # input: the list, so the message does not repeat the item's whole text.
+            raise ValidationError.from_exception_data(
+                "limit", [InitErrorDetails(type=error, loc=(limit,), input=value)]
+            )
+        return _list_to_tuple(value)
+
+    return check
 
 
 class Strict(BaseModel):
@@ -87,6 +124,14 @@ def _check_bounds(bounds: tuple[tuple[float, float], tuple[float, float]]):
     for axis, (lo, hi) in zip("xy", bounds, strict=True):
         if not lo < hi:
             raise ValueError(f"{axis} bounds must be increasing, got [{lo}, {hi}]")
+        # The surface and its grid are drawn in float32: a narrower axis has too few distinct
+        # coordinates to draw (and one subnormally thin divides by zero in the renderer).
+        least = LIMITS["min_width"] * max(1.0, abs(lo), abs(hi))
+        if hi - lo < least:
+            raise ValueError(
+                f"{axis} bounds [{lo}, {hi}] are too narrow to draw: the width must be at least "
+                f"{least:g} ({LIMITS['min_width']:g} × the largest of 1 and |bound|)"
+            )
     return bounds
 
 
@@ -109,7 +154,7 @@ class DataSpec(Strict):
     n: Annotated[int, Field(ge=4, le=LIMITS["data_n"])] = 256
     noise: NonNegative = 0.1
     classes: Annotated[int, Field(ge=2, le=10)] = 2
-    seed: Annotated[int, Field(ge=0)] | None = None
+    seed: Seed | None = None
     dim: Annotated[int, Field(ge=1, le=LIMITS["width"])] = 8  # low_rank: input/output dimension
     rank: Annotated[int, Field(ge=1, le=LIMITS["width"])] = 1  # low_rank: rank of the target map
 
@@ -125,7 +170,7 @@ class ModelSpec(Strict):
     activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]
     skip: bool = False
     init: Literal[INITS] = "he"  # type: ignore[valid-type]
-    gain: Positive = 1.0
+    gain: Annotated[Positive, Field(le=LIMITS["gain"])] = 1.0
     batchnorm: bool = False
     dropout: Annotated[Finite, Field(ge=0, lt=1)] = 0.0
 
@@ -135,9 +180,9 @@ class SliceSpec(Strict):
 
     directions: Literal["random", "pca", "hessian", "connect"] = "random"
     center: Literal["init", "final", "moving"] = "init"
-    span: Positive = 1.0
+    span: Annotated[Finite, Field(ge=LIMITS["min_width"], le=LIMITS["coordinate"])] = 1.0
     resolution: Annotated[int, Field(ge=3, le=LIMITS["resolution"])] = 51
-    seed: Annotated[int, Field(ge=0)] | None = None
+    seed: Seed | None = None
     # directions = "connect" (mode connectivity): the two runs whose final weights are joined,
     # and the Adam fit of the Bézier curve's control point between them.
     connect: (
@@ -197,12 +242,14 @@ def _check_precondition(value: Any) -> Any:
 
 
 Precondition = Annotated[Any, BeforeValidator(_check_precondition)]
+WeightDecay = Annotated[NonNegative, Field(le=LIMITS["weight_decay"])]
 
 
 class Run(Strict):
     """One optimiser run on the scenario's landscape."""
 
-    name: Annotated[str, Field(min_length=1, max_length=80)]
+    # Length and characters (file names, the app's font) are checked by rules.raw_problems.
+    name: Annotated[str, Field(min_length=1)]
     optimizer: Literal[OPTIMIZERS]  # type: ignore[valid-type]
     lr: Annotated[Finite, Field(gt=0, le=1e12)]
     momentum: Annotated[Finite, Field(ge=0, lt=1)] | None = None
@@ -213,17 +260,17 @@ class Run(Strict):
         BeforeValidator(_list_to_tuple),
     ] = (0.9, 0.999)
     eps: Positive = 1e-8
-    weight_decay: NonNegative = 0.0
+    weight_decay: WeightDecay = 0.0
     noise: NonNegative = 0.0
     batch_size: Annotated[int, Field(ge=1)] | None = None
     precondition: Precondition = "none"
-    damping: Positive = 1e-3
+    damping: Annotated[Positive, Field(le=LIMITS["damping"])] = 1e-3
     clip: Positive | None = None
     schedule: Annotated[Schedule, BeforeValidator(_schedule_from_name)] = Field(
         default_factory=Schedule
     )
     start: Pair | None = None
-    init_seed: Annotated[int, Field(ge=0)] | None = None
+    init_seed: Seed | None = None
     sharpness_every: Annotated[int, Field(ge=0)] = 0
     color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
 
@@ -235,7 +282,7 @@ class Change(Strict):
     lr: Annotated[Finite, Field(gt=0, le=1e12)] | None = None
     momentum: Annotated[Finite, Field(ge=0, lt=1)] | None = None
     noise: NonNegative | None = None
-    weight_decay: NonNegative | None = None
+    weight_decay: WeightDecay | None = None
     clip: Positive | None = None
     batch_size: Annotated[int, Field(ge=1)] | None = None
     eps: Positive | None = None
@@ -267,14 +314,12 @@ class Scenario(Strict):
     title: Annotated[str, Field(min_length=1)]
     description: str = ""
     theme: Literal[THEMES] | None = None  # type: ignore[valid-type]
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    seed: Seed = 0
     steps: Annotated[int, Field(ge=1, le=LIMITS["steps"])]
     landscape: Annotated[AnalyticLandscape | NetworkLandscape, Field(discriminator="kind")]
     runs: Annotated[
-        tuple[Run, ...], BeforeValidator(_list_to_tuple), Field(min_length=1, max_length=16)
+        tuple[Run, ...], BeforeValidator(_at_most(LIMITS["runs"], "runs")), Field(min_length=1)
     ]
     timeline: Annotated[
-        tuple[TimelineEvent, ...],
-        BeforeValidator(_list_to_tuple),
-        Field(max_length=LIMITS["timeline"]),
+        tuple[TimelineEvent, ...], BeforeValidator(_at_most(LIMITS["timeline"], "timeline events"))
     ] = ()
