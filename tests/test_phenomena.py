@@ -85,16 +85,53 @@ def test_canyon_scaling_kappa_vs_sqrt_kappa():
         assert abs(fitted - slope) < 0.15, (optimizer, steps, fitted)
 
 
+def distance(run, step: int) -> float:
+    """Distance of an analytic run from the minimum at the origin, at one step."""
+    return math.hypot(run.x[step], run.y[step])
+
+
 def test_preconditioning():
-    """PHENOMENA 5: Newton/diag ≤ 1/10 of GD's steps at κ = 100; rotated, diag does not."""
+    """PHENOMENA 5: Newton/diag ≤ 1/10 of GD's steps at κ = 100; rotated, diag does not.
+
+    The captions are asserted at their own steps (read from the timeline): Newton (step size 1)
+    lands in one step; P = H⁻¹ at step size 0.9 multiplies the distance to the minimum by 0.1
+    per step, so it covers 90 % of the way in one step and needs 4 (aligned) or 5 (rotated,
+    start loss 104 instead of 14.5) steps to loss < 1e-6."""
     aligned = replay("preconditioning")
-    gd = steps_to(aligned.runs["GD"].loss)
-    assert steps_to(aligned.runs["Newton"].loss) == 1
-    for name in ("GD, diagonal preconditioner", "GD, fixed P = diag(1, 1/100)"):
-        assert steps_to(aligned.runs[name].loss) <= gd / 10
+    runs = aligned.runs
+    gd = steps_to(runs["GD"].loss)
+    assert steps_to(runs["Newton"].loss) == 1
+    diagonal = ("GD, diagonal preconditioner", "GD, fixed P = diag(1, 1/100)")
+    for name in diagonal:
+        assert steps_to(runs[name].loss) <= gd / 10
+    _, one, four = (event.at for event in aligned.scenario.timeline)
+    # "Newton (step size 1) lands on the minimum in a single step. The two diagonal
+    # preconditioners (step size 0.9) have covered 90 % of the way."
+    assert runs["Newton"].loss[one] < 1e-12 and one == 1  # measured 0.0
+    for name in diagonal:
+        assert distance(runs[name], one) == pytest.approx(0.1 * distance(runs[name], 0), rel=1e-9)
+        assert runs[name].loss[one - 1] > 1  # not before: 14.5 at the start
+    # "... below loss 10⁻⁶ after 4 steps. Plain GD needs 379." (and the description)
+    assert [steps_to(runs[name].loss) for name in diagonal] == [four, four] == [4, 4]
+    assert gd == 379
+
     rotated = replay("preconditioning_rotated")
-    gd_rotated = steps_to(rotated.runs["GD"].loss)
-    assert steps_to(rotated.runs["GD, diagonal preconditioner"].loss) > gd_rotated / 10
-    assert steps_to(rotated.runs["Newton"].loss) == 1
-    assert steps_to(rotated.runs["GD, fixed P = H^-1"].loss) <= gd_rotated / 10
+    runs = rotated.runs
+    gd_rotated = steps_to(runs["GD"].loss)
+    assert steps_to(runs["GD, diagonal preconditioner"].loss) > gd_rotated / 10
+    assert steps_to(runs["Newton"].loss) == 1
+    assert steps_to(runs["GD, fixed P = H^-1"].loss) <= gd_rotated / 10
     assert load_scenario(find_scenario("preconditioning_rotated")).landscape.params["angle"] == 30
+    _, one, five = (event.at for event in rotated.scenario.timeline)
+    # "Newton lands on the minimum in one step. The fixed P = H⁻¹ (step size 0.9) has covered
+    # 90 % of the way. The diagonal preconditioner's loss has only fallen from 104 to 63."
+    assert runs["Newton"].loss[one] < 1e-12 and one == 1  # measured 4e-29
+    fixed = runs["GD, fixed P = H^-1"]
+    # P is H⁻¹ rounded to 8 digits: 0.1 to 3e-6 (measured).
+    assert distance(fixed, one) == pytest.approx(0.1 * distance(fixed, 0), rel=1e-5)
+    diag = runs["GD, diagonal preconditioner"].loss
+    assert round(diag[0]) == 104 and round(diag[one]) == 63  # 103.77, 62.64
+    # "The fixed P = H⁻¹ is below loss 10⁻⁶ after 5 steps. The diagonal preconditioner needs
+    # 259 steps, plain GD 363."
+    assert steps_to(fixed.loss) == five == 5
+    assert steps_to(diag) == 259 and gd_rotated == 363
