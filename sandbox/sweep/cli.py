@@ -31,10 +31,10 @@ def add_sweep_parser(commands) -> argparse.ArgumentParser:
     where = sweep.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=2,
         metavar="N",
-        help="worker processes of the local Dask cluster (default 2)",
+        help=f"worker processes of the local Dask cluster (default 2, at most {max_workers()})",
     )
     where.add_argument(
         "--scheduler",
@@ -56,13 +56,26 @@ def add_sweep_parser(commands) -> argparse.ArgumentParser:
     return sweep
 
 
-def _positive(text: str) -> int:
+def max_workers() -> int:
+    """At most 4 worker processes per CPU core (and at least 4 allowed): each one imports torch
+    (~300 MB), and a sweep task keeps one core busy, so more only costs memory."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may use (containers)
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return max(4, 4 * cores)
+
+
+def _workers(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if not 1 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024, got {text!r}")
+    limit = max_workers()
+    if not 1 <= value <= limit:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {limit} (4 per CPU core), got {text!r}"
+        )
     return value
 
 

@@ -6,7 +6,8 @@ the caller owns (tests share one cluster). Each finished task's rows are written
 `DIR/cache/<task key>.json` as they arrive, so an interrupted sweep loses at most the tasks that
 were running, and a re-run skips everything cached. A task whose worker dies is re-run by Dask on
 another worker (up to `distributed.scheduler.allowed-failures` times); a task that fails for good
-becomes rows holding its error, and the sweep goes on.
+becomes rows holding its error, and the sweep goes on. The output directory is locked while the
+sweep runs, and only a sweep's own files in it are ever replaced (`sandbox.sweep.outdir`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -25,14 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.errors import OutputError
+from sandbox.sweep.outdir import CACHE, SweepDir
 from sandbox.sweep.spec import Sweep, Task
 from sandbox.sweep.task import code_version, run_task
-from sandbox.trace.io import write_json_atomic
 
-CACHE = "cache"
-MANIFEST = "sweep.json"
-OUTPUTS = ("summary.json", "results.parquet", "results.csv", "plots", MANIFEST)
+# Seconds to reach a running scheduler (`--scheduler`) and complete Dask's handshake with it.
+SCHEDULER_TIMEOUT = 10.0
 
 
 class SweepError(Exception):
@@ -86,23 +84,26 @@ def run_sweep(
     """
     started = time.perf_counter()
     out = Path(out)
-    prepare_sweep_dir(out, sweep, force, fresh)
-    unique = list({task.key: task for task in sweep.tasks}.values())
-    outcomes = {key: o for key, o in ((t.key, _cached(out, t)) for t in unique) if o is not None}
-    pending = [task for task in unique if task.key not in outcomes]
-    timings = {"startup": 0.0, "tasks": 0.0}
-    if pending:
-        connecting = time.perf_counter()
-        with _dask_client(workers, scheduler, client, progress) as dask_client:
-            submitting = time.perf_counter()
-            timings["startup"] = submitting - connecting
-            outcomes.update(
-                _run_pending(dask_client, pending, sweep, out, task_fn, progress, len(unique))
-            )
-            timings["tasks"] = time.perf_counter() - submitting
-    from sandbox.sweep.results import write_results
+    with SweepDir(out, sweep, force=force, fresh=fresh) as folder:
+        unique = list({task.key: task for task in sweep.tasks}.values())
+        cached = ((t.key, _cached(out, t)) for t in unique)
+        outcomes = {key: o for key, o in cached if o is not None}
+        pending = [task for task in unique if task.key not in outcomes]
+        timings = {"startup": 0.0, "tasks": 0.0}
+        if pending:
+            connecting = time.perf_counter()
+            with _dask_client(workers, scheduler, client, progress) as dask_client:
+                submitting = time.perf_counter()
+                timings["startup"] = submitting - connecting
+                outcomes.update(
+                    _run_pending(dask_client, pending, sweep, out, task_fn, progress, len(unique))
+                )
+                timings["tasks"] = time.perf_counter() - submitting
+        from sandbox.sweep.results import write_results
 
-    rows, summary = write_results(sweep, out, outcomes, started, timings)
+        with folder.staging() as staging:
+            rows, summary = write_results(sweep, staging, outcomes, started, timings)
+            folder.commit(staging)
     return SweepResult(out, rows, summary)
 
 
@@ -110,53 +111,10 @@ def run_sweep(
 
 
 def prepare_sweep_dir(out: Path, sweep: Sweep, force: bool, fresh: bool = False) -> None:
-    """Refuse a non-empty `out` unless it holds this sweep (resume) or `force`; write the manifest.
-
-    Forced, only our outputs are removed; the cache stays, because its entries are keyed by
-    content and code version and cannot be stale (`fresh` clears it too).
-    """
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out} exists and is not a directory")
-    same = _manifest_id(out) == sweep.sweep_id
-    if out.exists() and any(out.iterdir()) and not (same or force):
-        raise OutputError(
-            f"--out {out} is not empty and holds no earlier run of this sweep "
-            "(use --force to overwrite; cached tasks are kept)"
-        )
-    if out.exists():
-        # The old summary goes first: an interrupted sweep must not look complete.
-        (out / "summary.json").unlink(missing_ok=True)
-        if not same:
-            _remove_outputs(out)
-        if fresh:
-            shutil.rmtree(out / CACHE, ignore_errors=True)
-    try:
-        (out / CACHE).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create --out {out}: {exc.strerror or exc}") from None
-    manifest = {
-        "sweep_id": sweep.sweep_id,
-        "title": sweep.title,
-        "file": sweep.source,
-        "code": code_version(),
-    }
-    write_json_atomic(out / MANIFEST, manifest)
-
-
-def _manifest_id(out: Path) -> str | None:
-    try:
-        return json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("sweep_id")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _remove_outputs(out: Path) -> None:
-    for name in OUTPUTS:
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
+    """Refuse a non-empty `out` unless it holds this sweep (resume) or `force`; write the
+    manifest (see `SweepDir`, which `run_sweep` holds for the whole sweep)."""
+    with SweepDir(out, sweep, force=force, fresh=fresh):
+        pass
 
 
 def _cache_path(out: Path, key: str) -> Path:
@@ -244,11 +202,7 @@ def _dask_client(workers: int, scheduler: str | None, client, progress: bool) ->
     from distributed import Client
 
     if scheduler is not None:
-        try:
-            remote = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        with remote:
+        with _connect(scheduler, SCHEDULER_TIMEOUT) as remote:
             _check_workers(remote)
             yield remote
         return
@@ -256,6 +210,65 @@ def _dask_client(workers: int, scheduler: str | None, client, progress: bool) ->
         print(f"starting a local Dask cluster: {workers} worker process(es)", file=sys.stderr)
     with make_cluster(workers) as cluster, Client(cluster) as local:
         yield local
+
+
+def _connect(address: str, timeout: float):
+    """A Client of the scheduler at `address`, or SweepError within about `timeout` seconds."""
+    import dask
+    from distributed import Client
+
+    _probe_scheduler(address, timeout)
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": timeout}):
+            return Client(address, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong: one line naming the address
+        reason = _reason(exc, timeout)
+        raise SweepError(f"cannot reach a Dask scheduler at {address}: {reason}") from None
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Raise SweepError unless a Dask server at `address` completes the handshake in `timeout`.
+
+    distributed's `connect` bounds the TCP connect by its timeout but not the handshake read
+    that follows, and `Client` does not bound it either: a server that accepts and never answers
+    (anything but Dask: an HTTP server, a plain TCP server) held `Client(...)` for minutes. The
+    probe runs on a thread with its own event loop (the caller may have one running) and is
+    abandoned, not waited for, when the time is up.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    async def handshake() -> None:
+        args = Security().get_connection_args("client")
+        comm = await connect(address, timeout=timeout, **args)
+        await comm.close()
+
+    outcome: list[BaseException | None] = []
+
+    def probe() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(handshake(), timeout))
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - reported on the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=probe, name="sandbox-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    if outcome and outcome[0] is None:
+        return
+    reason = _reason(outcome[0], timeout) if outcome else f"no Dask handshake within {timeout:g} s"
+    raise SweepError(f"cannot reach a Dask scheduler at {address}: {reason}")
+
+
+def _reason(exc: BaseException, timeout: float) -> str:
+    if isinstance(exc, TimeoutError):  # asyncio's too, since Python 3.11
+        return f"no Dask handshake within {timeout:g} s (is it a Dask scheduler?)"
+    if isinstance(exc, OSError | ValueError | TypeError):
+        return str(exc) or type(exc).__name__
+    return f"it does not answer as a Dask scheduler ({type(exc).__name__}: {exc})"
 
 
 def _check_workers(client) -> None:

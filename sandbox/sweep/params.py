@@ -7,6 +7,10 @@
 "runs.0.momentum" = { uniform = [0.0, 0.99] }
 "landscape.data.n" = { randint = [16, 1024] }          # inclusive
 "runs.0.optimizer" = { choice = ["gd", "momentum"] }
+
+Every value a sweep can produce is checked here, before anything runs: numbers are finite,
+integers fit the table's int64 columns (and torch's and numpy's seeds), and ranges are narrow
+enough that no value computed from them overflows to ±inf.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sandbox.sweep.schema import LIMITS
 
 GRIDS = ("linspace", "logspace")
 RANDOM = ("uniform", "loguniform", "randint", "choice")
+INT64 = (-(2**63), 2**63 - 1)  # results.parquet's integer columns; numpy's and torch's ints
 
 
 class ParamError(ValueError):
@@ -55,8 +60,8 @@ class Param:
         if kind == "loguniform":
             logs = rng.uniform(math.log(arg[0]), math.log(arg[1]), count)
             return [float(math.exp(v)) for v in logs]
-        if kind == "randint":
-            return [int(v) for v in rng.integers(arg[0], arg[1] + 1, count)]
+        if kind == "randint":  # endpoint=True: high may be 2**63 - 1 (high + 1 would overflow)
+            return [int(v) for v in rng.integers(arg[0], arg[1], count, endpoint=True)]
         return [copy.deepcopy(arg[int(i)]) for i in rng.integers(0, len(arg), count)]
 
 
@@ -90,24 +95,53 @@ def _value_list(values: list) -> tuple:
     if not 1 <= len(values) <= LIMITS["values"]:
         raise ParamError(f"needs 1 … {LIMITS['values']:,} values")
     for i, value in enumerate(values):
+        check_value(value)
         if any(type(v) is type(value) and v == value for v in values[:i]):
             raise ParamError(f"the value {value!r} appears twice")
     return tuple(values)
 
 
-def _numbers(kind: str, value: Any, count: int = 2) -> list[float]:
+def check_value(value: Any, where: tuple = ()) -> None:
+    """Refuse what no scenario key can use and no table column can hold: NaN, ±inf, and
+    integers beyond int64 (TOML reads any size; pyarrow, numpy and torch cannot), at any depth."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        raise ParamError(f"the integer {value} does not fit in 64 bits (|value| < 2**63)", where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParamError(f"values must be finite numbers, got {value!r}", where)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        check_value(item, where)
+
+
+def _numbers(kind: str, value: Any) -> tuple[float, float]:
     ok = (
         isinstance(value, list)
-        and len(value) == count
-        and all(_is_number(v) and math.isfinite(v) for v in value)
+        and len(value) == 2
+        and all(_is_number(v) and _finite(v) for v in value)
     )
     if not ok:
         raise ParamError("must be [low, high]: two finite numbers", (kind,))
-    return [float(v) for v in value]
+    lo, hi = float(value[0]), float(value[1])
+    # Values are computed from high - low (linspace, uniform) or high / low (logspace): past
+    # ±1.8e308 they would be inf, and numpy refuses such a uniform range outright.
+    span = hi / lo if kind == "logspace" and lo > 0 and hi > 0 else hi - lo
+    if not math.isfinite(span):
+        what = "high / low" if kind == "logspace" else "high - low"
+        raise ParamError(f"{what} must be a finite number (the range is too wide)", (kind,))
+    return lo, hi
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _finite(number: int | float) -> bool:
+    # An int past ±1.8e308 cannot even be converted to a float (OverflowError).
+    if isinstance(number, int):
+        return INT64[0] <= number <= INT64[1]
+    return math.isfinite(number)
 
 
 def _spaced(kind: str, spec: dict) -> tuple:
@@ -130,8 +164,10 @@ def _spaced(kind: str, spec: dict) -> tuple:
 
 def _distribution(kind: str, arg: Any) -> Any:
     if kind == "choice":
-        if not isinstance(arg, list) or not arg:
-            raise ParamError("choice needs a non-empty list of values", (kind,))
+        if not isinstance(arg, list) or not 1 <= len(arg) <= LIMITS["values"]:
+            raise ParamError(f"choice needs a list of 1 … {LIMITS['values']:,} values", (kind,))
+        for value in arg:
+            check_value(value, (kind,))
         return tuple(arg)
     if kind == "randint":
         ok = (
@@ -141,6 +177,10 @@ def _distribution(kind: str, arg: Any) -> Any:
         )
         if not ok or arg[0] > arg[1]:
             raise ParamError("randint needs [low, high]: two integers, low ≤ high", (kind,))
+        if not all(INT64[0] <= v <= INT64[1] for v in arg):
+            raise ParamError(
+                "randint's low and high must fit in 64 bits (-2**63 … 2**63 - 1)", (kind,)
+            )
         return tuple(arg)
     lo, hi = _numbers(kind, arg)
     if not lo < hi:

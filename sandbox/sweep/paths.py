@@ -4,7 +4,9 @@ A path is parsed once (`parse_path`) and then assigned into a plain dict of TOML
 (`assign`), before the result is validated as a scenario. Segments are table keys, array
 indices (0, 1, ...) or `*` (every element of an array). Missing tables along the way are
 created, so "landscape.params.kappa" works on a base without a `params` table; a missing array
-element is an error.
+element is an error. Assigning copies only the tables and arrays on the way to what it sets
+(copy on write): every variant of a sweep shares the rest with the base, and a table no
+parameter touches stays the very same object (`base.Prevalidated` relies on that).
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ def format_path(path: tuple[Segment, ...]) -> str:
 
 
 def assign(data: dict, path: tuple[Segment, ...], value: Any) -> list[tuple]:
-    """Set `value` at `path` in `data` (in place); return the concrete paths that were set.
+    """Set `value` at `path` in `data`; return the concrete paths that were set.
 
+    `data` itself is changed in place; the tables and arrays below it on the way to the target
+    are replaced by shallow copies first, so whatever else holds them is left unchanged.
     `*` expands to every element of an array, so ("runs", "*", "lr") on a scenario with two
     runs returns [("runs", 0, "lr"), ("runs", 1, "lr")]. Each target gets its own copy of
     `value`.
@@ -79,7 +83,10 @@ def _assign(node: Any, path: tuple, value: Any, here: tuple) -> list[tuple]:
 
 def _set(container: Any, key: Segment, rest: tuple, value: Any, here: tuple) -> list[tuple]:
     if rest:
-        return _assign(container[key], rest, value, here)
+        child = container[key]
+        if isinstance(child, dict | list):
+            container[key] = child = copy.copy(child)  # copy on write: see the module's doc
+        return _assign(child, rest, value, here)
     container[key] = copy.deepcopy(value)
     return [here]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 from sandbox.sweep.engine import Outcome
 from sandbox.sweep.spec import Sweep
 from sandbox.sweep.task import code_version
-from sandbox.trace.io import PART_SUFFIX, format_number, write_json_atomic
+from sandbox.trace.io import format_number, write_json_atomic
 
 FIXED_COLUMNS = ("variant", "seed", "run")
 
@@ -30,7 +29,11 @@ FIXED_COLUMNS = ("variant", "seed", "run")
 def write_results(
     sweep: Sweep, out: Path, outcomes: dict[str, Outcome], started: float, timings: dict[str, float]
 ):
-    """Write results.parquet, results.csv, plots/*.png and (last) summary.json.
+    """Write results.parquet, results.csv, plots/*.png and (last) summary.json into `out`.
+
+    `out` is the sweep's staging folder (`outdir.SweepDir.staging`), which holds nothing else:
+    files are written straight to their names there, and the staging folder as a whole is moved
+    into place or removed.
 
     `started` is the sweep's `time.perf_counter()` at its start; `timings` holds the seconds it
     spent starting the cluster ("startup") and running tasks ("tasks").
@@ -128,13 +131,7 @@ def _write_parquet(path: Path, rows: list[dict], types: dict[str, str], sweep: S
     table = pa.table(columns).replace_schema_metadata(
         {"sandbox.sweep": json.dumps({"title": sweep.title, "sweep_id": sweep.sweep_id})}
     )
-    part = Path(str(path) + PART_SUFFIX)
-    try:
-        pq.write_table(table, part)
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    pq.write_table(table, path)
 
 
 def to_csv(rows: list[dict], types: dict[str, str]) -> str:
@@ -159,13 +156,7 @@ def _csv_cell(value: Any, kind: str) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    part = Path(str(path) + PART_SUFFIX)
-    try:
-        part.write_text(text, encoding="utf-8")
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    path.write_text(text, encoding="utf-8")
 
 
 # -- fits and aggregates ---------------------------------------------------------------------

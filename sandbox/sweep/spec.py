@@ -9,7 +9,6 @@ are data: a base scenario is a bundled one or a file inside the sweep file's own
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -31,9 +30,9 @@ from sandbox.scenario.load import (
     read_text,
 )
 from sandbox.scenario.schema import NetworkLandscape, Scenario
-from sandbox.sweep.base import Base, check_scenario_data
+from sandbox.sweep.base import Base, Prevalidated, check_scenario_data
 from sandbox.sweep.metrics import Metric, parse_metric
-from sandbox.sweep.params import Param, ParamError, parse_param
+from sandbox.sweep.params import INT64, Param, ParamError, check_value, parse_param
 from sandbox.sweep.paths import PathError, assign, covers, parse_path
 from sandbox.sweep.schema import LIMITS, FitSpec, PlotSpec, SweepFile
 from sandbox.sweep.task import code_version
@@ -139,9 +138,9 @@ class _Builder:
         base.keep_runs(self)
         variants = self._variants(params)
         self._check_fits_and_plots(params, metrics)
+        seeds = self._seeds(base.data)
         if self.problems:
             raise ScenarioError(_sorted(self.problems))
-        seeds = self._seeds(base.data)
         tasks = self._tasks(base, fixed, params, variants, seeds, metrics)
         return Sweep(
             self.source,
@@ -194,8 +193,9 @@ class _Builder:
         out = []
         for name, value in table.items():
             try:
+                check_value(value)
                 out.append((name, parse_path(name), value))
-            except PathError as exc:
+            except (PathError, ParamError) as exc:
                 self.problem((*where, name), str(exc))
         return out
 
@@ -204,6 +204,12 @@ class _Builder:
         if isinstance(seeds, tuple):
             return seeds
         first = base.get("seed", 0)
+        if first + seeds - 1 > INT64[1]:  # a seed must fit torch's and numpy's int64
+            self.problem(
+                ("sweep", "seeds"),
+                f"{seeds} seeds from the base's seed {first} go past 2**63 - 1, the largest seed; "
+                "list the seeds instead (seeds = [...])",
+            )
         return tuple(first + i for i in range(seeds))
 
     def _variants(self, params: tuple[Param, ...]) -> tuple[Variant, ...]:
@@ -251,39 +257,47 @@ class _Builder:
         names = [m.name for m in metrics]
         found: dict[tuple, list[Variant]] = {}
         tasks = []
+        # [sweep.set] is the same for every variant: applied (and validated) once.
+        steps = [(path, value, ("sweep", "set", name)) for name, path, value in fixed]
+        start, touched_by_set, problem = self._apply(base.data, steps)
+        if problem is not None:
+            raise ScenarioError([_with_variants(problem, list(variants))])
+        shared = Prevalidated(start)
         for variant in variants:
-            data, touched = self._resolve(base, fixed, params, variant, found)
-            if data is None:
+            steps = [(p.path, variant.values[p.name], ("sweep", "params", p.name)) for p in params]
+            data, touched, problem = self._apply(start, steps)
+            if problem is not None:
+                found.setdefault(problem, []).append(variant)
                 continue
-            scenario = self._validate(data, base, touched, variant, found)
+            touched = touched_by_set + touched
+            scenario = self._validate(data, shared, base, touched, variant, found)
             if scenario is None:
                 continue
             self._check_metrics(scenario, metrics, variant, found)
             runs = tuple(run.name for run in scenario.runs)
+            unseeded = _key_text(data, names, code)  # once per variant: seeds only append
             for seed in seeds:
-                seeded = {**data, "seed": seed}
-                tasks.append(Task(variant.index, seed, task_key(seeded, names, code), seeded, runs))
+                key = _hash_key(unseeded, seed)
+                tasks.append(Task(variant.index, seed, key, {**data, "seed": seed}, runs))
         if found:
             raise ScenarioError(_sorted([_with_variants(p, vs) for p, vs in found.items()]))
         return tuple(tasks)
 
-    def _resolve(self, base, fixed, params, variant, found):
-        data = copy.deepcopy(base.data)
+    def _apply(self, data: dict, steps: list) -> tuple[dict, list, Problem | None]:
+        """`data` with each (path, value, sweep file key) set, copy on write (`data` is shared
+        by every variant and stays as it is); the concrete paths set, with the key that set them;
+        or the problem that stopped it."""
+        data = dict(data)
         touched: list[tuple[tuple, tuple]] = []  # (concrete path set, sweep file key)
-        steps = [(name, path, value, ("sweep", "set", name)) for name, path, value in fixed]
-        steps += [
-            (p.name, p.path, variant.values[p.name], ("sweep", "params", p.name)) for p in params
-        ]
-        for _name, path, value, key in steps:
+        for path, value, key in steps:
             try:
                 touched += [(concrete, key) for concrete in assign(data, path, value)]
             except PathError as exc:
-                found.setdefault(self._located(key, str(exc)), []).append(variant)
-                return None, touched
-        return data, touched
+                return data, touched, self._located(key, str(exc))
+        return data, touched, None
 
-    def _validate(self, data, base, touched, variant, found) -> Scenario | None:
-        scenario, problems = check_scenario_data(data)
+    def _validate(self, data, shared, base, touched, variant, found) -> Scenario | None:
+        scenario, problems = check_scenario_data(data, shared)
         for path, reason in problems:
             key = next((k for c, k in reversed(touched) if covers(c, path)), None)
             problem = (
@@ -324,13 +338,22 @@ def task_key(data: dict, metric_names: list[str], code: str) -> str:
     Titles, descriptions, themes, colours and captions cannot change a number, so they are left
     out: a re-worded sweep still finds its cached tasks.
     """
-    content = {k: v for k, v in data.items() if k not in _PRESENTATION}
+    return _hash_key(_key_text(data, metric_names, code), data.get("seed", 0))
+
+
+def _hash_key(text: str, seed: int) -> str:
+    return hashlib.sha256(f"{text}|seed={seed}".encode()).hexdigest()[:32]
+
+
+def _key_text(data: dict, metric_names: list[str], code: str) -> str:
+    """What `task_key` hashes, but the seed: encoded once per variant, not once per task (a
+    base with a long timeline made that a third of `--check` with many seeds)."""
+    content = {k: v for k, v in data.items() if k not in (*_PRESENTATION, "seed")}
     content["runs"] = [{k: v for k, v in r.items() if k != "color"} for r in data["runs"]]
     content["timeline"] = [
         {"at": e.get("at"), "set": e["set"]} for e in data.get("timeline", []) if "set" in e
     ]
-    text = json.dumps([content, metric_names, code], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return json.dumps([content, metric_names, code], sort_keys=True, separators=(",", ":"))
 
 
 def _is_regression(scenario: Scenario) -> bool:

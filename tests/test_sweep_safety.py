@@ -1,0 +1,473 @@
+"""Sweep safety (issue 15): bounded connects, bounded inputs, a quick --check, and output folders
+where nothing but a sweep's own files is ever removed or replaced.
+
+Each test here failed before its fix (checked against the code before it). The engine tests
+share one in-process Dask cluster (threads, not processes: it starts in about a second) and
+replay a tiny sweep of a few 20-step tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox.errors import OutputError
+from sandbox.scenario.load import ScenarioError
+from sandbox.scenario.schema import Scenario
+from sandbox.sweep import engine, results
+from sandbox.sweep.cli import add_sweep_parser
+from sandbox.sweep.engine import prepare_sweep_dir, run_sweep
+from sandbox.sweep.spec import load_sweep, parse_sweep
+
+TINY = """
+title = "tiny"
+scenario = "saddle"
+
+[sweep]
+metrics = ["{metric}"]
+
+[sweep.set]
+steps = 20
+timeline = []
+
+[sweep.params]
+"runs.*.lr" = [0.01, 0.02]
+"""
+
+
+def tiny_sweep(folder: Path, metric: str = "final_loss"):
+    path = folder / f"tiny_{metric}.toml"
+    path.write_text(TINY.format(metric=metric), encoding="utf-8")
+    return load_sweep(path)
+
+
+def cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="sandbox")
+    add_sweep_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["sweep", *argv])
+    return args.handler(args)
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client
+
+    with Client(
+        processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None
+    ) as dask_client:
+        yield dask_client
+
+
+def listing(folder: Path) -> dict[str, str]:
+    """Every file under `folder` (relative name -> content), to compare before and after."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_text(errors="replace")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def plant(folder: Path, names: list[str]) -> dict[str, str]:
+    """The user's own files, each with its own content; returns them."""
+    files = {}
+    for name in names:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"the user's {name}\n", encoding="utf-8")
+        files[name] = path.read_text()
+    return files
+
+
+def assert_kept(folder: Path, files: dict[str, str]) -> None:
+    now = listing(folder)
+    for name, content in files.items():
+        assert now.get(name) == content, f"{name} was removed or changed"
+
+
+# -- 1. a --scheduler that is not Dask: the time-out holds -----------------------------------
+
+
+def _server(mode: str) -> str:
+    """A local TCP server that is not Dask: it accepts and stays silent, or answers garbage."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)  # never closed by us: a silent peer
+            if mode == "garbage":
+                reply = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 20
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("mode", ["silent", "garbage"])
+def test_a_scheduler_that_is_not_dask_fails_within_the_timeout(tmp_path, capsys, monkeypatch, mode):
+    monkeypatch.setattr(engine, "SCHEDULER_TIMEOUT", 2.0, raising=False)
+    address = _server(mode)
+    sweep_file = tmp_path / "tiny.toml"
+    sweep_file.write_text(TINY.format(metric="final_loss"))
+    assert cli(str(sweep_file), "--check") == 0  # imports paid before the clock starts
+    import distributed  # noqa: F401
+
+    argv = (str(sweep_file), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet")
+    done: list[int] = []
+    # On a thread: before the fix the silent server held the sweep for minutes.
+    thread = threading.Thread(target=lambda: done.append(cli(*argv)), daemon=True)
+    start = time.perf_counter()
+    thread.start()
+    thread.join(30)  # the 2 s time-out, with room for a busy machine
+    elapsed = time.perf_counter() - start
+    assert done == [1], f"still connecting after {elapsed:.0f} s"
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot reach a Dask scheduler at {address}: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err  # one line
+
+
+# -- 2. --workers is bounded -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["1024", "0", "one more", "x"])
+def test_workers_out_of_bounds_is_a_usage_error(capsys, workers):
+    from sandbox.sweep.cli import max_workers
+
+    limit = max_workers()  # 4 per core, at least 4
+    if workers == "one more":
+        workers = str(limit + 1)
+    with pytest.raises(SystemExit) as info:
+        cli("gd_stability", "--check", "--workers", workers)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --workers: must be a whole number from 1 to {limit} " in err
+
+
+def test_workers_within_bounds_are_accepted():
+    from sandbox.sweep.cli import max_workers
+
+    assert 4 <= max_workers() <= 4 * (os.cpu_count() or 1) + 4
+    assert cli("gd_stability", "--check", "--workers", str(max_workers())) == 0
+
+
+# -- 3. values beyond int64, non-finite values, ranges that overflow --------------------------
+
+HEAD = 'title = "t"\nscenario = "{base}"\n[sweep]\n{sweep}metrics = ["final_loss"]\n'
+
+
+@pytest.mark.parametrize(
+    ("base", "sweep", "table", "key", "reason"),
+    [
+        (
+            "mode_connectivity",
+            "samples = 2\n",
+            '[sweep.params]\n"landscape.data.seed" = { randint = [0, 1180591620717411303424] }',
+            'sweep.params."landscape.data.seed".randint',
+            "randint's low and high must fit in 64 bits",
+        ),
+        (
+            "mode_connectivity",
+            "samples = 2\n",
+            '[sweep.params]\n"landscape.data.seed" = { randint = [-9223372036854775809, 0] }',
+            'sweep.params."landscape.data.seed".randint',
+            "randint's low and high must fit in 64 bits",
+        ),
+        (
+            "mode_connectivity",
+            "",
+            '[sweep.params]\n"landscape.data.seed" = [1, 1180591620717411303424]',
+            'sweep.params."landscape.data.seed"',
+            "the integer 1180591620717411303424 does not fit in 64 bits",
+        ),
+        (
+            "mode_connectivity",
+            "samples = 2\n",
+            '[sweep.params]\n"landscape.data.seed" = { choice = [1, 18446744073709551616] }',
+            'sweep.params."landscape.data.seed".choice',
+            "does not fit in 64 bits",
+        ),
+        (
+            "mode_connectivity",
+            "",
+            '[sweep.set]\n"landscape.data.seed" = 1180591620717411303424',
+            'sweep.set."landscape.data.seed"',
+            "does not fit in 64 bits",
+        ),
+        (
+            "saddle",
+            "",
+            '[sweep.params]\n"runs.0.lr" = [0.1, nan]',
+            'sweep.params."runs.0.lr"',
+            "values must be finite numbers, got nan",
+        ),
+        (
+            "saddle",
+            "",
+            '[sweep.params]\n"landscape.bounds" = [[[-1.0, 1.0], [-1.0, inf]]]',
+            'sweep.params."landscape.bounds"',
+            "values must be finite numbers, got inf",
+        ),
+        (
+            "saddle",
+            "samples = 2\n",
+            '[sweep.params]\n"runs.0.lr" = { uniform = [-1.7e308, 1.7e308] }',
+            'sweep.params."runs.0.lr".uniform',
+            "high - low must be a finite number",
+        ),
+        (
+            "saddle",
+            "",
+            '[sweep.params]\n"runs.0.momentum" = { linspace = [-1.7e308, 1.7e308], num = 3 }',
+            'sweep.params."runs.0.momentum".linspace',
+            "high - low must be a finite number",
+        ),
+        (
+            "saddle",
+            "",
+            '[sweep.params]\n"runs.0.lr" = { logspace = [1e-300, 1e300], num = 3 }',
+            'sweep.params."runs.0.lr".logspace',
+            "high / low must be a finite number",
+        ),
+        (
+            "saddle",
+            "",
+            '[sweep.params]\n"runs.0.lr" = { linspace = [0.1, 1180591620717411303424], num = 3 }',
+            'sweep.params."runs.0.lr".linspace',
+            "must be [low, high]: two finite numbers",
+        ),
+    ],
+)
+def test_values_beyond_int64_or_not_finite_are_refused_at_their_line(
+    tmp_path, capsys, base, sweep, table, key, reason
+):
+    path = tmp_path / "bad.toml"
+    text = HEAD.format(base=base, sweep=sweep) + table + "\n"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(table.splitlines()[1]) + 1
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value).startswith(f"{path}:{line}: {key}: "), str(info.value)
+    assert reason in str(info.value)
+    assert cli(str(path), "--check") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:{line}: {key}: ") and "Traceback" not in err
+
+
+def test_seeds_and_draws_reach_but_never_pass_the_largest_int64(tmp_path):
+    inline = (
+        'title = "t"\n[scenario]\ntitle = "s"\nseed = 9223372036854775806\nsteps = 5\n'
+        '[scenario.landscape]\nkind = "analytic"\nsurface = "saddle"\n'
+        '[[scenario.runs]]\nname = "a"\noptimizer = "gd"\nlr = 0.1\n'
+        '[sweep]\nseeds = {n}\nmetrics = ["final_loss"]\n'
+    )
+    assert parse_sweep(inline.format(n=2), "s.toml").seeds == (2**63 - 2, 2**63 - 1)
+    with pytest.raises(ScenarioError) as info:
+        parse_sweep(inline.format(n=3), "s.toml")
+    assert str(info.value).startswith("s.toml:14: sweep.seeds: 3 seeds from the base's seed")
+    # randint's high end may be the largest int64 itself (high + 1 would not fit).
+    sweep = parse_sweep(
+        HEAD.format(base="mode_connectivity", sweep="samples = 50\n")
+        + '[sweep.params]\n"landscape.data.seed" = '
+        "{ randint = [9223372036854775806, 9223372036854775807] }\n"
+    )
+    draws = {v.values["landscape.data.seed"] for v in sweep.variants}
+    assert draws == {2**63 - 2, 2**63 - 1}
+
+
+# -- 4. --check validates a heavy base quickly ------------------------------------------------
+
+
+def heavy_sweep_text(variants: int) -> str:
+    """A base with 16 runs and 1,000 timeline captions, `variants` learning rates."""
+    runs = "".join(
+        f'[[scenario.runs]]\nname = "r{i}"\noptimizer = "gd"\nlr = 0.01\n' for i in range(16)
+    )
+    timeline = "".join(
+        f'[[scenario.timeline]]\nat = {i}\ncaption = "caption {i}"\n' for i in range(1000)
+    )
+    return (
+        f'title = "heavy"\n[sweep]\nmetrics = ["final_loss"]\n[sweep.params]\n'
+        f'"runs.*.lr" = {{ logspace = [0.001, 0.1], num = {variants} }}\n'
+        f'[scenario]\ntitle = "h"\nsteps = 1000\n[scenario.landscape]\nkind = "analytic"\n'
+        f'surface = "saddle"\n{runs}{timeline}'
+    )
+
+
+def test_check_of_a_heavy_base_does_not_revalidate_what_variants_share(monkeypatch):
+    from sandbox.sweep import base
+
+    handed: list[dict] = []  # what pydantic is asked to validate
+
+    class Counting:
+        model_fields = Scenario.model_fields
+
+        @staticmethod
+        def model_validate(data):
+            handed.append(data)
+            return Scenario.model_validate(data)
+
+    monkeypatch.setattr(base, "Scenario", Counting)
+    sweep = parse_sweep(heavy_sweep_text(200))
+    assert len(sweep.tasks) == 200
+    # The 1,000 timeline events are validated as tables for the inline base and once for all
+    # variants; before, once per variant (200,000 of them; `--check` of 100,000 variants of
+    # such a base took some 25 min of CPU, now 2.5 min, most of it in the rules across fields).
+    raw_events = sum(isinstance(e, dict) for data in handed for e in data.get("timeline", ()))
+    assert raw_events <= 2 * 1000, raw_events
+    first, last = sweep.tasks[0].scenario, sweep.tasks[-1].scenario
+    assert first["timeline"] is last["timeline"]  # shared with the base, not copied
+    assert first["runs"][0]["lr"] == 0.001 and last["runs"][15]["lr"] == 0.1
+
+
+def test_shared_validation_finds_what_full_validation_finds():
+    from sandbox.sweep.base import Prevalidated, check_scenario_data
+
+    sweep = parse_sweep(heavy_sweep_text(3))
+    start = sweep.tasks[0].scenario
+    shared = Prevalidated(start)
+    variant = {**start, "runs": [dict(r) for r in start["runs"]]}
+    scenario, problems = check_scenario_data(variant, shared)
+    assert problems == [] and scenario == Scenario.model_validate(variant)
+    reused = zip(scenario.timeline, shared.models["timeline"], strict=True)
+    assert all(a is b for a, b in reused)  # validated once, then taken as they are
+    variant["runs"][3]["lr"] = -1.0  # a problem in what the variant changed is still found
+    scenario, problems = check_scenario_data(variant, shared)
+    assert scenario is None and problems == check_scenario_data(variant)[1]
+    assert [path for path, _ in problems] == [("runs", 3, "lr")]
+    variant["runs"][3]["lr"] = 0.1
+    variant["steps"] = 500  # and one across fields, in the shared timeline
+    _, problems = check_scenario_data(variant, shared)
+    assert problems and problems == check_scenario_data(variant)[1]
+    assert problems[0][0] == ("timeline", 501, "at")
+
+
+# -- 5. only a sweep's own files are ever removed ---------------------------------------------
+
+
+def test_force_removes_the_previous_sweeps_files_only(client, tmp_path):
+    out = tmp_path / "out"
+    first = run_sweep(tiny_sweep(tmp_path, "final_loss"), out, client=client)
+    assert first.summary["plots"] == ["plots/final_loss.png"]
+    mine = plant(out, ["plots/mine.txt", "plots/sub/deep.txt", "notes.txt", "cache/README"])
+    beside = plant(tmp_path, ["beside.txt"])
+    second = run_sweep(tiny_sweep(tmp_path, "min_loss"), out, client=client, force=True)
+    assert second.summary["plots"] == ["plots/min_loss.png"]
+    assert not (out / "plots" / "final_loss.png").exists()  # the other sweep's plot went
+    assert (out / "plots" / "min_loss.png").is_file()
+    assert_kept(out, mine)
+    assert_kept(tmp_path, beside)
+    # --fresh clears the cache's entries, not the user's file in it.
+    run_sweep(tiny_sweep(tmp_path, "min_loss"), out, client=client, fresh=True)
+    assert_kept(out, mine)
+
+
+def test_a_foreign_file_in_the_way_stops_a_forced_sweep_before_any_change(client, tmp_path):
+    out = tmp_path / "out"
+    mine = plant(out, ["results.csv", "results.csv.part", "notes.txt"])
+    before = listing(out)
+    with pytest.raises(OutputError, match=r"results.csv is in the way of this sweep's"):
+        run_sweep(tiny_sweep(tmp_path), out, client=client, force=True)
+    assert listing(out) == before  # nothing written, nothing removed
+    assert_kept(out, mine)
+
+
+def test_a_foreign_plot_in_the_way_stops_the_commit_and_keeps_the_cache(client, tmp_path):
+    out = tmp_path / "out"
+    mine = plant(out, ["plots/final_loss.png", "results.parquet.part"])
+    sweep = tiny_sweep(tmp_path)
+    with pytest.raises(OutputError, match=r"final_loss.png is in the way"):
+        run_sweep(sweep, out, client=client, force=True)
+    assert_kept(out, mine)
+    assert not (out / "summary.json").exists() and not (out / "results.csv").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".sweep-staging-")]
+    assert len(list((out / "cache").glob("*.json"))) == len(sweep.tasks)  # the work is kept
+    (out / "plots" / "final_loss.png").rename(tmp_path / "moved.png")
+    again = run_sweep(sweep, out, client=client)
+    assert again.summary["tasks"]["cached"] == len(sweep.tasks)
+    assert_kept(out, {"results.parquet.part": mine["results.parquet.part"]})
+
+
+def test_a_failed_or_interrupted_sweep_removes_nothing_of_the_users(client, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    sweep = tiny_sweep(tmp_path)
+    run_sweep(sweep, out, client=client)
+    # The user's files: beside, inside, inside our plots folder, and named like our temporaries.
+    mine = plant(out, ["plots/mine.txt", "notes.txt", "results.csv.part", "summary.json.part"])
+    beside = plant(tmp_path, ["beside.txt"])
+    (out / "cache" / f"{sweep.tasks[0].key}.json").unlink()  # one task to run again
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(results, "to_csv", broken)  # fails while writing the outputs
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_sweep(sweep, out, client=client)
+    assert_kept(out, mine)
+    assert (out / "results.parquet").is_file()  # the previous outputs are still there
+    monkeypatch.undo()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "_run_pending", interrupted)
+    (out / "cache" / f"{sweep.tasks[0].key}.json").unlink()
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, out, client=client)
+    assert_kept(out, mine)
+    assert_kept(tmp_path, beside)
+    assert not [p for p in out.iterdir() if p.name.startswith(".sweep-staging-")]
+    monkeypatch.undo()
+    # The lock went with the interrupted sweep: the next run resumes and finishes.
+    done = run_sweep(sweep, out, client=client)
+    assert done.summary["tasks"]["ran"] == 1
+    assert_kept(out, mine)
+
+
+def test_a_linked_plots_folder_is_never_written_through(client, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    mine = plant(elsewhere, ["final_loss.png", "keep.txt"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plots").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(OutputError, match="plots is in the way"):
+        run_sweep(tiny_sweep(tmp_path), out, client=client, force=True)
+    assert_kept(elsewhere, mine)
+    assert listing(elsewhere).keys() == mine.keys()
+
+
+# -- 6. one sweep at a time into a folder -----------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock needs fcntl (untested elsewhere)")
+def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
+    import fcntl
+
+    sweep = tiny_sweep(tmp_path)
+    out = tmp_path / "out"
+    prepare_sweep_dir(out, sweep, force=False)
+    fd = os.open(out, os.O_RDONLY)  # what a running sweep holds
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(OutputError, match="another sweep is writing into --out"):
+            prepare_sweep_dir(out, sweep, force=False)
+        assert cli(sweep.source, "--out", str(out), "--quiet") == 1
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: another sweep is writing into --out {out}; wait for it to finish or "
+            "choose another folder\n"
+        )
+    finally:
+        os.close(fd)
+    prepare_sweep_dir(out, sweep, force=False)  # free again
