@@ -163,6 +163,7 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
         *_landscape(scenario),
         *(p for i, run in enumerate(scenario.runs) for p in _run(scenario, i, run)),
         *_timeline(scenario),
+        *_budgets(scenario),
     ]
 
 
@@ -191,6 +192,16 @@ def _network(land: NetworkLandscape) -> Found:
             ("landscape", "model", "widths"),
             (f"the network has {n_params:,} parameters; the limit is {LIMITS['parameters']:,}"),
         )
+
+
+def _budgets(scenario: Scenario) -> Found:
+    """Memory and work estimated before anything runs (sandbox.scenario.budget)."""
+    from sandbox.scenario.budget import budget_problems
+
+    land = scenario.landscape
+    if isinstance(land, NetworkLandscape) and count_parameters(land.model) > LIMITS["parameters"]:
+        return  # already refused, with the limit that matters
+    yield from budget_problems(scenario)
 
 
 CONNECT_KEYS = ("connect", "connect_steps", "connect_lr")
