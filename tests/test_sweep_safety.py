@@ -435,6 +435,21 @@ def test_a_failed_or_interrupted_sweep_removes_nothing_of_the_users(client, tmp_
     assert_kept(out, mine)
 
 
+def test_a_folder_of_an_older_sweep_loses_only_the_files_that_sweep_wrote(tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    # Before manifests listed outputs: sweep.json named the sweep, summary.json its plots.
+    plant(out, ["results.csv", "results.parquet", "plots/final_loss.png"])
+    (out / "sweep.json").write_text(json.dumps({"sweep_id": "0123456789abcdef"}))
+    (out / "summary.json").write_text(json.dumps({"plots": ["plots/final_loss.png"]}))
+    mine = plant(out, ["plots/mine.png", "notes.txt", "cache/README"])
+    prepare_sweep_dir(out, tiny_sweep(tmp_path), force=True)
+    assert sorted(listing(out)) == ["cache/README", "notes.txt", "plots/mine.png", "sweep.json"]
+    assert_kept(out, mine)
+    assert json.loads((out / "sweep.json").read_text())["outputs"] == []
+
+
 def test_a_linked_plots_folder_is_never_written_through(client, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     mine = plant(elsewhere, ["final_loss.png", "keep.txt"])

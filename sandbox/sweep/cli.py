@@ -44,7 +44,8 @@ def add_sweep_parser(commands) -> argparse.ArgumentParser:
     sweep.add_argument(
         "--force",
         action="store_true",
-        help="use a non-empty DIR that holds something else (cached tasks are kept)",
+        help="use a non-empty DIR that holds something else: a previous sweep's outputs are "
+        "replaced, cached tasks and files no sweep wrote are kept",
     )
     sweep.add_argument("--fresh", action="store_true", help="clear DIR's cache: recompute all")
     sweep.add_argument(
