@@ -235,25 +235,37 @@ def test_sharp_vs_flat_bundled_runs():
     is shaken out and settles in the flat minimum."""
     result = replay("sharp_vs_flat")
     assert minima(result.scenario) == [SHARP, FLAT]
-    lam_sharp = hessian_eigenvalues(result.scenario, SHARP).max()  # 38.4
-    lam_flat = hessian_eigenvalues(result.scenario, FLAT).max()  # 2.6
+    lam_sharp = hessian_eigenvalues(result.scenario, SHARP).max()  # 38.43
+    lam_flat = hessian_eigenvalues(result.scenario, FLAT).max()  # 1.0
+    # The file's header quotes them: "curvature 38", "curvature 1".
+    assert round(lam_sharp) == 38 and lam_flat == pytest.approx(1.0, abs=1e-6)
     lr = {run.name: run.lr for run in result.scenario.runs}
     assert lr["GD, start left"] * lam_sharp < 2
     assert lr["Large step, start left"] * lam_flat < 2 < lr["Large step, start left"] * lam_sharp
     where = basin_counts(result)
     assert where["GD, start left"] == "S" and where["GD, start right"] == "F"
     assert where["Large step + noise, start left"] == "F"
-    # Without noise the large step rattles inside the sharp basin for the whole run.
-    rattler = result.runs["Large step, start left"]
+    # Each caption at its own step (read from the timeline).
+    _, settled_left, rattles, shaken_out, settled_right, noise_off = (
+        event.at for event in result.scenario.timeline
+    )
     ((saddle_x, _),) = critical(result.scenario, "saddle")
-    assert np.all(rattler.x < saddle_x) and rattler.loss[-100:].min() > 0.01
-    # Captions: the left GD run has settled by step 10, the right one by 180; the noisy run is
-    # out of the pit (on the flat minimum's side of the saddle) from step 140 on (measured 106).
     left, right = result.runs["GD, start left"], result.runs["GD, start right"]
     noisy = result.runs["Large step + noise, start left"]
-    assert math.hypot(left.x[10] - SHARP[0], left.y[10]) < 1e-3
-    assert math.hypot(right.x[180] - FLAT[0], right.y[180]) < 1e-3
-    assert np.all(noisy.x[140:] > saddle_x)
+    # "Small-step GD from the left has settled in the pit." (within 1e-3 from step 9 on)
+    assert math.hypot(left.x[settled_left] - SHARP[0], left.y[settled_left]) < 1e-3
+    # "Step 0.1 is too large for the pit: that run rattles in it but cannot get out": it never
+    # crosses the saddle, and from the caption on its loss never settles (min 0.025).
+    rattler = result.runs["Large step, start left"]
+    assert np.all(rattler.x < saddle_x) and rattler.loss[rattles:].min() > 0.01
+    # "Gradient noise has shaken the noisy run out of the pit, into the wide bowl": on the flat
+    # minimum's side of the saddle from the caption on (measured: for good from step 106).
+    assert np.all(noisy.x[shaken_out:] > saddle_x)
+    # "Small-step GD from the right has reached the bottom of the bowl" (within 1e-3 from 177).
+    assert math.hypot(right.x[settled_right] - FLAT[0], right.y[settled_right]) < 1e-3
+    # "Noise off: ... The noisy one settles in the wide bowl." (noise on until then)
+    assert math.hypot(noisy.x[noise_off] - FLAT[0], noisy.y[noise_off]) > 1e-2  # 0.68
+    assert math.hypot(noisy.x[-1] - FLAT[0], noisy.y[-1] - FLAT[1]) < 1e-3
 
 
 def sharp_flat_sweep(lr: float, noise: float, starts, seeds) -> dict[int, str]:
@@ -307,18 +319,45 @@ def test_sharp_vs_flat_noise_picks_the_flat_basin_over_seeds():
 # ---------------------------------------------------------------------------- PHENOMENA 8
 def test_adaptive_steps_adagrad_stalls_rmsprop_and_adam_arrive():
     """PHENOMENA 8: AdaGrad's effective x-step η/√G falls monotonically (G = Σ g², 93 % of it
-    from the cliff) and it ends 73 % of its start distance away; RMSprop (within 5 % by step
-    240) and Adam (by 584) reach the minimum; RMSprop's effective step η/√v grows back."""
+    from the cliff) and it ends 73 % of its start distance away; RMSprop (within 0.1 by step
+    266) and Adam (by 650) reach the minimum; RMSprop's effective step η/√v grows back."""
     result = replay("adaptive_steps")
     scenario = result.scenario
     (target,) = minima(scenario)
     start = scenario.runs[0].start
     d0 = math.hypot(start[0] - target[0], start[1] - target[1])
-    dist = {k: np.hypot(a.x - target[0], a.y - target[1]) / d0 for k, a in result.runs.items()}
+    assert round(d0, 1) == 11.5  # the description: "the minimum, 11.5 units away"
+    units = {k: np.hypot(a.x - target[0], a.y - target[1]) for k, a in result.runs.items()}
+    dist = {k: d / d0 for k, d in units.items()}
     assert dist["AdaGrad"][-1] > 0.5  # measured 0.735: "three quarters of the way to go"
-    assert 0.7 < dist["AdaGrad"][-1] < 0.8
     assert dist["RMSprop"][-1] < 0.05 and dist["Adam"][-1] < 0.05  # measured 0.008, 8e-10
-    assert first(dist["RMSprop"] < 0.05) <= 250 and first(dist["Adam"] < 0.05) <= 600
+    # Each caption at its own step (read from the timeline). "At the minimum" means within 0.1
+    # of it (1 % of the way).
+    _, foot, rmsprop_there, adam_there, end = (event.at for event in scenario.timeline)
+    # "All three have reached the foot of the cliff (x = 0). Its gradients, 100 times the
+    # valley's, are now in every memory." (AdaGrad, the last, crosses x = 0 at step 23.)
+    slope = SURFACES["steep_valley"].defaults["slope"]
+    for name, a in result.runs.items():
+        assert a.x[foot] > 0, name
+        assert 95 < abs(gradients(scenario, a)[0, 0]) / slope < 105  # 100.7
+    assert result.runs["AdaGrad"].x[foot - 5] < 0
+    # "RMSprop's average has forgotten the cliff (≈ 100 steps): it has reached the minimum. Its
+    # steps stay large there, so now and then it jumps across the valley."
+    rms = next(run for run in scenario.runs if run.name == "RMSprop")
+    assert 1 / (1 - rms.alpha) == pytest.approx(100)
+    assert first(units["RMSprop"] < 0.1) <= rmsprop_there  # 266
+    a = result.runs["RMSprop"]
+    assert np.all(np.abs(a.x[rmsprop_there:] - target[0]) < 0.1)
+    assert np.abs(a.y[rmsprop_there:]).max() > 0.3  # 0.47: the jumps across the valley
+    # "Adam's memory is longer (≈ 1000 steps), but it arrives too." It stays there.
+    adam = next(run for run in scenario.runs if run.name == "Adam")
+    assert 1 / (1 - adam.betas[1]) == pytest.approx(1000)
+    assert first(units["Adam"] < 0.1) <= adam_there  # 650
+    assert units["Adam"][adam_there:].max() < 0.1
+    assert first(units["Adam"] < 0.1) > rmsprop_there
+    # "AdaGrad never forgets: its step has only shrunk. Three quarters of the way to go."
+    assert 0.7 < dist["AdaGrad"][end] < 0.8  # 0.735
+    assert units["AdaGrad"].min() > 8  # 8.47: it never gets near
 
     lr = scenario.runs[0].lr
     adagrad = result.runs["AdaGrad"]
