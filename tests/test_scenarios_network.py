@@ -21,6 +21,8 @@ from sandbox.cli import main
 from sandbox.landscape.problem import make_problem
 from sandbox.landscape.sampling import network_surface
 from sandbox.landscape.slice_setup import set_slice_plane
+from sandbox.landscape.slicing import Plane, random_directions
+from sandbox.optim.run import run_steps
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import load_scenario, parse_scenario
 
@@ -161,11 +163,23 @@ def test_orthogonal_init_gain_preserves_the_signal_only_at_sqrt2():
         assert len(norms) == 30
         ratios[gain] = signal_ratio(norms)
     assert 0.5 < ratios[math.sqrt(2)] < 2  # 0.54
+    # init_gain_sqrt2's first caption, at the initial weights: "After 30 layers the signal is
+    # still 0.54 times its size after the first: the same scale."
+    at_init, learns = (event.at for event in results["init_gain_sqrt2"].scenario.timeline)
+    assert at_init == 0 and round(ratios[math.sqrt(2)], 2) == 0.54
     assert ratios[1.0] < 1e-4  # 2.3e-5; (1/√2)^29 = 4.3e-5
     assert ratios[2.0] > 1e4  # 1.25e4; √2^29 = 2.3e4
     # What the runs show: chance, training, blow-up.
     assert abs(results["init_gain_1"].runs["GD"].loss[-1] - math.log(2)) < 1e-3  # 0.69303
-    assert results["init_gain_sqrt2"].runs["GD"].loss[-1] < 0.01  # 0.0029
+    # "The gradient reaches all 30 layers and the loss moves, bumpily at this step size: it ends
+    # at 0.41, below chance (0.69), where gain 1 stays stuck." GD on 30 ReLU layers at η = 0.05
+    # is chaotic (the loss jumps between 0.16 and 1.45), so only what the caption says is
+    # asserted; the earlier "0.0029 at the end" was not reproducible, not even at the commit
+    # that measured it.
+    moves = results["init_gain_sqrt2"].runs["GD"].loss
+    assert learns == len(moves) - 1 and round(moves[learns], 2) == 0.41
+    assert moves[learns] < math.log(2)
+    assert moves.max() - moves.min() > 1 and np.sum(np.diff(moves) > 0) >= 10  # range 1.29
     (blown,) = results["init_gain_2"].summary["runs"]
     assert results["init_gain_2"].runs["GD"].loss[0] > 500  # 924
     assert blown["diverged"] and blown["diverged_at"] <= 2  # 1
@@ -302,6 +316,22 @@ def lr_sweep(name: str) -> dict[float, bool]:
     return stable
 
 
+def correct_at_end(scenario, name: str) -> tuple[int, int]:
+    """Points a run's final weights classify correctly (one output, labels 0/1), and all."""
+    problem = make_problem(scenario)
+    # The slice plane only decides the reported (x, y), never θ: a random one saves a pre-pass.
+    problem.plane = Plane(
+        problem.theta_init, *random_directions(problem.model, problem.theta_init, 0)
+    )
+    final = {}
+    run = next(r for r in scenario.runs if r.name == name)
+    for _ in run_steps(problem, run, scenario, lambda k, theta: final.update(theta=theta)):
+        pass
+    with torch.no_grad():
+        out = problem.model.forward(final["theta"], problem.data.x)[:, 0]
+    return int(((out > 0) == (problem.data.y > 0.5)).sum()), len(problem.data.y)
+
+
 def stability_edge(stable: dict[float, bool]) -> float:
     """The largest η such that it and every smaller η of the grid are stable."""
     edge = 0.0
@@ -326,8 +356,18 @@ def test_batchnorm_allows_larger_steps():
     # The bundled runs: η = 0.3 trains in both; η = 1 and 3 blow up only without batch norm.
     runs = {r["name"]: r for r in off.summary["runs"]}
     assert not runs["GD, lr 0.3"]["diverged"]
-    assert runs["GD, lr 3"]["diverged"] and runs["GD, lr 3"]["diverged_at"] <= 6  # 6 (timeline)
-    assert runs["GD, lr 1"]["diverged"] and runs["GD, lr 1"]["diverged_at"] <= 21  # 21
+    # batchnorm_off's captions at their steps: "η = 3 overshoots and blows up at step 6." "η = 1
+    # blows up too. η = 0.3 survived a jump of its own (step 14) and goes on down."
+    _, blows_up, too = (event.at for event in off.scenario.timeline)
+    assert runs["GD, lr 3"]["diverged"] and runs["GD, lr 3"]["diverged_at"] == blows_up == 6
+    assert runs["GD, lr 1"]["diverged"] and runs["GD, lr 1"]["diverged_at"] == too
+    small = off.runs["GD, lr 0.3"].loss
+    assert int(np.argmax(small[:too])) == 14 and small[14] > 2 * small[0]  # 2.0 against 0.84
+    assert small[too] < small[too - 1] and small[too:].max() < small[0]
+    # Its description: "the loss falls from 0.84 to 0.024 and all but one of the 256 points end
+    # on the right side" (final margin -0.21: one point is wrong).
+    assert round(small[0], 2) == 0.84 and round(small[-1], 3) == 0.024
+    assert correct_at_end(off.scenario, "GD, lr 0.3") == (255, 256)
     finals = {r["name"]: r["final_loss"] for r in on.summary["runs"] if not r["diverged"]}
     assert len(finals) == 3 and min(finals, key=finals.get) == "GD, lr 3"
     assert max(finals.values()) < 0.01  # 0.004 (η = 0.3)
