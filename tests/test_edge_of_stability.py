@@ -164,6 +164,29 @@ def test_loss_spikes_while_hovering(result):
     assert counts[SLOW] >= 1, counts
 
 
+def test_line_captions_at_their_steps(result):
+    """The captions about each run meeting its line, each at its own step (read from the
+    timeline). η = 0.1: "passed its line, 2/η = 20, and overshot to λmax = 33; its loss jumped
+    ... the jump knocked λmax back below 20" (0.9 · 20 reached at 220, 32.8 at 260, the loss
+    0.47 -> 0.84 at 260, λmax 13.6 at 280). η = 0.05: "climbs to its own line, 2/η = 40"
+    (44.5 at 600). "Both hover at their 2/η" (38.5 and 20.3 at 700)."""
+    scenario = result.scenario
+    at = [event.at for event in scenario.timeline]
+    fast_steps, fast_lam = sharpness_series(result.runs[FAST])
+    now = fast_steps <= at[FAST_REACHES]
+    reached = first_reach(fast_steps, fast_lam, 0.9 * 20)
+    assert reached < at[FAST_REACHES]
+    assert round(fast_lam[now].max()) == 33 and fast_lam[now].max() > 1.5 * 20
+    assert fast_lam[now][-1] < 20
+    loss = result.runs[FAST].loss[: at[FAST_REACHES] + 1]
+    assert spikes(loss, reached) >= 1
+    slow_steps, slow_lam = sharpness_series(result.runs[SLOW])
+    assert abs(slow_lam[slow_steps <= at[SLOW_REACHES]][-1] / 40 - 1) <= 0.15
+    for run in scenario.runs:
+        steps, lam = sharpness_series(result.runs[run.name])
+        assert abs(lam[steps <= at[HOVERING]][-1] / (2 / run.lr) - 1) <= 0.15, run.name
+
+
 def test_climbing_caption_comes_while_sharpness_climbs(result):
     """At the "climbing" caption λ_max has risen from its start but is still below 2/η."""
     scenario = result.scenario
