@@ -486,3 +486,34 @@ def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
     finally:
         os.close(fd)
     prepare_sweep_dir(out, sweep, force=False)  # free again
+
+
+@pytest.mark.parametrize("which", ["sweep", "base"])
+def test_a_fifo_as_sweep_file_or_base_is_refused_without_waiting(tmp_path, which):
+    """Issue 15: sweep files and their base scenarios are read like scenario files (a regular
+    file within the size limit), so a FIFO cannot hang `sweep --check`."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    sweep = fifo
+    if which == "base":
+        sweep = tmp_path / "sweep.toml"
+        sweep.write_text(
+            'title = "t"\nscenario = "pipe.toml"\n\n[sweep]\nmetrics = ["final_loss"]\n\n'
+            '[sweep.params]\n"runs.0.lr" = [0.1, 0.2]\n',
+            encoding="utf-8",
+        )
+    p = subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "sweep", str(sweep), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,  # an open() that blocks fails the test instead of hanging it
+    )
+    assert p.returncode == 2, p.stderr
+    if which == "sweep":
+        assert f"{fifo}: cannot read file: not a regular file (a FIFO)" in p.stderr
+    else:
+        assert "scenario: no scenario file 'pipe.toml' next to this sweep file" in p.stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 from sandbox.resources import data_dir
 from sandbox.scenario import rules
 from sandbox.scenario.lines import key_lines, line_of
-from sandbox.scenario.load import Problem, ScenarioError, _schema_problem, parse_scenario
+from sandbox.scenario.load import (
+    Problem,
+    ScenarioError,
+    _schema_problem,
+    parse_scenario,
+    parse_toml,
+    read_text,
+)
 from sandbox.scenario.schema import Scenario
 
 _BUNDLED_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -51,9 +57,9 @@ class Base:
         path = _base_path(ref, builder)
         if path is None:
             return None
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)  # a regular file within the size limit (a FIFO would hang)
         parse_scenario(text, str(path))  # the base must be a valid scenario by itself
-        return cls(tomllib.loads(text), str(path), str(path), key_lines(text))
+        return cls(parse_toml(text, str(path)), str(path), str(path), key_lines(text))
 
     def keep_runs(self, builder) -> None:
         """Drop the runs that sweep.runs does not name (and timeline changes of those runs)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ from sandbox.scenario.load import (
     Problem,
     ScenarioError,
     _schema_problem,
-    _syntax_problem,
     format_path,
+    parse_toml,
     read_text,
 )
 from sandbox.scenario.schema import NetworkLandscape, Scenario
@@ -103,10 +102,7 @@ def load_sweep(path: str | Path) -> Sweep:
 
 def parse_sweep(text: str, source: str = "<sweep>", folder: str | Path = ".") -> Sweep:
     """Validate sweep TOML text; `source` names it in messages, `folder` anchors relative paths."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([_syntax_problem(source, exc)]) from None
+    data = parse_toml(text, source)  # nesting and dotted keys bounded before tomllib
     lines = key_lines(text)
     try:
         spec = SweepFile.model_validate(data)
