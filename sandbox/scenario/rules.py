@@ -112,8 +112,10 @@ def _font_characters() -> frozenset[int]:
 
     from sandbox.resources import data_dir
 
-    fonts = data_dir("assets") / "fonts"
-    maps = [set(TTFont(fonts / name, lazy=True).getBestCmap()) for name in FONT_FILES]
+    maps = []
+    for name in FONT_FILES:
+        with TTFont(data_dir("assets") / "fonts" / name, lazy=True) as font:  # closes the file
+            maps.append(set(font.getBestCmap()))
     return frozenset(set.intersection(*maps))
 
 
