@@ -318,3 +318,46 @@ def test_plot_axes_show_every_value_and_never_blow_noise_up():
     assert padded.lo < 0.0 and padded.hi > 7.5  # no curve along the frame
     lam = axis_range([np.array([3.0, 41.0]), np.array([40.0, 40.0])], log=True)
     assert (lam.lo, lam.hi) == (1.0, 100.0) and [t for _, t in lam.ticks] == ["1", "10", "100"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["saddle", "two_weight_net"])
+def test_no_panel_covers_a_ball_and_p_reframes(name):
+    """Issue 16: the control panel hid the left third of the view and the timeline its bottom
+    middle; balls of saddle and two_weight_net sat under them. The opening camera frames the
+    surface in the room the panels leave; hiding them (p) frames it in the whole window."""
+    ok(
+        drive(
+            f"""
+            import numpy as np
+            from sandbox.render.world import WorldTransform
+
+            app = App(load_scenario(find_scenario({name!r})), (1280, 720))
+            frames_until(lambda: app.camera is not None and "plots" in app.panel_state.item_rects
+                         and app.model.available_step() >= 40)
+            app.playback.step, app.playback.paused = 40, True
+            app.frame()
+
+            def ball_pixels():
+                state = app.last_state
+                world = WorldTransform.from_state(state)
+                ends = np.array([[*t.xy[-1], t.loss[-1]] for t in state.trails])
+                points = world.point(ends[:, :2], ends[:, 2])
+                ndc = app.camera._ndc(points, 1280 / 720)
+                return [((x + 1) * 640, (1 - y) * 360) for x, y in ndc]
+
+            rects = app.panel_state.item_rects
+            for x, y in ball_pixels():
+                assert 0 < x < 1280 and 0 < y < 720, (x, y)
+                for key in ("panel", "plots"):
+                    x0, y0, x1, y1 = rects[key]
+                    assert not (x0 - 8 < x < x1 + 8 and y0 - 8 < y < y1 + 8), (key, x, y)
+            framed = app.camera
+            press(pygame.K_p)
+            app.frame()
+            assert app.camera is not framed and app.camera.distance < framed.distance
+            app.close()
+            print("ok")
+            """
+        )
+    )

@@ -117,8 +117,8 @@ def test_closing_mid_run_leaves_no_process():
     if hasattr(os, "getpriority"):  # frames pre-empt training: the worker runs below the app
         niceness = os.getpriority(os.PRIO_PROCESS, worker.process.pid)
         assert niceness == min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19)
-    if hasattr(os, "SCHED_IDLE"):  # Linux: it runs only on cores nothing else wants
-        assert os.sched_getscheduler(worker.process.pid) == os.SCHED_IDLE
+    if hasattr(os, "SCHED_IDLE"):  # an ordinary scheduling class: a busy program cannot starve it
+        assert os.sched_getscheduler(worker.process.pid) == os.SCHED_OTHER
     worker.close(timeout=5)
     assert not worker.process.is_alive()
 

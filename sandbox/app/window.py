@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,9 +30,12 @@ PLAYBACK_SECONDS = 20.0  # a whole scenario plays in about this long at speed ×
 FPS = 60
 ORBIT_PER_PIXEL = 0.3  # degrees
 ZOOM_PER_WHEEL = 0.9
-FIRST_SURFACE_TIMEOUT = 120.0  # --frames mode waits this long at most for something to draw
+IDLE_FPS = 20  # polls a second while nothing changes (input and new steps still wake it)
+STALL_TIMEOUT = 120.0  # --frames mode gives up when no new step arrives for this long
 RELOAD_POLL_SECONDS = 0.5
 PANEL_WIDTH = 360  # pixels at 720 of height
+TOP_PANELS = 0.2  # of the height: the title and legend panels above the 3-D view
+TIMELINE_HEIGHT = 0.34  # of the height (plots.timeline_window)
 
 
 @dataclass
@@ -142,7 +146,9 @@ class App:
         self.panel_state = PanelState()
         self.show_panel = not lecture_mode  # lecture: hidden until `p`
         self.hidden: set[int] = set()
+        self._drawn: tuple | None = None  # what the frame on screen shows (`_looks`)
         self.camera = None
+        self.framed = None  # the camera as framed for the layout, until the user moves it
         self.show_help = False
         self.wireframe = False
         self.fullscreen = lecture_mode
@@ -226,11 +232,15 @@ class App:
         self.message, self.message_is_error = message, error
 
     # --- one frame -------------------------------------------------------------------------
-    def frame(self) -> None:
-        """Poll events, the worker and the file, then draw and present one frame."""
-        for event in self.pygame.event.get():
+    def frame(self) -> bool:
+        """Poll events, the worker and the file, then draw and present one frame. Returns whether
+        it drew: when nothing changed (no input, no new steps, playback still), the frame on
+        screen stays, and the CPU goes to the training (a student's laptop has two cores)."""
+        events = self.pygame.event.get()
+        for event in events:
             self.handle(event)
-        for message in self.worker.drain():
+        messages = self.worker.drain()
+        for message in messages:
             self.model.apply(message)
         died = self.worker.died()
         if died and not self.model.failure:
@@ -238,6 +248,10 @@ class App:
         self._poll_pending()
         self._poll_file()
         self.playback.advance(self.model.available_step())
+        looks = self._looks()
+        if not events and not messages and looks == self._drawn and self.recorder is None:
+            return False
+        self._drawn = looks
         state = self.model.scene(
             self.playback.step,
             help=self.show_help,
@@ -253,7 +267,8 @@ class App:
             if self.camera is None:
                 from sandbox.render.renderer import default_camera
 
-                self.camera = default_camera(state, self.renderer.size)
+                region = self._free_region() if self.show_panel else None
+                self.camera = self.framed = default_camera(state, self.renderer.size, region)
             # With the panels up, the alert goes over them (`_panels`): the HUD's banner at the
             # bottom would sit under the timeline
             self.renderer.draw(replace(state, alert="") if self.show_panel else state, self.camera)
@@ -264,6 +279,36 @@ class App:
             if self.recorder is not None:
                 self.recorder.append_data(self.renderer.read_rgb())
         self.pygame.display.flip()
+        return True
+
+    def _looks(self) -> tuple:
+        """Everything a frame shows besides what events and worker messages change."""
+        return (
+            self.playback.step,
+            self.model.available_step(),
+            self.camera,
+            self.show_panel,
+            self.show_help,
+            self.wireframe,
+            frozenset(self.hidden),
+            self.theme,
+            self._alert(),
+            self.message,
+            self.pending.note if self.pending else "",
+            self.window_size,
+        )
+
+    def _free_region(self) -> tuple[float, float, float, float]:
+        """The part of the frame no panel covers, in normalised device coordinates (x0, x1, y0,
+        y1): right of the control panel, below the title and legend, above the timeline (their
+        opening places; see panel.control_panel and plots.timeline_window)."""
+        width, height = self.window_size
+        ui = height / 720 * self.gui.font_scale
+        left = (PANEL_WIDTH + 32) * ui / width
+        right = 1 - 16 * ui / width
+        top = TOP_PANELS
+        bottom = 1 - TIMELINE_HEIGHT - 32 * ui / height
+        return 2 * left - 1, 2 * right - 1, 1 - 2 * bottom, 1 - 2 * top
 
     def _alert(self) -> str:
         if self.model.failure:
@@ -453,6 +498,8 @@ class App:
             self.wireframe = not self.wireframe
         elif key in (pg.K_p, pg.K_TAB):
             self.show_panel = not self.show_panel
+            if self.camera is self.framed:  # not moved by the user: frame the new free area
+                self.camera = None
         elif key in (pg.K_PAGEDOWN, pg.K_RIGHT, pg.K_DOWN):
             self.next_caption()
         elif key in (pg.K_PAGEUP, pg.K_LEFT, pg.K_UP):
@@ -544,20 +591,46 @@ def run_app(
     lecture_mode: bool = False,
     playlist: list[Path] | None = None,
 ) -> int:
-    """Open the window and run until closed (or for `frames` frames, then save `screenshot`)."""
+    """Open the window and run until closed, or for `frames` frames of progress, then save
+    `screenshot`. Returns the exit code: 1 when a scripted run got nothing from the worker or
+    the worker failed (a screenshot of a blank or stale view must not pass for a result)."""
     app = App(scenario, size, source=source, lecture_mode=lecture_mode, playlist=playlist)
     clock = app.pygame.time.Clock()
-    count = 0
-    deadline = time.monotonic() + FIRST_SURFACE_TIMEOUT
+    count, stalled_since, computed = 0, time.monotonic(), -1
     try:
-        while app.running and (frames is None or count < frames or app.last_state is None):
-            if frames is not None and time.monotonic() > deadline:
-                break  # a screenshot of whatever is there rather than a hang
-            app.frame()
-            count += app.model.available_step() >= 0  # count frames that show the runs
-            clock.tick(FPS)
+        while app.running and (frames is None or count < frames):
+            drew = app.frame()
+            if app.model.available_step() > computed:
+                stalled_since, computed = time.monotonic(), app.model.available_step()
+            if frames is not None:
+                if app.model.failure or time.monotonic() - stalled_since > STALL_TIMEOUT:
+                    break  # a screenshot of whatever is there rather than a hang
+                count += app.last_state is not None and not _waiting(app)
+            # capped, and slower while nothing changes: the cycles go to the training
+            clock.tick(FPS if drew else IDLE_FPS)
         if screenshot is not None:
             app.screenshot(screenshot)
     finally:
         app.close()
+    if frames is None:
+        return 0
+    steps = app.scenario.steps
+    print(
+        f"shown step {app.playback.step} of {steps}; computed {max(computed, 0)}", file=sys.stderr
+    )
+    if app.model.failure:
+        print(f"error: the worker failed: {app.model.failure}", file=sys.stderr)
+        return 1
+    if computed < 0:
+        print(f"error: no step computed in {STALL_TIMEOUT:.0f} s", file=sys.stderr)
+        return 1
     return 0
+
+
+def _waiting(app: App) -> bool:
+    """Whether playback is held up by the worker (the next step to show is not computed yet):
+    such frames are not progress, so `--frames N` shows N frames of the runs moving however
+    slow the machine, instead of N frames of one step."""
+    playback = app.playback
+    ahead = playback.step >= app.model.available_step() and not app.worker.finished
+    return (not playback.paused and ahead) or playback.target is not None

@@ -20,7 +20,7 @@ from sandbox.trace.records import Step, SurfaceSample
 
 COARSE_RESOLUTION = 17  # first network surface: drawable within a fraction of a second
 MOVING_RESOLUTION = 33  # re-centred surfaces for center = "moving"
-WORKER_NICENESS = 10  # added to the app's own (Linux and macOS)
+WORKER_NICENESS = 3  # added to the app's own (Linux and macOS): ~1/3 of a shared core
 
 
 @dataclass(frozen=True)
@@ -138,19 +138,14 @@ def _worker_main(scenario: Scenario, messages: mp.Queue, stop) -> None:
 
 
 def _below_the_window() -> None:
-    """Training takes the cycles frames leave idle, and a frame (software GL uses every core)
-    takes its core back at once: SCHED_IDLE where there is one (Linux). A worker that is only
-    niced keeps a core it is on until its time slice ends, which cost ~8 ms of the render
-    loop's p95 on 2 cores (`sandbox bench`); elsewhere nice is what there is. The price, on 2
-    cores with software GL: while the app draws back to back, training gets ~200-240 steps/s
-    of the benchmark network instead of ~280-430 at nice +10."""
-    if hasattr(os, "nice"):
+    """A little below the window, not under everything: an ordinary niceness, so that on a
+    2-core laptop where a browser or a video call keeps one core busy the runs still advance.
+    (SCHED_IDLE, used before, gave the worker only the cycles nothing else wanted: with one busy
+    program and the render loop drawing, training got almost none, and rastrigin, two_weight_net
+    and init_gain_1 showed "starting…" for two minutes.) The render loop in turn caps its rate
+    and stops drawing while nothing changes (`App.frame`), which is what leaves it the cycles."""
+    if hasattr(os, "nice") and WORKER_NICENESS:
         os.nice(WORKER_NICENESS)
-    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
-        try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except OSError:  # a sandbox that forbids it: the niceness stays
-            pass
 
 
 class BackgroundWorker:

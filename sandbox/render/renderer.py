@@ -20,7 +20,7 @@ import numpy as np
 
 from sandbox.render import hud
 from sandbox.render.axes import axes
-from sandbox.render.camera import OrbitCamera, look_at, orthographic
+from sandbox.render.camera import FRAME_REGION, OrbitCamera, look_at, orthographic
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
@@ -48,10 +48,17 @@ TRAIL_BUDGET = (400, 500)
 DEFAULT_PITCHES = (40.0, 48.0, 56.0, 64.0, 72.0)
 
 
-def default_camera(state: SceneState, size: tuple[int, int]) -> OrbitCamera:
+def default_camera(
+    state: SceneState,
+    size: tuple[int, int],
+    region: tuple[float, float, float, float] | None = None,
+) -> OrbitCamera:
     """The opening view of a scene: the whole surface and its axis labels, from the front left,
     as low as possible (40 degrees up at least) while the surface's minimum stays in sight:
-    a narrow valley seen from too low hides the end of every run behind its near wall."""
+    a narrow valley seen from too low hides the end of every run behind its near wall.
+
+    `region` (x0, x1, y0, y1 in normalised device coordinates) is the part of the frame that the
+    surface fills; the default leaves the top to the title and legend."""
     world = WorldTransform.from_state(state)
     grid_h = world.normalised_heights(state.heights)
     rows, cols = grid_h.shape
@@ -69,7 +76,9 @@ def default_camera(state: SceneState, size: tuple[int, int]) -> OrbitCamera:
     row, col = np.unravel_index(np.argmin(grid_h), grid_h.shape)
     lowest = world.world(np.array([[col / (cols - 1), row / (rows - 1)]]), [grid_h[row, col]])[0]
     for pitch in DEFAULT_PITCHES:
-        camera = OrbitCamera.framing(points, aspect, pitch=pitch, target_z=0.3 * world.zscale)
+        camera = OrbitCamera.framing(
+            points, aspect, region or FRAME_REGION, pitch=pitch, target_z=0.3 * world.zscale
+        )
         if _visible(camera.eye(), lowest, world, grid_h):
             break
     return camera
