@@ -23,17 +23,24 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sandbox.errors import OutputError
 from sandbox.trace.io import write_json_atomic
+from sandbox.trace.outdir import (
+    commit_staged,
+    is_file_inside,
+    lock_folder,
+    refuse_foreign,
+    remove_files,
+    remove_stale_staging,
+)
 
 CACHE = "cache"
 MANIFEST = "sweep.json"
 SUMMARY = "summary.json"
 TABLES = ("results.parquet", "results.csv")
 STAGING_PREFIX = ".sweep-staging-"
-_STAGING = re.compile(re.escape(STAGING_PREFIX) + r"[A-Za-z0-9_]+$")
 CACHE_ENTRY = re.compile(r"^[0-9a-f]{32}\.json$")  # a task key (spec.task_key) + .json
 _LEGACY_PLOT = re.compile(r"^plots/[^/]+\.png$")
 
@@ -80,18 +87,7 @@ class SweepDir:
             raise OutputError(f"cannot create --out {self.root}: {exc.strerror or exc}") from None
 
     def _lock(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock (untested there)
-            return
-        self._lock_fd = os.open(self.root, os.O_RDONLY)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(
-                f"another sweep is writing into --out {self.root}; wait for it to finish or "
-                "choose another folder"
-            ) from None
+        self._lock_fd = lock_folder(self.root, "sweep")
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
@@ -114,8 +110,8 @@ class SweepDir:
         self.ours = _outputs(self.root, manifest)
         for name in (MANIFEST, CACHE, SUMMARY, *TABLES):  # before anything is changed
             if manifest is None or name not in (MANIFEST, *self.ours):
-                self._refuse_foreign(name, folder=name == CACHE)
-        self._remove_stale_staging()
+                refuse_foreign(self.root, name, "sweep", folder_ok=name == CACHE)
+        remove_stale_staging(self.root, STAGING_PREFIX)
         # The old summary goes first: an interrupted sweep must not look complete.
         self._remove({SUMMARY} & self.ours)
         if not same:
@@ -126,12 +122,6 @@ class SweepDir:
                     entry.unlink()
         self.cache.mkdir(exist_ok=True)
         self._write_manifest(self.ours)
-
-    def _remove_stale_staging(self) -> None:
-        """Staging folders left by a killed sweep (the lock says none is running now)."""
-        for entry in self.root.iterdir():
-            if _STAGING.match(entry.name) and entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
 
     # -- writing the outputs -----------------------------------------------------------------
 
@@ -147,49 +137,10 @@ class SweepDir:
 
     def commit(self, staging: Path) -> None:
         """Replace the previous outputs with the staged ones, summary.json last."""
-        new = {
-            p.relative_to(staging).as_posix()
-            for p in staging.rglob("*")
-            if p.is_file() and not p.is_symlink()
-        }
-        for name in sorted(new - self.ours):
-            self._refuse_foreign(name)
-        old = self.ours
-        self._write_manifest(old | new)  # every file of ours stays listed until the end
-        self._remove(old - new - {SUMMARY})
-        for name in sorted(new - {SUMMARY}):
-            target = self.root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / name, target)
-        self._write_manifest(new)
-        if SUMMARY in new:
-            os.replace(staging / SUMMARY, self.root / SUMMARY)
-        self.ours = new
-
-    def _refuse_foreign(self, name: str, folder: bool = False) -> None:
-        """Stop if something no sweep wrote stands where `name` goes (or on the way to it)."""
-        for parent in reversed(PurePosixPath(name).parents[:-1]):  # plots/ for plots/x.png
-            path = self.root / parent
-            if path.is_symlink() or (path.exists() and not path.is_dir()):
-                self._in_the_way(path, name)
-        target = self.root / name
-        if target.is_symlink() or (target.exists() and not (folder and target.is_dir())):
-            self._in_the_way(target, name)
-
-    def _in_the_way(self, path: Path, name: str) -> None:
-        raise OutputError(
-            f"{path} is in the way of this sweep's {name} and no sweep wrote it; move it away "
-            "or choose another --out"
-        )
+        self.ours = commit_staged(self.root, staging, self.ours, self._write_manifest, "sweep")
 
     def _remove(self, names: set[str]) -> None:
-        """Remove output files of ours, then the folders (plots/) they leave empty."""
-        for name in sorted(names):
-            (self.root / name).unlink(missing_ok=True)
-        folders = {parent for name in names for parent in PurePosixPath(name).parents[:-1]}
-        for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
-            with contextlib.suppress(OSError):  # not empty: something else lives there
-                (self.root / folder).rmdir()
+        remove_files(self.root, names)
         self.ours -= names
 
     def _write_manifest(self, outputs: set[str]) -> None:
@@ -223,7 +174,7 @@ def _outputs(root: Path, manifest: dict | None) -> set[str]:
     names = manifest.get("outputs")
     if not isinstance(names, list):  # written before manifests listed outputs
         names = _legacy_outputs(root)
-    return {name for name in names if _is_file_inside(root, name)}
+    return {name for name in names if is_file_inside(root, name)}
 
 
 def _legacy_outputs(root: Path) -> list[str]:
@@ -235,20 +186,3 @@ def _legacy_outputs(root: Path) -> list[str]:
         plots = []
     plots = [p for p in plots if isinstance(p, str) and _LEGACY_PLOT.match(p)]
     return [SUMMARY, *TABLES, *plots]
-
-
-def _is_file_inside(root: Path, name: object) -> bool:
-    """Whether `name` is a relative name of a regular file inside `root`, reached through real
-    folders only (a link on the way could point at anyone's files)."""
-    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
-        return False
-    parts = PurePosixPath(name).parts
-    if PurePosixPath(name).is_absolute() or any(p in ("", ".", "..") for p in parts):
-        return False
-    path = root
-    for part in parts[:-1]:
-        path = path / part
-        if path.is_symlink() or not path.is_dir():
-            return False
-    path = path / parts[-1]
-    return path.is_file() and not path.is_symlink()

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from sandbox.errors import OutputError
@@ -26,7 +27,6 @@ from sandbox.trace.io import PART_SUFFIX, write_json_atomic
 SUMMARY = "summary.json"
 MANIFEST = ".sandbox-outputs.json"
 STAGING_PREFIX = ".sandbox-staging-"
-_STAGING = re.compile(re.escape(STAGING_PREFIX) + r"[A-Za-z0-9_]+$")
 
 # What replays wrote before the manifest existed (recognised once, from their summary.json).
 _LEGACY_FILES = (
@@ -92,20 +92,7 @@ class OutputFolder:
             self._created.append(folder)
 
     def _lock(self) -> None:
-        """An advisory lock on DIR itself (no lock file to leave behind); the system drops it
-        when the process dies, so a killed replay never blocks the next one."""
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock (untested there)
-            return
-        self._lock_fd = os.open(self.root, os.O_RDONLY)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(
-                f"another replay is writing into --out {self.root}; wait for it to finish or "
-                "choose another folder"
-            ) from None
+        self._lock_fd = lock_folder(self.root, "replay")
 
     def _check_contents(self) -> set[str]:
         """The previous replay's own files in DIR; refuses a non-empty DIR unless forced."""
@@ -115,9 +102,7 @@ class OutputFolder:
                 f"--out {self.root} exists and is not empty (use --force to replace an earlier "
                 "replay's outputs; other files are kept)"
             )
-        for entry in entries:  # left by a killed replay (the lock says none is running)
-            if _STAGING.match(entry.name) and entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
+        remove_stale_staging(self.root, STAGING_PREFIX)
         return self._previous_outputs()
 
     def _previous_outputs(self) -> set[str]:
@@ -130,38 +115,16 @@ class OutputFolder:
 
     def commit(self) -> None:
         """Replace the previous replay's files with the staged ones; summary.json last."""
-        new = _files_under(self.staging)
-        if SUMMARY not in new:
+        if not (self.staging / SUMMARY).is_file():
             raise RuntimeError("a replay commits its summary.json")  # a bug, not bad input
-        for name in sorted(new - self._previous):
-            self._refuse_foreign(name)
-        previous = self._previous
-        if SUMMARY in previous:  # first: a commit cut short must not look complete
-            (self.root / SUMMARY).unlink(missing_ok=True)
-        _write_manifest(self.root, previous | new)  # covers every file of ours until the end
-        for name in sorted(previous - new - {SUMMARY}):
-            (self.root / name).unlink(missing_ok=True)
-        for name in sorted(new - {SUMMARY}):
-            target = self.root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / name, target)
-        _write_manifest(self.root, new)
-        os.replace(self.staging / SUMMARY, self.root / SUMMARY)
+        commit_staged(
+            self.root,
+            self.staging,
+            self._previous,
+            lambda names: _write_manifest(self.root, names),
+            "replay",
+        )
         self._committed = True
-        _remove_emptied_folders(self.root, previous - new)
-
-    def _refuse_foreign(self, name: str) -> None:
-        target = self.root / name
-        for folder in [*reversed(PurePosixPath(name).parents[:-1]), None]:
-            path = target if folder is None else self.root / folder
-            in_the_way = path.is_symlink() or (
-                path.exists() and (folder is None or not path.is_dir())
-            )
-            if in_the_way:
-                raise OutputError(
-                    f"{path} is in the way of this replay's {name} and no replay wrote it; "
-                    "move it away or choose another --out"
-                )
 
     def final_name(self, path: str | Path) -> Path:
         """Where a staged file ends up (for messages): DIR/runs/gd.csv for a staged .part."""
@@ -187,7 +150,91 @@ class OutputFolder:
                     break
 
 
-def _files_under(folder: Path) -> set[str]:
+# -- what replays and sweeps share -----------------------------------------------------------
+
+
+def lock_folder(root: Path, who: str) -> int | None:
+    """An advisory lock on the folder itself, held until the returned descriptor is closed (no
+    lock file to leave behind; the system drops it when the process dies, so a killed run
+    never blocks the next one). None where there is no fcntl (Windows: untested there)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise OutputError(
+            f"another {who} is writing into --out {root}; wait for it to finish or choose "
+            "another folder"
+        ) from None
+    return fd
+
+
+def remove_stale_staging(root: Path, prefix: str) -> None:
+    """Staging folders a killed run left behind (call with the lock held: none is running)."""
+    pattern = re.compile(re.escape(prefix) + r"[A-Za-z0-9_]+$")
+    for entry in root.iterdir():
+        if pattern.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+
+
+def refuse_foreign(root: Path, name: str, who: str, folder_ok: bool = False) -> None:
+    """Stop if something no run of ours wrote stands where `name` goes, or on the way to it (a
+    file or a link where a folder must be): it is the user's, and stays as it is."""
+    for parent in [*reversed(PurePosixPath(name).parents[:-1]), None]:
+        path = root / name if parent is None else root / parent
+        may_be_folder = parent is not None or folder_ok
+        if path.is_symlink() or (path.exists() and not (may_be_folder and path.is_dir())):
+            raise OutputError(
+                f"{path} is in the way of this {who}'s {name} and no {who} wrote it; move it "
+                "away or choose another --out"
+            )
+
+
+def commit_staged(
+    root: Path,
+    staging: Path,
+    previous: set[str],
+    write_manifest: Callable[[set[str]], None],
+    who: str,
+) -> set[str]:
+    """Move the files staged in `staging` into `root` in place of `previous` (the earlier
+    run's own files); returns the new set. Nothing changes before every foreign file in the
+    way is ruled out; the manifest lists every file of ours at every moment; summary.json is
+    removed first and moved in last, so a commit cut short never looks complete."""
+    new = files_under(staging)
+    for name in sorted(new - previous):
+        refuse_foreign(root, name, who)
+    if SUMMARY in previous:
+        (root / SUMMARY).unlink(missing_ok=True)
+    write_manifest(previous | new)
+    remove_files(root, previous - new - {SUMMARY})
+    for name in sorted(new - {SUMMARY}):
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / name, target)
+    write_manifest(new)
+    if SUMMARY in new:
+        os.replace(staging / SUMMARY, root / SUMMARY)
+    return new
+
+
+def remove_files(root: Path, names: set[str]) -> None:
+    """Remove our files, then the folders (frames/, plots/) they leave empty."""
+    for name in sorted(names):
+        (root / name).unlink(missing_ok=True)
+    folders = {parent for name in names for parent in PurePosixPath(name).parents[:-1]}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        try:
+            (root / folder).rmdir()
+        except OSError:
+            pass  # not empty: something else lives there
+
+
+def files_under(folder: Path) -> set[str]:
     return {
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
@@ -251,13 +298,3 @@ def _legacy_outputs(root: Path) -> set[str]:
             f"frames/{p.name}" for p in frames.iterdir() if _LEGACY_FRAME.match(f"frames/{p.name}")
         }
     return names
-
-
-def _remove_emptied_folders(root: Path, removed: set[str]) -> None:
-    """Folders (e.g. frames/) that only held the previous replay's files go with them."""
-    folders = {parent for name in removed for parent in PurePosixPath(name).parents[:-1]}
-    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
-        try:
-            (root / folder).rmdir()
-        except OSError:
-            pass  # not empty: something else lives there
