@@ -69,17 +69,26 @@ def _texts(data: dict, names: list) -> Found:
 def _text(path: tuple, text, kind: str, drawn: bool, newline: bool = True) -> Found:
     if not isinstance(text, str):
         return  # the schema reports a missing or non-string value
+    reason = _text_problem(text, kind, drawn, newline)
+    if reason:
+        yield path, reason
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_problem(text: str, kind: str, drawn: bool, newline: bool) -> str | None:
+    """What is wrong with a text, or None. Cached: a sweep checks the same captions in every
+    one of its variants (1,000 variants of a base with 1,000 captions spent most of
+    `sweep --check` here)."""
     if len(text) > LIMITS[kind]:
-        yield path, f"is {len(text):,} characters long; the limit is {LIMITS[kind]:,}"
-        return
+        return f"is {len(text):,} characters long; the limit is {LIMITS[kind]:,}"
     allowed = {"\n"} if newline else set()
     if not drawn:
         allowed.add("\t")
     for char in dict.fromkeys(text):  # each distinct character once, in order
         reason = None if char in allowed else _undrawable(char, drawn)
         if reason:
-            yield path, f"contains {_describe(char)}: {reason}"
-            return
+            return f"contains {_describe(char)}: {reason}"
+    return None
 
 
 def _undrawable(char: str, drawn: bool) -> str | None:
