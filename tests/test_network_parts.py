@@ -253,7 +253,10 @@ def test_layer_grad_norms():
     grad = torch.arange(model.n_params, dtype=torch.float32)
     norms = model.layer_grad_norms(grad)
     expected = [torch.linalg.vector_norm(b.view(grad)) for b in model.blocks if b.is_weight]
-    assert torch.equal(norms, torch.stack(expected))
+    # Float rounding apart: vector_norm's own reduction order differs by CPU (on this session's
+    # machine 7.4161987 vs the sum of squares' 7.4161983), so bitwise equality held on some
+    # hosts only; the test is about which entries make up each layer
+    torch.testing.assert_close(norms, torch.stack(expected), rtol=1e-6, atol=0)
 
 
 # Losses -------------------------------------------------------------------------------------------
