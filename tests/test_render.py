@@ -626,3 +626,17 @@ def test_numbers_are_printed_for_people(value, text):
     from sandbox.render.numbers import human
 
     assert human(value) == text
+
+
+def test_a_window_never_opens_larger_than_the_display():
+    """Issue 17: `present` opened 1920x1080 on a 1280x720 screen, cutting off the title,
+    subtitles and legend; lecture mode fills the display it is on."""
+    from sandbox.render.context import fit_to_display
+
+    assert fit_to_display((1920, 1080), (1280, 720)) == (1280, 720)
+    assert fit_to_display((1280, 720), (1920, 1080)) == (1280, 720)
+    assert fit_to_display((1600, 600), (1280, 720)) == (1280, 600)
+    assert fit_to_display((1920, 1080), (1280, 720), fill=True) == (1280, 720)
+    assert fit_to_display((1280, 720), (3840, 2160), fill=True) == (3840, 2160)
+    assert fit_to_display((800, 600), None, fill=True) == (800, 600)  # offscreen: as asked
+    assert fit_to_display((800, 600), (0, 0)) == (800, 600)

@@ -137,8 +137,9 @@ class App:
         self.lecture = lecture_mode
         self.theme = LECTURE if lecture_mode else DARK
         self.user_dir = user_dir or default_user_dir()
-        self.window, self.ctx = open_window(size, f"Loss Landscape Sandbox: {scenario.title}")
-        self.window_size = size
+        title = f"Loss Landscape Sandbox: {scenario.title}"
+        self.window, self.ctx = open_window(size, title, fill=lecture_mode)
+        self.window_size = self.window.get_size()  # fitted to the display
         if lecture_mode:
             self._go_fullscreen()
         self.renderer = Renderer(self.ctx, self.window_size)

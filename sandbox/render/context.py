@@ -36,12 +36,29 @@ def headless_context() -> moderngl.Context:
         raise NoOpenGL(message) from error
 
 
-def open_window(size: tuple[int, int], title: str, resizable: bool = True):
-    """A pygame window with an OpenGL 3.3 core context; returns (surface, moderngl context)."""
+def fit_to_display(
+    size: tuple[int, int], desktop: tuple[int, int] | None, fill: bool = False
+) -> tuple[int, int]:
+    """The window size to open: `size` no larger than the display (a 1920x1080 window on a
+    1280x720 screen cut off the title, subtitles and legend), or the display's size with
+    `fill` (lecture mode: the projector's full screen). No display known: `size` as asked."""
+    if not desktop or min(desktop) <= 0:
+        return size
+    if fill:
+        return desktop
+    return min(size[0], desktop[0]), min(size[1], desktop[1])
+
+
+def open_window(size: tuple[int, int], title: str, resizable: bool = True, fill: bool = False):
+    """A pygame window with an OpenGL 3.3 core context, `size` fitted to the display (see
+    `fit_to_display`); returns (surface, moderngl context)."""
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
     pygame.display.init()
+    offscreen = os.environ.get("SDL_VIDEODRIVER") == "offscreen"  # no display: frames as asked
+    desktop = None if offscreen else next(iter(pygame.display.get_desktop_sizes()), None)
+    size = fit_to_display(size, desktop, fill)
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MAJOR_VERSION, 3)
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MINOR_VERSION, 3)
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
