@@ -107,7 +107,9 @@ def test_max_margin_gd_direction_converges_to_the_svm():
     centres = [x[y == label, :2].mean(0) for label in (-1, 1)]
     difference = centres[1] - centres[0]
     w = theta[few, :2]
-    assert np.degrees(np.arccos(w @ difference / np.linalg.norm(w) / np.linalg.norm(difference))) < 10
+    assert (
+        np.degrees(np.arccos(w @ difference / np.linalg.norm(w) / np.linalg.norm(difference))) < 10
+    )
     assert round(angle[few]) == 23 and wrong[few] == 1
     # "Every point is now on its correct side: the normalised margin turns positive." Exactly
     # at the caption: the margin was still negative one step before.
