@@ -21,6 +21,7 @@ from sandbox.render.numbers import human
 LOG_DECADES = 12  # a log axis reaches at most this far below its top: never down to 1e-306
 MIN_RELATIVE_SPAN = 0.05  # a linear axis spans at least 5 % of its values' size: noise stays flat
 MAX_LOG_TICKS = 4  # decade labels on a narrow plot
+TIMELINE_HEIGHT = 0.34  # the timeline window's opening height, as a share of the frame's
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def timeline_window(
     imgui = gui.imgui
     ui = gui.ui * gui.font_scale
     actions: list[Action] = []
-    height = 0.34 * gui.size[1]
+    height = TIMELINE_HEIGHT * gui.size[1]
     top = gui.size[1] - height - 16 * gui.ui
     imgui.set_next_window_pos((left, top), imgui.Cond_.first_use_ever)
     imgui.set_next_window_size((right - left, height), imgui.Cond_.first_use_ever)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sandbox.app import lecture
 from sandbox.app.model import ViewModel
+from sandbox.app.plots import TIMELINE_HEIGHT
 from sandbox.app.worker import BackgroundWorker
 from sandbox.scenario.schema import Scenario
 
@@ -35,7 +36,6 @@ STALL_TIMEOUT = 120.0  # --frames mode gives up when no new step arrives for thi
 RELOAD_POLL_SECONDS = 0.5
 PANEL_WIDTH = 360  # pixels at 720 of height
 TOP_PANELS = 0.2  # of the height: the title and legend panels above the 3-D view
-TIMELINE_HEIGHT = 0.34  # of the height (plots.timeline_window)
 
 
 @dataclass
