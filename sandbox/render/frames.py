@@ -101,7 +101,10 @@ def write_video(
     return path
 
 
-def _write_mp4(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], fps: float) -> None:
+def mp4_writer(path: Path, size: tuple[int, int], fps: float, preset: str = "medium"):
+    """A started imageio-ffmpeg generator writing H.264 to `path`: `.send(rgb)` each (H, W, 3)
+    uint8 frame, then `.close()`. A faster `preset` for live recording, where x264 shares the
+    CPU with the window and the training."""
     import imageio_ffmpeg
 
     writer = imageio_ffmpeg.write_frames(
@@ -113,9 +116,14 @@ def _write_mp4(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], 
         quality=None,
         macro_block_size=VIDEO_BLOCK,
         ffmpeg_log_level="error",
-        output_params=["-crf", "18", "-f", "mp4"],
+        output_params=["-crf", "18", "-preset", preset, "-f", "mp4"],
     )
     writer.send(None)  # start ffmpeg
+    return writer
+
+
+def _write_mp4(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], fps: float) -> None:
+    writer = mp4_writer(path, size, fps)
     try:
         for rgb in frames:
             writer.send(np.ascontiguousarray(rgb))

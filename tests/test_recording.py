@@ -1,0 +1,77 @@
+"""Recording at the speed the user saw: irregular frames resampled to a constant rate, with
+synthetic clocks (no sleeping)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sandbox.app.recording import FrameResampler, Recording, minutes
+
+
+def drawn_times(fps: float = 19, seconds: float = 7, gap: tuple[float, float] = (3, 5)):
+    """Draw times at `fps` for `seconds`, nothing during `gap` (a paused, still view)."""
+    times = np.arange(0, seconds, 1 / fps)
+    return times[(times < gap[0]) | (times >= gap[1])]
+
+
+def test_the_output_lasts_the_wall_time_and_shows_the_frame_on_screen_at_each_slot():
+    out: list[int] = []
+    frames = FrameResampler(out.append, fps=30)
+    times = drawn_times()
+    for index, t in enumerate(times):
+        frames.add(index, t)
+    seconds = frames.finish(7.0)
+    assert seconds == pytest.approx(7.0, abs=1 / 30) and len(out) == 210
+    for k, shown in enumerate(out):  # output frame k is the last drawn at or before k / 30
+        assert shown == np.searchsorted(times, k / 30 + 1e-9, side="right") - 1
+    held = out[round(3.5 * 30) : round(4.9 * 30)]  # the pause is the frame before it, held
+    assert set(held) == {np.searchsorted(times, 3.0) - 1}
+
+
+def test_frames_faster_than_the_rate_are_dropped_and_idle_ticks_advance_time():
+    out: list[int] = []
+    frames = FrameResampler(out.append, fps=10)
+    for index in range(100):  # 100 fps for 1 s
+        frames.add(index, index / 100)
+    frames.tick(3.0)  # two idle seconds: the app ticks the recording while nothing is drawn
+    assert len(out) == 30 and out[:10] == list(range(0, 100, 10)) and set(out[10:]) == {99}
+    assert frames.finish(3.0) == pytest.approx(3.0)
+
+
+def test_a_single_frame_gives_a_one_frame_video():
+    out: list[str] = []
+    frames = FrameResampler(out.append, fps=30)
+    frames.add("only", 5.0)
+    assert frames.finish(5.0) == pytest.approx(1 / 30) and out == ["only"]
+
+
+def test_a_recorded_mp4_lasts_the_recorded_time(tmp_path):
+    """19 fps for 7 s with a 2 s pause lasts 7 s, not 7 s of frames stamped at 60 fps."""
+    import imageio_ffmpeg
+
+    path = tmp_path / "rec.mp4"
+    recording = Recording(path, started=100.0)
+    for index, t in enumerate(drawn_times()):
+        recording.add(np.full((48, 64, 3), index, np.uint8), 100.0 + t)
+    seconds = recording.finish(107.0)
+    count, duration = imageio_ffmpeg.count_frames_and_secs(str(path))
+    assert count == 210 and abs(duration - 7.0) <= 1 / 30 and seconds == pytest.approx(7.0)
+    assert [p.name for p in tmp_path.iterdir()] == ["rec.mp4"]  # no partial file left behind
+
+
+def test_a_recording_in_an_unwritable_folder_fails_at_once(tmp_path):
+    with pytest.raises(OSError):
+        Recording(tmp_path / "missing" / "rec.mp4", started=0.0)
+
+
+def test_an_aborted_recording_leaves_no_file(tmp_path):
+    recording = Recording(tmp_path / "rec.mp4", started=0.0)
+    recording.add(np.zeros((32, 32, 3), np.uint8), 0.0)
+    recording.add(np.zeros((32, 32, 3), np.uint8), 1.0)
+    recording.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_elapsed_time_reads_as_minutes_and_seconds():
+    assert [minutes(s) for s in (0, 7.9, 61, 600)] == ["0:00", "0:07", "1:01", "10:00"]
