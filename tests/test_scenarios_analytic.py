@@ -68,6 +68,13 @@ def hessian_eigenvalues(scenario, xy: tuple[float, float]) -> np.ndarray:
     return torch.linalg.eigvalsh(h).numpy()
 
 
+def says(scenario, step: int, *texts: str) -> None:
+    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
+    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
+    for text in texts:
+        assert text in caption, (step, text, caption)
+
+
 def first(mask: np.ndarray) -> float:
     """The first step where `mask` holds, or inf."""
     hits = np.nonzero(mask)[0]
@@ -120,11 +127,41 @@ def test_rosenbrock_gd_crawls_momentum_and_adam_arrive():
     assert floor_gap[0] > 0.4 and np.all(floor_gap[10:] < 0.01)  # measured max 0.0081
     assert np.all(np.diff(gd.loss) <= 0)
     assert dist["Adam"][-1] < dist["Momentum"][-1] < 0.01 < 0.5 < dist["GD"][-1]
-    # Captions: at 1000 momentum and Adam are within 0.02 of (1, 1), GD has covered about half
-    # of its start distance; at 1500 GD is 0.76 away.
-    assert dist["Momentum"][1000] < 0.02 and dist["Adam"][1000] < 0.02
-    assert 0.4 < dist["GD"][1000] / dist["GD"][0] < 0.6
-    assert abs(dist["GD"][-1] - 0.76) < 0.005
+    # The description: "it curves 2500 times more sharply across than along" (2508), "the
+    # walls' limit (about 2/1000)" (λ_max 1001.6), momentum has "the same step, β = 0.9".
+    low, high = sorted(hessian_eigenvalues(result.scenario, target))
+    assert round(high / low, -2) == 2500 and round(high, -2) == 1000
+    gd_run, momentum_run, _ = result.scenario.runs
+    assert momentum_run.lr == gd_run.lr and momentum_run.momentum == 0.9
+
+    # Each caption at its own step (read from the timeline).
+    start, floor, past_bend, adam_bend, almost, end = (e.at for e in result.scenario.timeline)
+    # "Three optimisers start on the banana's left arm; the minimum is at (1, 1)."
+    assert all(run.start[0] < 0 for run in result.scenario.runs) and start == 0
+    # "GD is on the canyon floor after ten steps. From here on it crawls.": within 0.01 of the
+    # floor y = x² (above), and every later step is a hundredth of its first ones (0.0022 at
+    # most, against 0.23).
+    steps = np.hypot(np.diff(gd.x), np.diff(gd.y))
+    assert floor == 10 and steps[floor:].max() < steps[:floor].max() / 100
+    # "Momentum has sped along the floor, past the bend at the origin: it is at x = 0.62."
+    # (it crosses x = 0 at step 39; GD has moved 0.07 by then)
+    momentum, adam = runs["Momentum"], runs["Adam"]
+    assert first(momentum.x > 0) < past_bend and round(momentum.x[past_bend], 2) == 0.62
+    assert abs(momentum.y[past_bend] - momentum.x[past_bend] ** 2) < 0.01  # on the floor: 0.002
+    says(result.scenario, past_bend, "x = 0.62")
+    # "Adam rounds the bend at the origin." (0.0014 from it; it crosses x = 0 exactly here)
+    assert math.hypot(adam.x[adam_bend], adam.y[adam_bend]) < 0.01
+    assert first(adam.x > 0) == adam_bend
+    # "Momentum and Adam are within 0.02 of (1, 1). GD is 1.1 away, half of its start
+    # distance." (0.011, 0.008; 1.12 of 2.2)
+    assert dist["Momentum"][almost] < 0.02 and dist["Adam"][almost] < 0.02
+    assert (
+        round(dist["GD"][almost], 1) == 1.1 and round(dist["GD"][almost] / dist["GD"][0], 1) == 0.5
+    )
+    says(result.scenario, almost, "within 0.02", "1.1 away")
+    # "GD is still 0.76 from the minimum: the steep walls keep its steps tiny."
+    assert end == result.scenario.steps and round(dist["GD"][end], 2) == 0.76
+    says(result.scenario, end, "0.76")
 
 
 def test_rastrigin_small_step_trapped_large_cooled_step_goes_lower():
