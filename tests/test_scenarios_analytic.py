@@ -185,6 +185,31 @@ def test_rastrigin_small_step_trapped_large_cooled_step_goes_lower():
     assert 395 <= first(cooled.lr < 2 / lam) <= 405 and cooled.lr[405] < 2 / 400
     assert cooled.loss[450] < 1e-6 and cooled.loss[-1] < 1e-12 and cooled.grad_norm[-1] < 1e-8
 
+    # Each caption at its own step (read from the timeline).
+    _, trapped, rattle, slow_enough, settled = (event.at for event in result.scenario.timeline)
+    # "Small steps: trapped in the nearest dent, loss 7.96."
+    assert round(small.loss[trapped], 2) == 7.96 and small.grad_norm[trapped] < 0.1  # 0.036
+    says(result.scenario, trapped, "7.96")
+    # "Large steps cannot rest in any dent: both large-step runs rattle across the crate." From
+    # step 20 to the caption each visits 18 (cooled: 21) dents (nearest integer points).
+    for a in (hot, cooled):
+        assert len(dents(a, trapped, rattle)) >= 10 and a.grad_norm[rattle] > 10  # 73, 88
+    # "The cooled step is now below 2/400: that run can settle in the dent it is in." It is in
+    # the centre's dent (0, 0) from here on.
+    assert cooled.lr[slow_enough] < 2 / 400 <= cooled.lr[slow_enough - 5]
+    assert dents(cooled, slow_enough, len(cooled.x) - 1) == {(0, 0)}
+    says(result.scenario, slow_enough, "2/400")
+    # "It has settled at the global minimum. The uncooled run is still rattling." (the uncooled
+    # run crosses 5 dents between the two captions and has gradient 57 here)
+    assert (cooled.x[settled], cooled.y[settled]) == pytest.approx((0, 0), abs=1e-6)
+    assert len(dents(hot, slow_enough, settled)) >= 3 and hot.grad_norm[settled] > 10
+
+
+def dents(a, begin: int, end: int) -> set[tuple[int, int]]:
+    """The Rastrigin dents (nearest integer points) a run visits from step `begin` to `end`."""
+    x, y = np.rint(a.x[begin : end + 1]).astype(int), np.rint(a.y[begin : end + 1]).astype(int)
+    return set(zip(x.tolist(), y.tolist(), strict=True))
+
 
 @pytest.mark.slow
 def test_rastrigin_cooled_large_steps_end_lower():
