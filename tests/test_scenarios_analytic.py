@@ -482,11 +482,37 @@ def test_two_weight_net_valley_saddle_and_balancedness():
     small = result.runs["Small, nearly balanced"]
     gap = abs(abs(small.x[-1]) - abs(small.y[-1]))
     assert gap <= abs(balancedness(small)[0]) / 2 and gap < 0.01  # measured 0.0083
+
+    # Each caption at its own step (read from the timeline).
+    scenario = result.scenario
+    start, on_valley, into_saddle, slides, ends = (event.at for event in scenario.timeline)
+    # "Minima: the whole hyperbola w₁w₂ = 1. The origin is a saddle." (Hessian eigenvalues ±2)
+    assert start == 0 and critical(scenario, "saddle") == [(0.0, 0.0)]
+    np.testing.assert_allclose(hessian_eigenvalues(scenario, (0.0, 0.0)), [-2, 2], atol=1e-12)
+    surface, params = surface_of(scenario)
+    w1 = torch.linspace(-3, 3, 13, dtype=torch.float64).clamp_min(0.1)
+    on_hyperbola = torch.stack([w1, 1 / w1], 1)
+    assert float(surface.fn(on_hyperbola, params).abs().max()) < 1e-12
+    # "The unbalanced start is on the hyperbola already, with w₁ = 4.2 × w₂, where it stays."
     unbalanced = result.runs["Unbalanced"]
-    assert unbalanced.x[-1] / unbalanced.y[-1] > 4  # the caption: w₁ about 4 × w₂ (4.19)
-    off = result.runs["Just off that line"]
-    assert np.hypot(off.x, off.y).min() < 0.1 and off.loss[22] > 0.98  # lingers at the saddle
-    assert abs(small.x[70] - 1.004) < 5e-4 and abs(small.y[70] - 0.996) < 5e-4
+    ratio = unbalanced.x / unbalanced.y
+    assert abs(unbalanced.x[on_valley] * unbalanced.y[on_valley] - 1) < 0.01  # 0.0028
+    assert round(ratio[on_valley], 1) == round(ratio[-1], 1) == 4.2  # 4.200, 4.189
+    says(scenario, on_valley, "4.2")
+    # "On the line w₁ = −w₂ the gradient points at the saddle; the run just off it follows."
+    # Both are within 0.1 of the origin here (0.06 and 0.09, the closest the second comes).
+    on, off = result.runs["On the line w1 = -w2"], result.runs["Just off that line"]
+    radius = np.hypot(off.x, off.y)
+    assert math.hypot(on.x[into_saddle], on.y[into_saddle]) < 0.1
+    assert radius[into_saddle] < 0.1 and abs(int(np.argmin(radius)) - into_saddle) <= 2
+    assert off.loss[into_saddle] > 0.98  # it lingers at the saddle's loss 1
+    # "The run just off the line slides away towards the minima; the one on it stays at loss 1."
+    assert np.all(np.diff(off.loss[into_saddle:]) < 0) and off.loss[slides] < 0.9  # 0.88
+    assert np.all(off.x[slides:] * off.y[slides:] > 0) and round(on.loss[slides], 3) == 1
+    # "The small, nearly balanced start ends at (1.004, 0.996): |w₁| ≈ |w₂|."
+    assert (round(small.x[ends], 3), round(small.y[ends], 3)) == (1.004, 0.996)
+    assert np.abs(np.diff(small.x[ends:])).max() < 1e-4  # it has stopped
+    says(scenario, ends, "(1.004, 0.996)")
 
 
 def test_two_weight_net_balancedness_drift_is_order_eta():
