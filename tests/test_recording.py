@@ -75,3 +75,61 @@ def test_an_aborted_recording_leaves_no_file(tmp_path):
 
 def test_elapsed_time_reads_as_minutes_and_seconds():
     assert [minutes(s) for s in (0, 7.9, 61, 600)] == ["0:00", "0:07", "1:01", "10:00"]
+
+
+# --- GIF palettes ----------------------------------------------------------------------------
+
+
+def striped_frame(colors: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A shaded viridis backdrop (thousands of colours) crossed by thin shaded lines of each
+    run colour, with a small swatch of the exact colour at the left of each line, as the
+    legend draws it."""
+    from matplotlib import colormaps
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:180, 0:320]
+    rgb = colormaps["viridis"](x / 320 * 0.7 + y / 180 * 0.3)[..., :3]
+    rgb = rgb * rng.uniform(0.8, 1.0, (180, 320, 1))
+    for i, color in enumerate(colors):
+        rgb[10 + 25 * i : 13 + 25 * i, 20:300] = color * rng.uniform(0.6, 1.0, (3, 280, 1))
+        rgb[10 + 25 * i : 12 + 25 * i, 10:16] = color
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def test_a_gif_frame_keeps_every_run_colour_exactly():
+    """Median cut alone moved the red, white, magenta, orange, blue and pink swatches by 14-57
+    levels here (red and magenta towards each other); reserved, they stay exact."""
+    from PIL import Image
+
+    from sandbox.render.frames import gif_frame
+    from sandbox.render.scene import RUN_COLORS
+
+    true = (np.array(RUN_COLORS) * 255).round().astype(int)
+    rgb = striped_frame(np.array(RUN_COLORS))
+    shown = np.asarray(gif_frame(rgb, [tuple(c) for c in true]).convert("RGB")).astype(int)
+    swatches = np.array([shown[10 + 25 * i, 12] for i in range(len(true))])
+    assert np.abs(swatches - true).max() == 0
+    plain = Image.fromarray(rgb).quantize(255, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    before = np.asarray(plain.convert("RGB")).astype(int)
+    assert np.abs(np.array([before[10 + 25 * i, 12] for i in range(6)]) - true).max() > 10
+    # the rest looks about as close to the frame as with median cut alone (2.6 vs 2.3 levels)
+    assert np.abs(shown - rgb).mean() < 1.25 * np.abs(before - rgb).mean()
+
+
+def test_a_replayed_gif_keeps_the_red_and_magenta_runs_apart(ctx, tmp_path):
+    """Through `write_video`: each run's colour is in the decoded GIF, within 2 levels."""
+    from PIL import Image, ImageSequence
+
+    from sandbox.render.examples import saddle_scene
+    from sandbox.render.frames import gif_reserved_colors, write_video
+
+    states = [saddle_scene(step) for step in (20, 60)]
+    gif = write_video(states, tmp_path / "run.gif", (320, 180), fps=10, ctx=ctx)
+    frames = [
+        np.asarray(f.convert("RGB")).astype(int) for f in ImageSequence.Iterator(Image.open(gif))
+    ]
+    true = np.array([[round(255 * c) for c in t.color] for t in states[-1].trails])
+    assert len(true) >= 3 and tuple(true[0]) != tuple(true[2])  # red and magenta
+    distance = np.abs(frames[-1][:, :, None, :] - true[None, None]).max(axis=-1).min(axis=(0, 1))
+    assert distance.max() <= 2, distance
+    assert set(map(tuple, true)) <= set(gif_reserved_colors(states))

@@ -7,7 +7,7 @@ half frame and never touches another file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,9 @@ from sandbox.trace.io import atomic_path
 
 VIDEO_BLOCK = 16  # H.264 macroblock: sizes divisible by 16 need no padding or rescaling
 VIDEO_SAMPLES = 4  # MSAA for files: they are watched many times, rendered once
+GIF_COLORS = 255  # per frame's palette
+GIF_RESERVED = 64  # at most this many of them kept for run and text colours
+NO_DITHER = Image.Dither.NONE
 
 
 def video_size(size: tuple[int, int], block: int = VIDEO_BLOCK) -> tuple[int, int]:
@@ -97,7 +100,9 @@ def write_video(
             size = video_size(size)
             _write_mp4(rendered(states, size, camera, ctx, samples), tmp, size, fps)
         else:
-            _write_gif(rendered(states, size, camera, ctx, samples), tmp, fps)
+            states = list(states)  # a GIF's frames are all held until the end anyway
+            frames = rendered(states, size, camera, ctx, samples)
+            _write_gif(frames, tmp, fps, gif_reserved_colors(states))
     return path
 
 
@@ -131,17 +136,61 @@ def _write_mp4(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], 
         writer.close()
 
 
-def _write_gif(frames: Iterator[np.ndarray], path: Path, fps: float) -> None:
-    """Each frame gets its own 255-colour palette (no dithering, deterministic).
+def gif_reserved_colors(states: Sequence[SceneState]) -> list[tuple[int, int, int]]:
+    """The colours every GIF frame's palette keeps exactly: each run's colour and the theme's
+    opaque text colours (8-bit RGB, no repeats, in order of first use)."""
+    colors: dict[tuple[int, int, int], None] = {}
+    for state in states:
+        theme = state.theme
+        opaque = [c[:3] for c in (theme.backdrop, theme.text, theme.dim, theme.warn) if c[3] == 1]
+        for color in [trail.color for trail in state.trails] + opaque:
+            colors[tuple(round(255 * c) for c in color)] = None
+    return list(colors)[:GIF_RESERVED]
+
+
+def gif_frame(rgb: np.ndarray, reserved: Sequence[tuple[int, int, int]] = ()) -> Image.Image:
+    """An (H, W, 3) uint8 frame as a 255-colour GIF frame (no dithering, deterministic).
+
+    The palette is the `reserved` colours followed by a median cut of the frame for the rest.
+    Median cut alone weighs colours by their pixel count, so runs drawn in thin lines of nearby
+    hues (red and magenta) shared one entry. Pixels of exactly a reserved colour keep it (Pillow's
+    mapping to a palette looks colours up in coarse cells and can pick a neighbour); the others
+    take the nearest palette colour.
+    """
+    image = Image.fromarray(rgb, "RGB")
+    reserved = list(reserved)[:GIF_RESERVED]
+    cut = image.quantize(GIF_COLORS - len(reserved), Image.Quantize.MEDIANCUT, dither=NO_DITHER)
+    rest = cut.getpalette()[: 3 * (GIF_COLORS - len(reserved))]
+    colors = [v for color in reserved for v in color] + rest
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(colors)
+    index = np.array(image.quantize(palette=palette, dither=NO_DITHER))
+    if reserved:
+        keys = _packed(np.array(reserved, np.uint8))
+        order = np.argsort(keys, kind="stable")
+        codes = _packed(rgb)
+        at = np.searchsorted(keys[order], codes).clip(max=len(keys) - 1)
+        exact = keys[order][at] == codes
+        index[exact] = order[at[exact]]
+    frame = Image.fromarray(index, "P")
+    frame.putpalette(colors)
+    return frame
+
+
+def _packed(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 colours as one uint32 each."""
+    rgb = rgb.astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def _write_gif(
+    frames: Iterator[np.ndarray], path: Path, fps: float, reserved: Sequence = ()
+) -> None:
+    """Each frame gets its own palette (`gif_frame`).
 
     GIF frames are kept in memory until the end (~1 MB per 1280x720 frame, quantised).
     """
-    images = [
-        Image.fromarray(rgb, "RGB").quantize(
-            255, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
-        )
-        for rgb in frames
-    ]
+    images = [gif_frame(rgb, reserved) for rgb in frames]
     if not images:
         raise ValueError("no frames to write")
     duration = round(1000 / fps)
