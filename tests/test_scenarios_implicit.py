@@ -45,6 +45,13 @@ def trained(name: str, every=lambda k: True):
     return scenario, problem, steps, thetas
 
 
+def says(scenario, step: int, *texts: str) -> None:
+    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
+    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
+    for text in texts:
+        assert text in caption, (step, text, caption)
+
+
 # PHENOMENA 16 -----------------------------------------------------------------------------------
 
 
@@ -280,3 +287,27 @@ def test_mode_connectivity_barrier_on_the_line_not_on_the_curve():
     assert connect["barrier_curve"] < 0.03
     assert connect["barrier_curve"] < connect["barrier_line"] / 50
     assert max(connect["curve"]) < 0.05 < max(connect["line"])
+    # The header: "the same network (2-32-32-1, tanh)"; "on the straight line ... the loss
+    # climbs to about 1.8"; the description: "the loss rises to worse than coin-flipping
+    # halfway" (1.72 at t = 0.5).
+    scenario = result.scenario
+    assert scenario.landscape.model.widths == (2, 32, 32, 1)
+    assert scenario.landscape.model.activation == "tanh"
+    assert connect["t"][10] == 0.5 and connect["line"][10] > math.log(2)
+
+    # Each caption at its own step (read from the timeline).
+    _, separated, perfect, end = (event.at for event in scenario.timeline)
+    a, b = (result.runs[name].loss for name in connect["runs"])
+    # "Both runs have nearly separated the spirals (loss below 0.05)" (0.019 and 0.049)
+    assert a[separated] < 0.05 and b[separated] < 0.05
+    says(scenario, separated, "below 0.05")
+    # "Both runs are almost perfect (loss 0.001 and 0.002). On the straight line between where
+    # they end, a ridge: the loss rises to 1.8, worse than guessing (0.69)." (0.0011 and 0.0016;
+    # the line's highest point 1.79, at t = 0.35)
+    assert (round(a[perfect], 3), round(b[perfect], 3)) == (0.001, 0.002)
+    assert round(max(connect["line"]), 1) == 1.8 and round(math.log(2), 2) == 0.69
+    says(scenario, perfect, "0.001 and 0.002", "1.8", "0.69")
+    # "The curved path ... joins the same two solutions with loss below 0.02 everywhere" (its
+    # highest loss over the 21 points of connect.csv: 0.0188)
+    assert end == scenario.steps and max(connect["curve"]) < 0.02
+    says(scenario, end, "below 0.02")
