@@ -144,7 +144,52 @@ def _parser() -> argparse.ArgumentParser:
     present.set_defaults(handler=_present)
 
     add_sweep_parser(commands)
+    _add_gallery_parser(commands)
     return parser
+
+
+def _add_gallery_parser(commands) -> None:
+    gallery = commands.add_parser(
+        "gallery",
+        help="PNGs of the app on every bundled scenario at each caption, and a contact sheet",
+        description="Open the app offscreen on every bundled scenario and save its window at each "
+        "caption's step and the last step to OUT/<scenario>/stepNNNNNN.png, and a contact sheet "
+        "OUT/index.png. Running it again into OUT replaces only the earlier gallery's files.",
+    )
+    gallery.add_argument("out", type=Path, metavar="OUT", help="output directory")
+    gallery.add_argument("--only", nargs="+", metavar="NAME", help="these bundled scenarios only")
+    gallery.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
+    gallery.add_argument("--lecture", action="store_true", help="as `sandbox run --lecture` shows")
+    gallery.add_argument(
+        "--force",
+        action="store_true",
+        help="use a non-empty OUT that holds no earlier gallery (its files are kept)",
+    )
+    gallery.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="give a scenario up when its worker computes no new step for S seconds",
+    )
+    gallery.set_defaults(handler=_gallery)
+
+
+def _gallery(args: argparse.Namespace) -> int:
+    from sandbox.gallery import make_gallery
+
+    with _terminate_like_ctrl_c():
+        _, failures = make_gallery(
+            args.out,
+            only=args.only,
+            size=args.size,
+            lecture=args.lecture,
+            force=args.force,
+            stall_timeout=args.timeout,
+        )
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return EXIT_ERROR if failures else EXIT_OK
 
 
 def _size(text: str) -> tuple[int, int]:

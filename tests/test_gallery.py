@@ -1,0 +1,171 @@
+"""`sandbox gallery`: the app's own window saved at each caption's step, and a contact sheet.
+
+The app runs offscreen in a subprocess (a process gets one OpenGL context through pygame, and
+the renderer tests of the session hold a headless one). The folder rules and the contact sheet
+are tested in this process, without OpenGL.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from offscreen import python, sandbox
+from PIL import Image
+
+from sandbox.errors import OutputError
+from sandbox.gallery import (
+    INDEX,
+    LABEL_PX,
+    MANIFEST,
+    PAD,
+    GalleryFolder,
+    Shot,
+    frame_name,
+    gallery_steps,
+    sheet,
+)
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import load_scenario
+
+SIZE = (320, 180)
+
+# make_gallery in a fresh interpreter, noting what the window showed when each frame was taken
+SPY = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from sandbox import gallery
+
+seen = []
+frame_at = gallery._frame_at
+
+def spy(app, name, step):
+    rgb = frame_at(app, name, step)
+    state = app.last_state
+    same = bool(np.array_equal(rgb, app.renderer.read_rgb()))
+    seen.append([step, app.playback.step, app.playback.paused, state.step, state.caption, same])
+    return rgb
+
+gallery._frame_at = spy
+if __name__ == "__main__":
+    lines = []
+    shots, failures = gallery.make_gallery(
+        Path(sys.argv[1]), only=["saddle"], size=(320, 180), log=lines.append
+    )
+    print(json.dumps({"seen": seen, "log": lines, "failures": failures}))
+"""
+
+
+@pytest.fixture(scope="module")
+def saddle_gallery(tmp_path_factory):
+    """A gallery of saddle at 320x180: (its folder, what the spy saw, its log lines)."""
+    folder = tmp_path_factory.mktemp("gallery")
+    script = folder.parent / "spy_gallery.py"
+    script.write_text(SPY)
+    out = folder / "out"
+    p = python(
+        f"import runpy, sys; sys.argv = ['', {str(out)!r}]; "
+        f"runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    report = json.loads(p.stdout.strip().splitlines()[-1])
+    assert report["failures"] == []
+    return out, report["seen"], report["log"]
+
+
+@pytest.mark.slow
+def test_one_frame_per_caption_step_and_a_contact_sheet(saddle_gallery):
+    out, _, log = saddle_gallery
+    steps = gallery_steps(load_scenario(find_scenario("saddle")))
+    assert steps == [0, 60, 150, 400]  # the three captions and the last step
+    frames = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert frames == sorted([INDEX] + [frame_name("saddle", s) for s in steps])
+    for step in steps:
+        image = np.asarray(Image.open(out / frame_name("saddle", step)))
+        assert image.shape == (SIZE[1], SIZE[0], 3)
+        assert image.std() > 20  # drawn, not a blank backdrop
+    # one row of four 320x180 thumbnails (the frames' own size), each under its label
+    index = Image.open(out / INDEX)
+    assert index.size == (PAD + 4 * (SIZE[0] + PAD), PAD + LABEL_PX + 6 + SIZE[1] + PAD)
+    assert len(log) == 2 and log[0].startswith("gallery [1/1] saddle: steps 0, 60, 150, 400")
+
+
+@pytest.mark.slow
+def test_each_frame_is_taken_paused_at_its_captions_step(saddle_gallery):
+    _, seen, _ = saddle_gallery
+    scenario = load_scenario(find_scenario("saddle"))
+    captions = {event.at: event.caption for event in scenario.timeline if event.caption}
+    assert [row[0] for row in seen] == [0, 60, 150, 400]
+    for step, playback_step, paused, shown, caption, same in seen:
+        assert (playback_step, paused, shown, same) == (step, True, step, True)
+        assert caption == captions.get(step, captions[150])  # the last step keeps the last one
+
+
+@pytest.mark.slow
+def test_frames_at_different_captions_differ(saddle_gallery):
+    out = saddle_gallery[0]
+    first, later = (
+        np.asarray(Image.open(out / frame_name("saddle", s)), dtype=int) for s in (0, 150)
+    )
+    assert (np.abs(first - later).max(axis=2) > 40).mean() > 0.002  # the balls moved
+
+
+def test_an_unknown_only_name_exits_2_before_anything_runs(tmp_path):
+    p = sandbox("gallery", str(tmp_path / "out"), "--only", "saddle", "no_such_scenario")
+    assert p.returncode == 2
+    assert "no bundled scenario named 'no_such_scenario'" in p.stderr
+    assert "sandbox list" in p.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_foreign_non_empty_folder_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    p = sandbox("gallery", str(tmp_path), "--only", "saddle")
+    assert p.returncode == 1
+    assert "not empty and holds no earlier gallery" in p.stderr and "--force" in p.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+# -- the folder, without OpenGL --------------------------------------------------------------
+
+
+def _frame(value: int = 128) -> np.ndarray:
+    return np.full((18, 32, 3), value, dtype=np.uint8)
+
+
+def test_an_earlier_gallery_is_replaced_and_foreign_files_are_kept(tmp_path):
+    with GalleryFolder(tmp_path) as folder:
+        folder.save_frame(Shot(frame_name("saddle", 0), "saddle", 0), _frame())
+        folder.save_frame(Shot(frame_name("saddle", 250), "saddle", 250), _frame())
+    (tmp_path / "saddle" / "mine.txt").write_text("mine")
+    with GalleryFolder(tmp_path) as folder:  # no --force needed: it is an earlier gallery
+        assert set(folder.shots) == {frame_name("saddle", 0), frame_name("saddle", 250)}
+        folder.drop({frame_name("saddle", 250), "saddle/mine.txt"})  # a caption moved
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert names == [MANIFEST, "saddle", "saddle/mine.txt", frame_name("saddle", 0)]
+
+
+def test_force_writes_beside_foreign_files_but_never_over_them(tmp_path):
+    (tmp_path / "saddle").mkdir()
+    (tmp_path / "saddle" / "step000060.png").write_bytes(b"not ours")
+    with pytest.raises(OutputError, match="not empty"):
+        GalleryFolder(tmp_path).__enter__()
+    with GalleryFolder(tmp_path, force=True) as folder:
+        folder.save_frame(Shot(frame_name("saddle", 0), "saddle", 0), _frame())
+        with pytest.raises(OutputError, match="in the way"):
+            folder.save_frame(Shot(frame_name("saddle", 60), "saddle", 60), _frame())
+    assert (tmp_path / "saddle" / "step000060.png").read_bytes() == b"not ours"
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["outputs"] == [frame_name("saddle", 0)]
+
+
+def test_the_contact_sheet_is_a_grid_of_labelled_cells():
+    red, blue = (Image.new("RGB", (40, 20), color) for color in ("red", "blue"))
+    rgb = sheet([[("a  step 0", red), ("a  step 5", red)], [("b  step 0", blue)]])
+    cell_h = LABEL_PX + 6 + 20
+    assert rgb.shape == (PAD + 2 * (cell_h + PAD), PAD + 2 * (40 + PAD), 3)
+    y, x = PAD + LABEL_PX + 6 + 10, PAD + 40 + PAD + 20  # middle of row 0, column 1
+    assert tuple(rgb[y, x]) == (255, 0, 0)
+    assert tuple(rgb[y + cell_h + PAD, PAD + 20]) == (0, 0, 255)
+    assert rgb[PAD : PAD + LABEL_PX, PAD : PAD + 40].max() > 200  # the label is drawn
