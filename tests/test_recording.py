@@ -3,10 +3,13 @@ synthetic clocks (no sleeping)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from sandbox.app.recording import FrameResampler, Recording, minutes
+from sandbox.render.numbers import human
 
 
 def drawn_times(fps: float = 19, seconds: float = 7, gap: tuple[float, float] = (3, 5)):
@@ -133,3 +136,38 @@ def test_a_replayed_gif_keeps_the_red_and_magenta_runs_apart(ctx, tmp_path):
     distance = np.abs(frames[-1][:, :, None, :] - true[None, None]).max(axis=-1).min(axis=(0, 1))
     assert distance.max() <= 2, distance
     assert set(map(tuple, true)) <= set(gif_reserved_colors(states))
+
+
+# --- legend width ----------------------------------------------------------------------------
+
+
+def test_the_legend_keeps_its_width_while_the_losses_change(ctx):
+    """Videos jittered: the legend box followed the digits (±15 px)."""
+    from types import SimpleNamespace
+
+    from sandbox.render import hud
+    from sandbox.render.examples import saddle_scene
+    from sandbox.render.overlay_pass import OverlayPass
+    from sandbox.render.scene import Trail
+
+    overlay = OverlayPass(ctx)
+    state = saddle_scene(20)
+
+    def width(loss: float, label: str = "", line: str = "") -> float:
+        trails = [
+            SimpleNamespace(trail=Trail(t.name, t.color, t.xy[-1:], [loss], label=label))
+            for t in state.trails
+        ]
+        lines = (line,) if line else ()
+        return hud.legend_width(overlay, replace(state, hud_lines=lines), trails, 1.0)
+
+    try:
+        losses = (0.5, 0.0001234, -12.5, 1.5e7, 0.0, 3e-13, float("nan"))
+        assert len({width(loss) for loss in losses}) == 1
+        labels = [f"loss {human(loss)}  lr {human(lr)}" for loss, lr in ((0.5, 0.1), (1e-4, 0.03))]
+        assert width(1.0, labels[0]) == width(1.0, labels[1])
+        sharpness = [f"sharpness {human(s)}   2/lr = 40" for s in (3.2, 38.14)]
+        assert width(1.0, line=sharpness[0]) == width(1.0, line=sharpness[1])
+        assert width(1.0, "loss 0.5  lr 0.1") > width(1.0, "loss 0.5")  # text still counts
+    finally:
+        overlay.release()

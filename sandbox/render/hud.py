@@ -7,6 +7,7 @@ video and a full-screen window read the same from the back of a lecture hall.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from sandbox.render.axes import Label
@@ -20,6 +21,9 @@ Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels fr
 
 MARGIN, PAD = 16, 12
 TITLE_PX, BODY_PX, SMALL_PX, TICK_PX = 30, 23, 20, 19
+# A number as `human` prints it ("0.0123", "-1.43e-4", "< 1e-12", "nan"), and the widest it gets
+NUMBER = re.compile(r"(?:[<≈] )?-?\d+(?:\.\d+)?(?:e-?\d+)?|\b(?:nan|inf)\b")
+NUMBER_TEMPLATE = "-8.88e-88"
 SUBTITLE_FRACTION = 22  # lecture subtitles: frame height / 22 pixels (the goal is ≥ 1/25)
 
 HELP_KEYS = (
@@ -94,11 +98,18 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
     return rows, extra
 
 
+def steady_width(overlay: OverlayPass, text: str, px: float) -> float:
+    """The width of `text` with room for the widest number `human` prints in place of each
+    number in it: the legend keeps its width while the digits change, so videos do not jitter."""
+    template = NUMBER.sub(NUMBER_TEMPLATE, text)
+    return max(overlay.measure(template, px), overlay.measure(text, px))
+
+
 def _legend_columns(overlay: OverlayPass, rows, extra, ui: float) -> tuple[float, float, float]:
     swatch = 2 * 9 * ui + 10 * ui
     name_w = max((overlay.measure(r[1], BODY_PX * ui, True) for r in rows), default=0)
-    detail_w = max((overlay.measure(r[2], BODY_PX * ui) for r in rows), default=0)
-    extra_w = max((overlay.measure(e[0], SMALL_PX * ui) for e in extra), default=0)
+    detail_w = max((steady_width(overlay, r[2], BODY_PX * ui) for r in rows), default=0)
+    extra_w = max((steady_width(overlay, e[0], SMALL_PX * ui) for e in extra), default=0)
     return swatch, name_w, max(swatch + name_w + 14 * ui + detail_w, extra_w)
 
 
