@@ -55,6 +55,13 @@ def replay(source):
     return result
 
 
+def says(scenario, step: int, *texts: str) -> None:
+    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
+    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
+    for text in texts:
+        assert text in caption, (step, text, caption)
+
+
 def test_bundled_files_are_valid(capsys):
     assert main(["check", *(str(find_scenario(name)) for name in FILES)]) == 0
     assert capsys.readouterr().out.count(": ok") == len(FILES)
@@ -242,6 +249,31 @@ def test_small_batches_are_noisier_and_end_flatter():
     assert sharpness["batch 8"] < sharpness["batch 128"] < full  # 1.01 < 3.06 < 4.04
     lr = result.scenario.runs[0].lr
     assert abs(full * lr / 2 - 1) < 0.1  # full batch sharpens to 2/η: 4.04 vs 4
+
+    # Each caption at its own step (read from the timeline).
+    scenario = result.scenario
+    start, jumps, so_far, end = (event.at for event in scenario.timeline)
+    # "Same start, same step size; only the batch size differs: 8, 32, 128 points, or all 256."
+    assert [run.batch_size for run in scenario.runs] == [8, 32, 128, None]
+    assert scenario.landscape.data.n == 256 and start == 0
+    # "The smaller the batch, the more the loss jumps up and down between steps." Up to the
+    # caption, the loss moves 6.3, 1.8, 1.01 and 1.00 times as far as it descends.
+    early = [loss_roughness(result.runs[name].loss[: jumps + 1]) for name in names]
+    assert all(a > b for a, b in zip(early, early[1:], strict=False))
+    assert early[-1] == pytest.approx(1, abs=1e-6)  # full batch: not one step up
+    # "Sharpness so far: full batch has climbed past 2/η = 4, to 4.5; batch 8 has dropped to 1."
+    # (from 2.7 at the start: 3.43, 4.48 for full batch; 0.93, 1.07 for batch 8)
+    sharp = {name: result.runs[name].sharpness for name in names}
+    assert round(2 / lr) == 4 and round(sharp["full batch"][so_far], 1) == 4.5
+    assert sharp["full batch"][0] < sharp["full batch"][so_far // 2] < sharp["full batch"][so_far]
+    assert round(sharp["batch 8"][so_far]) == 1 and sharp["batch 8"][0] > 2
+    says(scenario, so_far, "2/η = 4", "4.5", "to 1")
+    # "The smallest batch ends in the flattest spot (λ_max 1.0), full-batch GD in the sharpest
+    # (4.0)." (1.01, 1.22, 3.06, 4.04)
+    final = [sharp[name][end] for name in names]
+    assert end == scenario.steps and final == sorted(final)
+    assert round(final[0], 1) == 1.0 and round(final[-1], 1) == 4.0
+    says(scenario, end, "λ_max 1.0", "(4.0)")
 
 
 # 13. Weight decay -----------------------------------------------------------------------------
