@@ -294,6 +294,32 @@ def test_weight_decay_stops_the_norm_growing():
     assert abs(decayed[10_000] / decayed[1_000] - 1) < 1e-3  # 1e-7
     assert decayed[10_000] < 0.5 * plain[10_000]  # 2.76 vs 7.61
 
+    # Each caption at its own step (read from the timeline).
+    scenario = result.scenario
+    start, separated, tenfold, end = (event.at for event in scenario.timeline)
+    # "... Same start, same step size; one run has weight decay."
+    gd, decay = scenario.runs
+    assert gd.lr == decay.lr and gd.weight_decay == 0 and decay.weight_decay > 0 and start == 0
+    # "Every point is classified correctly, yet plain GD keeps growing ‖w‖ (3.8 now) to lower
+    # the loss." (every point from step 2 on; the loss 0.0064 at 100, 0.0023 at 300)
+    early = scenario.model_copy(update={"steps": separated})
+    assert correct_at_end(early, gd.name) == correct_at_end(early, decay.name) == (200, 200)
+    loss = result.runs["GD"].loss
+    assert np.all(np.diff(plain[separated:]) > 0) and np.all(np.diff(loss[separated:]) < 0)
+    assert round(plain[separated], 1) == 3.8
+    says(scenario, separated, "(3.8 now)")
+    # "Plain GD: ‖w‖ = 5.6 and still growing, by about 1.8 per tenfold of steps. With decay it
+    # has stopped, at 2.76." (gains 1.69, 1.72, 1.83 per decade from step 1; the decayed norm
+    # is within 0.1 % of 2.759 from step 119 on)
+    per_decade = np.diff(plain[[1, 10, 100, tenfold]])
+    assert round(plain[tenfold], 1) == 5.6 and np.all(np.abs(per_decade / 1.8 - 1) < 0.1)
+    assert round(decayed[tenfold], 2) == 2.76 and np.ptp(decayed[tenfold:]) < 1e-3
+    says(scenario, tenfold, "5.6", "1.8", "2.76")
+    # "Plain GD's ‖w‖ has grown from 5.6 to 7.6 since step 1000; with decay it is still 2.76."
+    assert (round(plain[tenfold], 1), round(plain[end], 1)) == (5.6, 7.6)
+    assert end == scenario.steps and round(decayed[end], 2) == 2.76
+    says(scenario, end, "from 5.6 to 7.6", "still 2.76")
+
 
 # 14. Dropout raises gradient variance ---------------------------------------------------------
 
