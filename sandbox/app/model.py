@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from sandbox.app.worker import Failed, Finished, Message, Steps, Surface
+from sandbox.app.worker import Failed, Finished, Message, Panel, Steps, Surface
+from sandbox.instruments import DEFAULT_PLOTS
 from sandbox.render.numbers import human
 from sandbox.render.scene import RUN_COLORS, SceneState, Trail
 from sandbox.scenario.schema import AnalyticLandscape, Scenario
@@ -23,7 +24,7 @@ LOG_HEIGHT_SPAN = 1e3  # range over this × the low decile's height: draw log he
 
 
 # Columns of a run's history; network runs append one column per layer's gradient norm.
-COLUMNS = ("step", "x", "y", "loss", "grad_norm", "lr", "sharpness", "distance")
+COLUMNS = ("step", "x", "y", "loss", "grad_norm", "lr", "sharpness", "distance", "weight_norm")
 
 
 class RunHistory:
@@ -31,7 +32,8 @@ class RunHistory:
     full (so an hour-long session does not grow). Feeds both the trail and the live plots.
 
     `distance` is the distance from the start: in the plane for analytic runs, ‖θ − θ₀‖ for
-    network runs (from the record's `init_distance`). Missing numbers are NaN.
+    network runs (from the record's `init_distance`). Missing numbers are NaN. Probes (the
+    records' measurements for the declared plots) are kept beside the rows, one array each.
     """
 
     def __init__(self, capacity: int = TRAIL_CAPACITY):
@@ -41,6 +43,7 @@ class RunHistory:
         self.stride = 1
         self.last: Step | None = None
         self.first: Step | None = None
+        self.probes: dict[str, np.ndarray] = {}  # name -> (capacity, width), rows as `data`
 
     def add(self, step: Step) -> None:
         if self.first is None:
@@ -52,14 +55,20 @@ class RunHistory:
             layers = len(step.layer_grad_norms or ())
             self.data = np.full((self.capacity, len(COLUMNS) + layers), np.nan)
         if self.n == self.capacity:
-            kept = self.data[: self.n][self.data[: self.n, 0] % (2 * self.stride) == 0]
-            self.n = len(kept)
-            self.data[: self.n] = kept
-            self.data[self.n :] = np.nan
+            keep = self.data[: self.n, 0] % (2 * self.stride) == 0
+            for array in (self.data, *self.probes.values()):
+                kept = array[: self.n][keep]
+                array[: len(kept)] = kept
+                array[len(kept) :] = np.nan
+            self.n = int(keep.sum())
             self.stride *= 2
             if step.step % self.stride:
                 return
         self.data[self.n] = self._row(step)
+        for name, values in step.probes:
+            if name not in self.probes:
+                self.probes[name] = np.full((self.capacity, len(values)), np.nan)
+            self.probes[name][self.n, : len(values)] = values
         self.n += 1
 
     def _row(self, step: Step) -> list[float]:
@@ -69,7 +78,8 @@ class RunHistory:
         else:
             distance = math.hypot(step.x - first.x, step.y - first.y)
         sharp = math.nan if step.sharpness is None else step.sharpness
-        row = [step.step, step.x, step.y, step.loss, step.grad_norm, step.lr, sharp, distance]
+        norm = math.nan if step.weight_norm is None else step.weight_norm
+        row = [step.step, step.x, step.y, step.loss, step.grad_norm, step.lr, sharp, distance, norm]
         layers = step.layer_grad_norms or ()
         width = self.data.shape[1] - len(COLUMNS)
         return row + list(layers[:width]) + [math.nan] * (width - len(layers))
@@ -86,6 +96,16 @@ class RunHistory:
         rows = self.data[: self.n]
         return rows if step is None else rows[: np.searchsorted(rows[:, 0], step, side="right")]
 
+    def probe(self, name: str, step: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The steps (N,) up to `step` at which probe `name` was measured, and its values there
+        (N, width); empty when it never was."""
+        if name not in self.probes:
+            return np.empty(0), np.empty((0, 0))
+        rows = len(self.rows(step))
+        values = self.probes[name][:rows]
+        measured = ~np.isnan(values).all(axis=1)
+        return self.data[:rows, 0][measured], values[measured]
+
     def column(self, name: str, step: int | None = None) -> np.ndarray:
         return self.rows(step)[:, COLUMNS.index(name)]
 
@@ -96,6 +116,17 @@ class RunHistory:
         if last is not None and last.step <= step and (not len(rows) or rows[-1, 0] != last.step):
             rows = np.vstack([rows, [(last.step, last.x, last.y, last.loss)]])
         return rows[:, 1:3], rows[:, 3]
+
+
+class Histories(list):
+    """Every run's RunHistory (index: the run's number), with what the timeline window draws of
+    them: the scenario's plots (`[view] plots`, or the default set) and the fixed arrays of its
+    panels (from `Panel` messages)."""
+
+    def __init__(self, histories: list[RunHistory], plots: tuple[str, ...]):
+        super().__init__(histories)
+        self.plots = plots
+        self.panels: dict[str, dict] = {}
 
 
 def default_colors(scenario: Scenario) -> list[tuple[float, float, float]]:
@@ -125,7 +156,8 @@ class ViewModel:
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
         self.colors = default_colors(scenario)
-        self.histories = [RunHistory() for _ in scenario.runs]
+        plots = scenario.view.plots if scenario.view is not None else DEFAULT_PLOTS
+        self.histories = Histories([RunHistory() for _ in scenario.runs], plots)
         self.latest: list[Step | None] = [None] * len(scenario.runs)
         self.ended = [False] * len(scenario.runs)
         self.surface: SurfaceSample | None = None
@@ -141,6 +173,8 @@ class ViewModel:
         if isinstance(message, Surface):
             self.surface, self.refined = message.sample, message.refined
             self.log_height = wants_log_height(message.sample.heights)
+        elif isinstance(message, Panel):
+            self.histories.panels[message.name] = message.arrays
         elif isinstance(message, Steps):
             for step in message.steps:
                 self.histories[message.run].add(step)
@@ -194,6 +228,7 @@ class ViewModel:
             trails=tuple(trails),
             step=step,
             caption=self.caption_at(step),
+            captions=tuple(e.caption for e in self.scenario.timeline if e.caption),
             log_height=view.pop("log_height", self.log_height),
             hud_lines=tuple(hud),
             axis_labels=("α (d₁)", "β (d₂)", "loss") if self.network else ("x", "y", "f"),

@@ -51,25 +51,36 @@ class Failed:
     message: str
 
 
-Message = Surface | Steps | Finished | Failed
+@dataclass(frozen=True)
+class Panel:
+    """The fixed arrays of one declared panel (sandbox/instruments.py), e.g. the data."""
+
+    name: str
+    arrays: dict
+
+
+Message = Surface | Panel | Steps | Finished | Failed
 
 
 def scenario_stream(
     scenario: Scenario, batch: int = 64, moving_every: int = 50
 ) -> Iterator[Message]:
-    """Surfaces first (coarse, then refined), then every run's steps, interleaved in batches."""
+    """Surfaces first (coarse, then refined), the declared panels' fixed arrays, then every
+    run's steps, interleaved in batches."""
     from sandbox.landscape import sampling
+    from sandbox.landscape.probes import panel_arrays
     from sandbox.landscape.problem import make_problem
-    from sandbox.landscape.slice_setup import set_slice_plane
+    from sandbox.landscape.slice_setup import setup_slice
     from sandbox.optim.run import run_steps
 
     problem = make_problem(scenario)
     land = scenario.landscape
+    connection = None
     if problem.is_network:
-        set_slice_plane(problem, scenario)
+        connection = setup_slice(problem, scenario)[1]
         spec = land.slice
         coarse = min(COARSE_RESOLUTION, spec.resolution)
-        center = problem.view_center  # set by set_slice_plane (init, final or moving's start)
+        center = problem.view_center  # set by setup_slice (init, final or moving's start)
         yield Surface(sampling.network_surface(problem, center, spec.span, coarse), refined=False)
         yield Surface(
             sampling.network_surface(problem, center, spec.span, spec.resolution), refined=True
@@ -77,6 +88,9 @@ def scenario_stream(
     else:
         bounds = sampling.analytic_bounds(land.surface, land.bounds)
         yield Surface(sampling.analytic_surface(problem, bounds), refined=True)
+    if scenario.view is not None and problem.is_network:
+        for name, arrays in panel_arrays(problem, scenario.view.plots, connection).items():
+            yield Panel(name, arrays)
 
     latest = {}
     moving = problem.is_network and land.slice.center == "moving"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from sandbox.landscape.probes import make_probes
 from sandbox.optim.precondition import precondition
 from sandbox.optim.registry import make_optimizer
 from sandbox.optim.schedule import lr_factor
@@ -67,6 +68,7 @@ def run_steps(
 
     `observe(k, θ_k)`, when given, sees the full parameters at each step (read-only): for
     snapshots (PCA slices) and moving surfaces, which the records deliberately do not carry.
+    Records carry the probes the scenario's `[view] plots` need (none without `[view]`).
     """
     generator = torch.Generator().manual_seed(run_seed(scenario.seed, run.name))
     theta = problem.initial_theta(run).clone().requires_grad_(True)
@@ -75,6 +77,7 @@ def run_steps(
     changes = changes_for(scenario, run)
     kind = "newton" if run.optimizer == "newton" else run.precondition
     sharpness_vector = None
+    probe = make_probes(problem, scenario)
     for k in range(scenario.steps + 1):
         for change in changes.get(k, ()):
             settings.apply(change, optimizer)
@@ -99,6 +102,8 @@ def run_steps(
                 problem.full_loss, theta.detach(), v0=sharpness_vector
             )
             record = replace(record, sharpness=sharpness)
+        if probe is not None and not record.diverged:
+            record = replace(record, probes=probe(k, theta.detach()))
         yield record
         if record.diverged or k == scenario.steps:
             return

@@ -11,6 +11,7 @@ import functools
 import unicodedata
 from collections.abc import Iterator
 
+from sandbox import instruments
 from sandbox.scenario.schema import (
     LIMITS,
     AnalyticLandscape,
@@ -175,6 +176,7 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
         *(p for i, run in enumerate(scenario.runs) for p in _run(scenario, i, run)),
         *_timeline(scenario),
         *_budgets(scenario),
+        *instruments.problems(scenario),
     ]
 
 

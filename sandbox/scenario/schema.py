@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from sandbox.instruments import NAMES as INSTRUMENT_NAMES
+
 # Hard limits on what one scenario may ask for; documented in docs/scenarios.md.
 LIMITS = {
     "steps": 10_000_000,
@@ -25,6 +27,7 @@ LIMITS = {
     "parameters": 1_000_000,
     "newton_parameters": 2_000,
     "connect_steps": 100_000,
+    "plots": 6,  # [view] plots: more would be too narrow to read in the timeline window
     # Values beyond these only overflow float32 (a gain of 1e20 makes the weights' norms inf);
     # what they would show is already visible well inside them.
     "gain": 100,
@@ -308,6 +311,17 @@ THEMES = (
 )
 
 
+class View(Strict):
+    """What the app's timeline window shows: plots from the catalogue (sandbox/instruments.py),
+    in order. Without [view], the default set (loss, λmax when measured, gradient, distance)."""
+
+    plots: Annotated[
+        tuple[Literal[INSTRUMENT_NAMES], ...],  # type: ignore[valid-type]
+        BeforeValidator(_list_to_tuple),
+        Field(min_length=1, max_length=LIMITS["plots"]),
+    ]
+
+
 class Scenario(Strict):
     """A whole scenario file, validated."""
 
@@ -323,3 +337,4 @@ class Scenario(Strict):
     timeline: Annotated[
         tuple[TimelineEvent, ...], BeforeValidator(_at_most(LIMITS["timeline"], "timeline events"))
     ] = ()
+    view: View | None = None

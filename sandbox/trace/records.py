@@ -13,7 +13,8 @@ class Step:
 
     `loss`, `grad_norm` and `position` describe the parameters *before* the update of this step;
     `lr` is the learning rate the update from this step uses. Network runs also carry their
-    off-plane distance, weight norm and per-layer gradient norms.
+    off-plane distance, weight norm and per-layer gradient norms, and, every few steps, the
+    probes the scenario's plots ask for (`sandbox.landscape.probes`): (name, values) pairs.
     """
 
     step: int
@@ -28,6 +29,11 @@ class Step:
     layer_grad_norms: tuple[float, ...] | None = None
     diverged: bool = False
     init_distance: float | None = None  # ‖θ − θ₀‖ (network runs in the app; not written to CSV)
+    probes: tuple[tuple[str, tuple[float, ...]], ...] = ()
+
+    def probe(self, name: str) -> tuple[float, ...] | None:
+        """The values of probe `name` at this step, or None when it was not measured."""
+        return next((values for key, values in self.probes if key == name), None)
 
 
 @dataclass(frozen=True)

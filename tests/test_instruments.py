@@ -1,0 +1,227 @@
+"""The timeline's instruments: catalogue and schema agree, each probe against an oracle, and
+the app draws the declared plots.
+
+Oracles are independent of sandbox/landscape/probes.py: numpy SVD of the product of the weights,
+the hard-margin SVM by enumerating support-vector sets, activations by a plain forward pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import typing
+
+import numpy as np
+import pytest
+import torch
+
+from sandbox import instruments
+from sandbox.app.model import Histories, ViewModel
+from sandbox.app.worker import Panel, Steps, scenario_stream
+from sandbox.instruments import BY_NAME, CATALOGUE, DEFAULT_PLOTS, NEEDS, effective_rank
+from sandbox.landscape.probes import nonnegative_least_squares, svm_direction
+from sandbox.landscape.problem import make_problem
+from sandbox.landscape.slice_setup import set_slice_plane
+from sandbox.optim.run import run_steps
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import ScenarioError, load_scenario, parse_scenario
+from sandbox.scenario.schema import View
+
+NETWORK = """
+title = "t"
+steps = {steps}
+[landscape]
+kind = "network"
+loss = "{loss}"
+[landscape.data]
+name = "{data}"
+{data_extra}
+[landscape.model]
+widths = {widths}
+activation = "{activation}"
+{model_extra}
+[[runs]]
+name = "GD"
+optimizer = "gd"
+lr = {lr}
+[view]
+plots = {plots}
+"""
+
+
+def network(plots: list[str], **given) -> str:
+    """A small network scenario's text with `[view] plots = plots`."""
+    fields = dict(steps=20, loss="bce", data="moons", data_extra="n = 64", widths="[2, 8, 8, 1]")
+    fields |= dict(activation="tanh", model_extra="", lr=0.1, plots=repr(plots).replace("'", '"'))
+    return NETWORK.format(**(fields | given))
+
+
+# Catalogue and schema ---------------------------------------------------------------------------
+
+
+def test_the_schema_accepts_exactly_the_catalogue():
+    literal = typing.get_args(View.model_fields["plots"].annotation)[0]  # tuple[Literal, ...]
+    assert typing.get_args(literal) == tuple(i.name for i in CATALOGUE)
+    assert set(DEFAULT_PLOTS) <= set(BY_NAME)
+    for instrument in CATALOGUE:
+        assert instrument.kind in ("series", "profile", "panel")
+        assert instrument.needs == "" or instrument.needs in NEEDS
+
+
+def test_an_unknown_or_unfit_plot_is_an_error_at_its_line():
+    text = network(["loss", "bogus"])
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(text, "x.toml")
+    line = text.splitlines().index('plots = ["loss", "bogus"]') + 1
+    assert str(error.value).startswith(f"x.toml:{line}: view.plots[1]: Input should be 'loss'")
+    # A plot whose quantity the scenario does not have: the reason says what it needs.
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(network(["singular_values", "data", "loss", "loss"]), "x.toml")
+    messages = str(error.value).splitlines()
+    assert messages[0].endswith("view.plots[0]: 'singular_values' needs " + NEEDS["linear"])
+    assert messages[1].endswith("view.plots[1]: 'data' needs " + NEEDS["plane classifier"])
+    assert messages[2].endswith("view.plots[3]: 'loss' is already listed")
+
+
+def test_without_view_the_default_plots_and_no_probes():
+    scenario = load_scenario(find_scenario("two_weight_net"))
+    assert scenario.view is None
+    assert ViewModel(scenario).histories.plots == DEFAULT_PLOTS
+    problem = make_problem(scenario)
+    assert all(step.probes == () for step in run_steps(problem, scenario.runs[0], scenario))
+
+
+# Probes against oracles -------------------------------------------------------------------------
+
+
+def trained(text: str, every: int = 1):
+    """A scenario from `text`, its problem and its first run's records and weights by step."""
+    scenario = parse_scenario(text)
+    problem = make_problem(scenario)
+    set_slice_plane(problem, scenario)
+    thetas = {}
+    steps = list(
+        run_steps(problem, scenario.runs[0], scenario, lambda k, t: thetas.setdefault(k, t.clone()))
+    )
+    return scenario, problem, steps, thetas
+
+
+def test_effective_rank_counts_singular_values_above_one_percent():
+    assert effective_rank(np.array([2.0, 0.03, 0.019, 1e-4])) == 2
+    assert effective_rank(np.array([0.0, 0.0])) == 0
+    assert effective_rank(np.array([1.0, np.nan])) == 1
+
+
+def test_singular_values_are_those_of_the_product_of_the_weights():
+    """low_rank's W = W₂W₁: the probe equals numpy's SVD of the product (float64, rtol 1e-9),
+    at every step, and its effective rank is the one the captions quote (1 at 40, 2 at 250)."""
+    text = find_scenario("low_rank").read_text()
+    text += '\n[view]\nplots = ["loss", "singular_values", "effective_rank"]\n'
+    scenario, problem, steps, thetas = trained(text)
+    for k in (0, 15, 40, 250, 300):
+        theta = thetas[k].double().numpy()
+        w1 = theta[:64].reshape(8, 8)  # layer0.weight (out, in), then its bias (8)
+        w2 = theta[72:136].reshape(8, 8)  # layer1.weight
+        oracle = np.linalg.svd(w2 @ w1, compute_uv=False)
+        np.testing.assert_allclose(steps[k].probe("singular_values"), oracle, rtol=1e-9)
+    assert effective_rank(steps[40].probe("singular_values")) == 1
+    assert effective_rank(steps[250].probe("singular_values")) == 2
+
+
+def test_signal_is_the_rms_of_each_hidden_layer_by_a_plain_forward_pass():
+    """init_gain_sqrt2: the probe against nn.Linear + ReLU layers built from θ (rtol 1e-5, float32
+    sums over 128 × 128 values); after 30 layers the signal is 0.54 of the first's (caption)."""
+    text = find_scenario("init_gain_sqrt2").read_text().replace("steps = 100", "steps = 2")
+    text = text[: text.index("[[timeline]]")]
+    text += '\n[view]\nplots = ["loss", "signal"]\n'
+    scenario, problem, steps, thetas = trained(text)
+    theta, h, rms = thetas[0], problem.data.x.float(), []
+    widths = scenario.landscape.model.widths
+    offset = 0
+    for fan_in, fan_out in zip(widths[:-2], widths[1:-1], strict=True):
+        layer = torch.nn.Linear(fan_in, fan_out)
+        with torch.no_grad():
+            layer.weight.copy_(theta[offset : offset + fan_in * fan_out].view(fan_out, fan_in))
+            offset += fan_in * fan_out
+            layer.bias.copy_(theta[offset : offset + fan_out])
+            offset += fan_out
+            h = torch.relu(layer(h))
+        rms.append(float(h.square().mean().sqrt()))
+    signal = steps[0].probe("signal")
+    np.testing.assert_allclose(signal, rms, rtol=1e-5)
+    assert len(signal) == 30 and round(signal[-1] / signal[0], 2) == 0.54
+
+
+def enumerated_svm(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The hard-margin SVM by brute force: for each set of ≤ d candidate support vectors, the
+    least-norm u with ỹᵢ·u·zᵢ = 1 on the set; the shortest that satisfies every constraint."""
+    g = labels[:, None] * z
+    best = None
+    for size in range(1, z.shape[1] + 1):
+        for chosen in itertools.combinations(range(len(g)), size):
+            rows = g[list(chosen)]
+            u = np.linalg.lstsq(rows, np.ones(size), rcond=None)[0]
+            if np.allclose(rows @ u, 1) and np.min(g @ u) >= 1 - 1e-9:
+                if best is None or np.linalg.norm(u) < np.linalg.norm(best):
+                    best = u
+    return best
+
+
+def test_the_svm_direction_equals_brute_force_and_nnls_its_definition():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(7, 5)), rng.normal(size=7)
+    x = nonnegative_least_squares(a, b)
+    gradient = a.T @ (a @ x - b)  # KKT: x ≥ 0, gradient ≥ 0, x · gradient = 0
+    assert x.min() >= 0 and gradient.min() > -1e-12 and abs(x @ gradient) < 1e-12
+    problem = make_problem(load_scenario(find_scenario("max_margin")))
+    z = np.c_[problem.data.x.double().numpy(), np.ones(len(problem.data.x))]
+    labels = 2 * problem.data.y.double().numpy() - 1
+    np.testing.assert_allclose(svm_direction(z, labels), enumerated_svm(z, labels), rtol=1e-9)
+    assert round(1 / np.linalg.norm(svm_direction(z, labels)), 3) == 0.140  # the caption's 0.14
+    inseparable = np.array([[1.0, 1.0], [1.0, 1.0]])
+    assert np.isnan(svm_direction(inseparable, np.array([1.0, -1.0]))).all()
+
+
+def test_margin_angle_and_boundary_follow_the_weights():
+    """max_margin (shortened to 201 steps): margin and angle recomputed from θ = (w₁, w₂, b)
+    (abs 1e-9, float64 of the same float32 weights); the captions' 23° at step 10 and the first
+    positive margin at 201."""
+    text = find_scenario("max_margin").read_text().replace("steps = 3000", "steps = 201")
+    text = text[: text.index("[[timeline]]")]  # captions beyond 201 steps are refused
+    text += '\n[view]\nplots = ["margin", "svm_angle", "data"]\n'
+    scenario, problem, steps, thetas = trained(text)
+    z = np.c_[problem.data.x.double().numpy(), np.ones(len(problem.data.x))]
+    labels = 2 * problem.data.y.double().numpy() - 1
+    u = enumerated_svm(z, labels)
+    for k in (0, 10, 200, 201):
+        v = thetas[k].double().numpy()
+        margin = np.min(labels * (z @ v)) / np.linalg.norm(v)
+        angle = np.degrees(np.arccos(v @ u / np.linalg.norm(v) / np.linalg.norm(u)))
+        assert steps[k].probe("margin")[0] == pytest.approx(margin, abs=1e-9)
+        assert steps[k].probe("svm_angle")[0] == pytest.approx(angle, abs=1e-6)
+        assert steps[k].probe("boundary") == pytest.approx(tuple(v), abs=1e-12)
+    assert round(steps[10].probe("svm_angle")[0]) == 23
+    assert steps[200].probe("margin")[0] < 0 < steps[201].probe("margin")[0]
+
+
+def test_the_stream_sends_the_panels_and_the_view_keeps_the_probes():
+    """The worker's messages carry the data panel and the probes; the ViewModel's histories
+    hold them by step (what the timeline draws)."""
+    text = find_scenario("max_margin").read_text().replace("steps = 3000", "steps = 20")
+    text = text[: text.index("[[timeline]]")]
+    text += '\n[view]\nplots = ["loss", "margin", "data"]\n'
+    scenario = parse_scenario(text)
+    model = ViewModel(scenario)
+    messages = list(scenario_stream(scenario))
+    for message in messages:
+        model.apply(message)
+    panels = [m for m in messages if isinstance(m, Panel)]
+    assert [p.name for p in panels] == ["data"] and panels[0].arrays["x"].shape == (32, 2)
+    assert isinstance(model.histories, Histories)
+    assert model.histories.plots == ("loss", "margin", "data")
+    steps, values = model.histories[0].probe("margin", 10)
+    assert list(steps) == list(range(11)) and values.shape == (11, 1)
+    last = [m for m in messages if isinstance(m, Steps)][-1].steps[-1]
+    assert values[-1, 0] != last.probe("margin")[0]  # step 10's, not the last one's
+    assert math.isclose(model.histories[0].probe("margin")[1][-1, 0], last.probe("margin")[0])
+    assert instruments.probes_for(scenario.view.plots) == ("margin", "boundary")
