@@ -16,6 +16,13 @@ def replay(name: str):
     return sandbox.replay(find_scenario(name))
 
 
+def says(scenario, step: int, *texts: str) -> None:
+    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
+    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
+    for text in texts:
+        assert text in caption, (step, text, caption)
+
+
 def steps_to(loss: np.ndarray, eps: float = 1e-6) -> int:
     below = np.nonzero(loss < eps)[0]
     return int(below[0]) if len(below) else math.inf
@@ -39,6 +46,26 @@ def test_learning_rate_vs_curvature():
     # 1 < ηλ < 2 flips the sign of x every step.
     assert np.all(np.diff(np.sign(result.runs["eta*lambda = 1.5"].x[:20])) != 0)
 
+    # Each caption at its own step (read from the timeline).
+    start, settle, blows_up = (event.at for event in scenario.timeline)
+    # "Same bowl, four step sizes. The curvature along x is λ = 2." (the description: "ηλ = 0.5
+    # glides in, 1.5 and 1.9 flip sign every step yet converge, 2.1 diverges")
+    assert start == 0 and curvature == 2 and len({run.start for run in scenario.runs}) == 1
+    products = [round(run.lr * curvature, 2) for run in scenario.runs]
+    assert products == [0.5, 1.5, 1.9, 2.1]
+    assert np.all(result.runs["eta*lambda = 0.5"].x > 0)  # glides: never crosses
+    # "ηλ = 1.5 and 1.9 jump across the valley every step, and still settle." (x flips sign at
+    # every step up to the caption, and |x| shrinks)
+    for name in ("eta*lambda = 1.5", "eta*lambda = 1.9"):
+        x = result.runs[name].x[: settle + 1]
+        assert np.all(x[1:] * x[:-1] < 0) and np.all(np.diff(np.abs(x)) < 0)
+        assert result.runs[name].loss[-1] < 1e-12
+    # "ηλ = 2.1: each jump lands higher than the last. It diverges." (loss 1218 here; the run
+    # stops at step 138)
+    wild = result.runs["eta*lambda = 2.1"]
+    assert np.all(wild.x[1:] * wild.x[:-1] < 0) and np.all(np.diff(wild.loss) > 0)
+    assert wild.loss[blows_up] > 100 * wild.loss[0]
+
 
 def test_saddle_gd_stalls_noise_escapes():
     """PHENOMENA 3: GD ends on the saddle (loss ≈ 1, y = 0); noisy GD reaches a minimum."""
@@ -49,6 +76,23 @@ def test_saddle_gd_stalls_noise_escapes():
         noisy = result.runs[name]
         assert noisy.loss[-1] < 0.05
         assert abs(abs(noisy.y[-1]) - 1) < 0.05
+
+    # Each caption at its own step (read from the timeline).
+    scenario = result.scenario
+    start, stuck, tipped = (event.at for event in scenario.timeline)
+    # "Three runs start on the ridge. Only their gradient noise differs."
+    assert all(run.start[1] == 0 for run in scenario.runs) and start == 0
+    assert len({(run.lr, run.start) for run in scenario.runs}) == 1
+    assert len({run.noise for run in scenario.runs}) == 3
+    # "Plain GD has reached the saddle: its gradient is almost zero (0.005), its loss stuck at
+    # 1." (0.0054, from 3 at the start; loss 1.000007; it never leaves y = 0)
+    assert round(gd.grad_norm[stuck], 3) == 0.005 and round(gd.loss[stuck], 4) == 1
+    assert np.all(gd.y == 0) and np.all(np.abs(gd.loss[stuck:] - 1) < 1e-4)
+    says(scenario, stuck, "(0.005)", "stuck at 1")
+    # "Noise tipped the others off the ridge, one into each valley." (y = -0.97 and +1.00 here,
+    # and each stays on its side: it left the ridge at step 20 or 36)
+    ys = [result.runs[name].y[tipped:] for name in ("GD + noise 0.3", "GD + noise 0.05")]
+    assert np.all(ys[0] < -0.5) and np.all(ys[1] > 0.5)
 
 
 def canyon_steps(kappa: float, optimizer: str) -> int:
@@ -73,6 +117,29 @@ def test_canyon_gd_zigzags_and_momentum_wins():
     assert np.all(np.diff(np.sign(result.runs["GD"].y[:50])) != 0)
     gd, heavy = steps_to(result.runs["GD"].loss), steps_to(result.runs["Heavy ball (tuned)"].loss)
     assert heavy * 4 < gd < 1000
+    # The description: "Heavy-ball momentum ... reaches loss 10⁻⁶ in 65 steps, GD in 379." (It
+    # was "ten times faster": only the asymptotic rate per step is, 0.669 against 0.962.)
+    assert (heavy, gd) == (65, 379)
+    assert "in 65 steps, GD in 379" in result.scenario.description
+    # The Nesterov run's comment: "1 / L: Nesterov is unstable above ~1.4 / L at this
+    # momentum" (on a quadratic: η·L < 2(1 + β)/(1 + 2β) = 1.385)
+    nesterov = result.scenario.runs[2]
+    kappa = result.scenario.landscape.params["kappa"]
+    assert nesterov.lr * kappa == 1
+    assert round(2 * (1 + nesterov.momentum) / (1 + 2 * nesterov.momentum), 1) == 1.4
+
+    # Each caption at its own step (read from the timeline).
+    start, zigzag, bottom = (event.at for event in result.scenario.timeline)
+    # "A canyon 100 times steeper across than along." (curvatures κ and 1)
+    assert kappa == 100 and start == 0
+    # "GD's big step across the canyon flips y's sign every step: the zigzag."
+    y = result.runs["GD"].y[: zigzag + 1]
+    assert np.all(y[1:] * y[:-1] < 0)
+    # "Momentum is already at the bottom; GD is still walking the floor." (heavy ball 1e-11 from
+    # the minimum, GD 0.11 away along the floor, |y| < 1e-7)
+    heavy_ball, plain = result.runs["Heavy ball (tuned)"], result.runs["GD"]
+    assert distance(heavy_ball, bottom) < 1e-6
+    assert distance(plain, bottom) > 0.1 and abs(plain.y[bottom]) < 1e-6
 
 
 @pytest.mark.slow
