@@ -107,6 +107,26 @@ def test_himmelblau_four_quadrants_four_minima():
         reached.append(nearest)
     assert sorted(reached) == [0, 1, 2, 3]
 
+    # The description: four starts "at (±1, ±1), one in each quadrant around a hill near the
+    # centre" (the maximum at (-0.27, -0.92), inside the square of the starts).
+    ((hill_x, hill_y),) = critical(result.scenario, "max")
+    assert abs(hill_x) < 1 and abs(hill_y) < 1
+    assert sorted(run.start for run in result.scenario.runs) == [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    # Each caption at its own step (read from the timeline).
+    start, rolled, arrived = (event.at for event in result.scenario.timeline)
+    assert start == 0 and len({run.lr for run in result.scenario.runs}) == 1
+    for run, nearest in zip(result.scenario.runs, reached, strict=True):
+        a = result.runs[run.name]
+        mx, my = listed[nearest]
+        # "Each rolls downhill into the valley on its own side of the central hill." (its loss
+        # falls at every step; within 0.16 of its minimum here)
+        assert np.all(np.diff(a.loss[: rolled + 1]) < 0)
+        assert math.hypot(a.x[rolled] - mx, a.y[rolled] - my) < 0.2
+        # "Four starts, four different minima, all at loss 0." (each within 2e-4 of its
+        # minimum, loss 2.7e-6 at most)
+        assert math.hypot(a.x[arrived] - mx, a.y[arrived] - my) < 1e-3
+        assert a.loss[arrived] < 1e-5
+
 
 def test_rosenbrock_gd_crawls_momentum_and_adam_arrive():
     """PHENOMENA 6: GD reaches the canyon floor at once, then crawls; momentum and Adam arrive.
@@ -260,11 +280,17 @@ def test_plateau_steps_to_leave_grow_as_gradient_shrinks():
     result = replay("plateau")
     width = result.scenario.landscape.params["width"]
     starts = [math.hypot(*run.start) for run in result.scenario.runs]
-    assert starts == sorted(starts)
+    assert starts == pytest.approx([1, 1.25, 1.5, 1.75, 2], abs=1e-12)  # the description's
     grad0 = [result.runs[run.name].grad_norm[0] for run in result.scenario.runs]
     leave = [first(result.runs[run.name].loss < 0.5) for run in result.scenario.runs]
     assert np.all(np.diff(grad0) < 0) and np.all(np.diff(leave) > 0)
     assert leave == [3, 7, 19, 61, 278]  # the captions' numbers
+    # ... each caption shown at the step it names: r = 1 (3), 1.5 (19), 1.75 (61), 2 (278).
+    _, *ats = (event.at for event in result.scenario.timeline)
+    assert ats == [leave[0], leave[2], leave[3], leave[4]]
+    for step, r in zip(ats, ("r = 1", "r = 1.5", "r = 1.75", "r = 2"), strict=True):
+        says(result.scenario, step, r, *([str(step)] if step > 3 else []))
+    says(result.scenario, ats[-1], "200 times")
     assert grad0[0] / grad0[-1] == pytest.approx(math.exp(6) / 2, rel=1e-6)  # "200 times"
     for run, r0, steps in zip(result.scenario.runs, starts, leave, strict=True):
         predicted = gradient_flow_time(r0, width) / run.lr
