@@ -20,6 +20,11 @@ from sandbox.trace.records import SurfaceSample
 
 EVAL_POINTS = 1024  # one fixed evaluation batch per surface (never a fresh minibatch per cell)
 ANALYTIC_RESOLUTION = 256
+# An analytic grid is refined (256 -> 511 -> 1021 samples a side) until it shows each minimum in
+# view within this fraction of its loss range: a pit a few samples wide, whose bottom falls
+# between samples, would otherwise be drawn as a shallow dent and its resting balls above it.
+MINIMUM_TOLERANCE = 0.01
+ANALYTIC_MAX_RESOLUTION = 1021
 
 
 def analytic_bounds(surface: str, bounds) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -29,7 +34,17 @@ def analytic_bounds(surface: str, bounds) -> tuple[tuple[float, float], tuple[fl
 
 
 def analytic_surface(problem, bounds, resolution: int = ANALYTIC_RESOLUTION) -> SurfaceSample:
-    """f(x, y) of an analytic problem over `bounds` (float64 maths, float32 result)."""
+    """f(x, y) of an analytic problem over `bounds` (float64 maths, float32 result), on a grid
+    fine enough to show each minimum in view (see MINIMUM_TOLERANCE)."""
+    minima = _minima_in(problem, bounds)
+    while True:
+        heights = _analytic_grid(problem, bounds, resolution)
+        if resolution >= ANALYTIC_MAX_RESOLUTION or _shows(heights, bounds, minima):
+            return SurfaceSample(bounds, heights.numpy().astype(np.float32))
+        resolution = 2 * resolution - 1  # keeps every sample of the coarser grid
+
+
+def _analytic_grid(problem, bounds, resolution: int) -> torch.Tensor:
     (x0, x1), (y0, y1) = bounds
     ys, xs = torch.meshgrid(
         torch.linspace(y0, y1, resolution, dtype=torch.float64),
@@ -37,8 +52,38 @@ def analytic_surface(problem, bounds, resolution: int = ANALYTIC_RESOLUTION) -> 
         indexing="ij",
     )
     with torch.no_grad():
-        heights = problem.loss(torch.stack([xs, ys], dim=-1))
-    return SurfaceSample(bounds, heights.numpy().astype(np.float32))
+        return problem.loss(torch.stack([xs, ys], dim=-1))
+
+
+def _minima_in(problem, bounds) -> list[tuple[float, float, float]]:
+    """(x, y, loss) of the surface's known minima inside `bounds`."""
+    (x0, x1), (y0, y1) = bounds
+    points = analytic.SURFACES[problem.surface].critical(problem.params)
+    return [
+        (*p.xy, p.value)
+        for p in points
+        if p.kind == "min" and x0 <= p.xy[0] <= x1 and y0 <= p.xy[1] <= y1
+    ]
+
+
+def _shows(heights: torch.Tensor, bounds, minima: list[tuple[float, float, float]]) -> bool:
+    """Whether the grid's bilinear interpolant is within MINIMUM_TOLERANCE of every minimum."""
+    finite = heights[torch.isfinite(heights)]
+    if not minima or finite.numel() == 0:
+        return True
+    span = float(finite.max() - finite.min())
+    rows, cols = heights.shape
+    (x0, x1), (y0, y1) = bounds
+    grid = heights.numpy()
+    for x, y, value in minima:
+        fx, fy = (x - x0) / (x1 - x0) * (cols - 1), (y - y0) / (y1 - y0) * (rows - 1)
+        j, i = min(int(fx), cols - 2), min(int(fy), rows - 2)
+        tx, ty = fx - j, fy - i
+        top = grid[i, j] * (1 - tx) + grid[i, j + 1] * tx
+        bottom = grid[i + 1, j] * (1 - tx) + grid[i + 1, j + 1] * tx
+        if abs(top * (1 - ty) + bottom * ty - value) > MINIMUM_TOLERANCE * span:
+            return False
+    return True
 
 
 def network_surface(

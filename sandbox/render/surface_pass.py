@@ -2,7 +2,9 @@
 
 The mesh is coarse (`mesh_cells` per side) and displaced by the height texture in the vertex
 shader; colour, light and contours come from the texture per fragment. On software GL the cost is
-the triangle count, so a fine texture on a coarse mesh keeps the detail and the frame budget.
+the triangle count, so a fine texture on a coarse mesh keeps the detail and the frame budget. The
+mesh's lines gather where the heights bend (`world.mesh_ticks`): a pit narrower than an even
+cell still has vertices at its bottom, so a ball resting there is drawn in it, not on a lid.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from sandbox.render.colormap import load_colormap
 from sandbox.render.layouts import SURFACE_VERTEX
 from sandbox.render.shaders import load_program
-from sandbox.render.world import WorldTransform, mesh_vertex_heights
+from sandbox.render.world import MeshHeights, WorldTransform, mesh_heights
 
 HEIGHT_UNIT, COLORMAP_UNIT = 0, 1
 # Mesh cells per side. Triangle setup dominates the surface on llvmpipe (96 cells: ~12 ms a frame
@@ -27,15 +29,21 @@ MESH_CELLS = 64
 GRID_CELLS = 16
 
 
+def grid_vertices(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """SURFACE_VERTEX rows of the tensor grid with lines at `u` and `v`, row by row (row = v)."""
+    vertices = SURFACE_VERTEX.empty(len(u) * len(v))
+    vertices["in_uv"] = np.stack(np.meshgrid(u, v), axis=-1).reshape(-1, 2)
+    return vertices
+
+
 def grid_mesh(cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (SURFACE_VERTEX) and triangle indices of a cells x cells grid over [0, 1]^2.
 
     Each cell is split along its (0,0)-(1,1) diagonal; `world.mesh_height` assumes exactly
     this split.
     """
-    ticks = np.linspace(0.0, 1.0, cells + 1, dtype=np.float32)
-    vertices = SURFACE_VERTEX.empty((cells + 1) ** 2)
-    vertices["in_uv"] = np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)  # row = v
+    ticks = np.linspace(0.0, 1.0, cells + 1)
+    vertices = grid_vertices(ticks, ticks)
     row, col = np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij")
     a = (row * (cells + 1) + col).ravel()  # (u, v) = (col, row): the cell's (0, 0) corner
     b, c, d = a + 1, a + cells + 2, a + cells + 1  # (1, 0), (1, 1), (0, 1)
@@ -75,7 +83,7 @@ class SurfacePass:
         self.colormap.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.colormap.repeat_x = self.colormap.repeat_y = False
         self.heights: moderngl.Texture | None = None
-        self.vertex_heights = np.zeros((mesh_cells + 1, mesh_cells + 1))  # CPU copy of the mesh
+        self.vertex_heights = MeshHeights.uniform(mesh_cells)  # CPU copy of the drawn mesh
         self._heights_digest = b""
 
     def release(self) -> None:
@@ -102,7 +110,9 @@ class SurfacePass:
             self.heights.filter = (moderngl.LINEAR, moderngl.LINEAR)
             self.heights.repeat_x = self.heights.repeat_y = False
         self.heights.write(data.tobytes())  # row 0 (lowest y) is the texture's first row: v = 0
-        self.vertex_heights = mesh_vertex_heights(grid.astype(np.float64), self.mesh_cells)
+        mesh = mesh_heights(grid.astype(np.float64), self.mesh_cells)
+        self._vbo.write(grid_vertices(mesh.u, mesh.v).tobytes())
+        self.vertex_heights = mesh
         self._heights_digest = digest
 
     @property

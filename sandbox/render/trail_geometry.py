@@ -19,7 +19,14 @@ import numpy as np
 
 from sandbox.render.layouts import BALL_INSTANCE, SEGMENT_VERTEX
 from sandbox.render.scene import Trail
-from sandbox.render.world import LIFT, PreparedTrail, WorldTransform, mesh_height, prepare_trail
+from sandbox.render.world import (
+    LIFT,
+    MeshHeights,
+    PreparedTrail,
+    WorldTransform,
+    mesh_height,
+    prepare_trail,
+)
 
 STYLE_SPHERE, STYLE_RING, STYLE_FOOT = 0.0, 1.0, 2.0
 STEP_PX = 2.0  # thinning: most pixels between kept points, where a path is nearest the camera
@@ -179,10 +186,10 @@ class DrapedPath:
 def drape(
     trail: PreparedTrail,
     world: WorldTransform,
-    vertex_h: np.ndarray,
+    vertex_h: MeshHeights,
     prefix: DrapedPath | None = None,
 ) -> DrapedPath:
-    """Put a trail on the drawn mesh (`vertex_h` from `mesh_vertex_heights`); the points of
+    """Put a trail on the drawn mesh (`vertex_h` from `world.mesh_heights`); the points of
     `prefix`, the draped first part of the same trail on the same mesh, are reused."""
     lift = LIFT / world.zscale
     done = len(prefix.points) if prefix is not None else 0
@@ -298,7 +305,7 @@ class PathCache:
         trails: tuple[Trail, ...],
         world: WorldTransform,
         grid_h: np.ndarray,
-        vertex_h: np.ndarray,
+        vertex_h: MeshHeights,
         mesh_key: object,
     ) -> list[DrapedPath]:
         """One `DrapedPath` per trail; `mesh_key` changes whenever `grid_h` or `vertex_h` do."""

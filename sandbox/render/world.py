@@ -136,28 +136,100 @@ def sample_bilinear(grid: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def mesh_vertex_heights(grid: np.ndarray, cells: int) -> np.ndarray:
-    """(cells + 1, cells + 1) heights of the drawn mesh's vertices, sampled from the grid."""
-    ticks = np.linspace(0.0, 1.0, cells + 1)
-    u, v = np.meshgrid(ticks, ticks)  # row = v
-    return sample_bilinear(grid, np.column_stack([u.ravel(), v.ravel()])).reshape(u.shape)
+# Share of the mesh's lines spread evenly; the rest gather where the height field bends most.
+UNIFORM_SHARE = 0.5
 
 
-def mesh_height(vertex_h: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Height of the drawn mesh (planar triangles) at (N, 2) points.
+@dataclass(frozen=True)
+class MeshHeights:
+    """The drawn mesh: a tensor grid with lines at `u` and `v` (ascending, 0 to 1) and the
+    height of each vertex (row = v), sampled from the height grid as the vertex shader does."""
+
+    u: np.ndarray  # (cells + 1,)
+    v: np.ndarray  # (cells + 1,)
+    heights: np.ndarray  # (cells + 1, cells + 1)
+
+    @classmethod
+    def uniform(cls, cells: int) -> MeshHeights:
+        """Evenly spaced lines, every vertex at height 0."""
+        return cls.even(np.zeros((cells + 1, cells + 1)))
+
+    @classmethod
+    def even(cls, heights: np.ndarray) -> MeshHeights:
+        """Evenly spaced lines with these vertex heights."""
+        rows, cols = heights.shape
+        return cls(np.linspace(0.0, 1.0, cols), np.linspace(0.0, 1.0, rows), heights)
+
+
+def mesh_ticks(grid: np.ndarray, cells: int, axis: int) -> np.ndarray:
+    """`cells + 1` mesh lines across the grid's `axis` (1: along u, 0: along v), denser where the
+    height field bends: a pit narrower than an evenly spaced cell still gets vertices inside it.
+
+    Piecewise-linear interpolation errs by about |h''| H² / 8 over a cell of size H, so lines are
+    spaced as 1 / sqrt(|h''|) (equidistribution), |h''| the largest across the other axis. A grid
+    with no more intervals than `cells` gets a line on every sample (the mesh then holds the grid
+    exactly) and the spare lines go to its most bent intervals.
+    """
+    lines = np.moveaxis(np.asarray(grid, dtype=np.float64), axis, 0)  # (n, other)
+    n = len(lines)
+    bend = np.zeros(n)
+    if n > 2:
+        with np.errstate(invalid="ignore"):
+            second = np.abs(lines[:-2] - 2 * lines[1:-1] + lines[2:])
+        bend[1:-1] = np.nan_to_num(second).max(axis=1)
+        bend[0], bend[-1] = bend[1], bend[-2]
+    density = np.sqrt(np.maximum(bend[:-1], bend[1:]))  # per interval
+    total = density.sum()
+    share = density / total if total > 0 else np.full(n - 1, 1 / (n - 1))
+    samples = np.linspace(0.0, 1.0, n)
+    if n - 1 <= cells:
+        return _ticks_on_samples(samples, share, cells)
+    weight = UNIFORM_SHARE / (n - 1) + (1 - UNIFORM_SHARE) * share
+    cumulative = np.concatenate([[0.0], np.cumsum(weight)])
+    ticks = np.interp(np.linspace(0.0, cumulative[-1], cells + 1), cumulative, samples)
+    ticks[0], ticks[-1] = 0.0, 1.0
+    return ticks
+
+
+def _ticks_on_samples(samples: np.ndarray, share: np.ndarray, cells: int) -> np.ndarray:
+    """Every sample, and the `cells - intervals` spare lines split into the intervals by
+    `share` (largest remainders first)."""
+    spare = cells - (len(samples) - 1)
+    quota = spare * share
+    extra = np.floor(quota).astype(int)
+    left = spare - extra.sum()
+    extra[np.argsort(extra - quota, kind="stable")[:left]] += 1
+    ends = zip(samples[:-1], samples[1:], extra, strict=True)
+    return np.concatenate([*(np.linspace(a, b, k + 2)[:-1] for a, b, k in ends), [1.0]])
+
+
+def mesh_heights(grid: np.ndarray, cells: int) -> MeshHeights:
+    """The mesh for an (H, W) grid of normalised heights: its lines and vertex heights."""
+    u, v = mesh_ticks(grid, cells, axis=1), mesh_ticks(grid, cells, axis=0)
+    uu, vv = np.meshgrid(u, v)  # row = v
+    points = np.column_stack([uu.ravel(), vv.ravel()])
+    return MeshHeights(u, v, sample_bilinear(grid, points).reshape(uu.shape))
+
+
+def mesh_height(mesh: MeshHeights | np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Height of the drawn mesh (planar triangles) at (N, 2) points; a plain array of vertex
+    heights is a mesh with evenly spaced lines.
 
     Overlays sit on what is seen: in a valley the mesh's chords lie above the finer texture, and
-    a path at the texture's height would vanish under them. `vertex_h` comes from
-    `mesh_vertex_heights`; each cell is split along its (0,0)-(1,1) diagonal, as in the mesh's
-    index buffer (`surface_pass.grid_mesh`).
+    a path at the texture's height would vanish under them. Each cell is split along its
+    (0,0)-(1,1) diagonal, as in the mesh's index buffer (`surface_pass.grid_mesh`); a cell is an
+    axis-aligned rectangle, so its local coordinates are an affine map of (u, v).
     """
-    cells = vertex_h.shape[0] - 1
-    g = np.clip(uv, 0.0, 1.0) * cells
-    cell = np.minimum(g.astype(int), cells - 1)
-    fx, fy = (g - cell).T
-    col, row = cell.T
-    h00, h11 = vertex_h[row, col], vertex_h[row + 1, col + 1]
-    h10, h01 = vertex_h[row, col + 1], vertex_h[row + 1, col]
+    if not isinstance(mesh, MeshHeights):
+        mesh = MeshHeights.even(np.asarray(mesh, dtype=np.float64))
+    uv = np.clip(uv, 0.0, 1.0)
+    col = np.clip(np.searchsorted(mesh.u, uv[:, 0], side="right") - 1, 0, len(mesh.u) - 2)
+    row = np.clip(np.searchsorted(mesh.v, uv[:, 1], side="right") - 1, 0, len(mesh.v) - 2)
+    fx = (uv[:, 0] - mesh.u[col]) / (mesh.u[col + 1] - mesh.u[col])
+    fy = (uv[:, 1] - mesh.v[row]) / (mesh.v[row + 1] - mesh.v[row])
+    h = mesh.heights
+    h00, h11 = h[row, col], h[row + 1, col + 1]
+    h10, h01 = h[row, col + 1], h[row + 1, col]
     lower = h00 + fx * (h10 - h00) + fy * (h11 - h10)
     upper = h00 + fy * (h01 - h00) + fx * (h11 - h01)
     return np.where(fx >= fy, lower, upper)

@@ -1,0 +1,133 @@
+"""Features narrower than a mesh cell are drawn (issue 16, item 5).
+
+The oracle is the surface's own loss: where a ball rests at the bottom of a pit, the height the
+renderer draws there (the mesh the GPU displaces, in the renderer's height transform) must be
+the pit's bottom, not the plateau around it.
+"""
+
+from __future__ import annotations
+
+import moderngl
+import numpy as np
+import pytest
+import torch
+
+from sandbox.landscape import sampling
+from sandbox.landscape.problem import AnalyticProblem
+from sandbox.render.camera import look_at, orthographic
+from sandbox.render.scene import SceneState
+from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
+from sandbox.render.world import (
+    MeshHeights,
+    WorldTransform,
+    mesh_height,
+    mesh_heights,
+    sample_bilinear,
+)
+
+# The drawn height at a resting ball may differ from its true loss by this much, in normalised
+# height (fractions of the drawn loss range; 0.02 is ON_SURFACE_TOLERANCE, the gap at which a
+# ball is drawn off the surface with a drop line).
+DRAWN_HEIGHT_TOLERANCE = 0.02
+# The GPU's mesh against the CPU copy the overlays sit on: depth-buffer precision.
+GPU_MESH_TOLERANCE = 2e-3
+BOUNDS = ((-2.2, 2.2), (-1.6, 1.6))  # sharp_vs_flat's view
+PIT = np.array([[-1.0, 0.0]])  # the sharp minimum, loss 0
+
+
+def pit_problem(sharp_width: float) -> AnalyticProblem:
+    return AnalyticProblem("sharp_flat", {"sharp_width": sharp_width, "flat_width": 1.0})
+
+
+def pit_scene(sharp_width: float) -> SceneState:
+    """sharp_flat with a pit `sharp_width` wide, sampled as the app samples it."""
+    sample = sampling.analytic_surface(pit_problem(sharp_width), BOUNDS)
+    return SceneState("pit", sample.bounds, sample.heights, show_minimap=False)
+
+
+def uniform_mesh(grid: np.ndarray, cells: int = MESH_CELLS) -> MeshHeights:
+    """The mesh as drawn before: evenly spaced lines on the 256-sample grid."""
+    even = MeshHeights.uniform(cells)
+    u, v = np.meshgrid(even.u, even.v)
+    heights = sample_bilinear(grid, np.column_stack([u.ravel(), v.ravel()])).reshape(u.shape)
+    return MeshHeights(even.u, even.v, heights)
+
+
+@pytest.mark.parametrize("sharp_width", [0.15, 0.03])
+def test_a_ball_at_the_bottom_of_a_narrow_pit_is_drawn_in_the_pit(sharp_width):
+    """sharp_vs_flat's pit (0.15) and one narrower than a mesh cell (0.03; a cell is 0.069 wide):
+    the drawn height at the minimum is its loss within DRAWN_HEIGHT_TOLERANCE. Evenly spaced
+    lines on the old 256-sample grid drew the narrow pit's bottom at 0.42 of the range (a
+    plateau is at 1), sharp_vs_flat's at 0.024."""
+    state = pit_scene(sharp_width)
+    world = WorldTransform.from_state(state)
+    grid = world.normalised_heights(state.heights).astype(np.float64)
+    uv = world.surface_uv(PIT)
+    truth = world.scale.normalise(0.0)
+    drawn = mesh_height(mesh_heights(grid, MESH_CELLS), uv)[0]
+    assert abs(drawn - truth) <= DRAWN_HEIGHT_TOLERANCE
+    if sharp_width < 0.05:
+        problem, resolution = pit_problem(sharp_width), sampling.ANALYTIC_RESOLUTION
+        coarse = sampling._analytic_grid(problem, BOUNDS, resolution).numpy()
+        before = WorldTransform.from_state(SceneState("pit", BOUNDS, coarse))
+        coarse_h = before.normalised_heights(coarse).astype(np.float64)
+        assert mesh_height(uniform_mesh(coarse_h), before.surface_uv(PIT))[0] > 0.3
+
+
+def test_the_mesh_the_gpu_draws_is_the_one_the_balls_sit_on(ctx):
+    """The surface pass's mesh, drawn from straight above with an orthographic camera, has the
+    heights of `SurfacePass.vertex_heights` (which place balls and trails): depth read back
+    around the pit against `mesh_height`, within GPU_MESH_TOLERANCE."""
+    state = pit_scene(0.03)
+    world = WorldTransform.from_state(state)
+    grid = world.normalised_heights(state.heights)
+    size = (440, 320)
+    surface = SurfacePass(ctx)
+    color, depth = ctx.texture(size, 4), ctx.depth_texture(size)
+    fbo = ctx.framebuffer([color], depth)
+    try:
+        surface.set_heights(grid)
+        fbo.use()
+        fbo.clear(depth=1.0)
+        ctx.enable(moderngl.DEPTH_TEST)
+        near, far = 0.1, 10.0
+        ax, ay = world.half_extent
+        view = look_at(np.array([0.0, 0.0, 5.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]))
+        surface.draw(world, orthographic(ax, ay, near, far) @ view, SurfaceLook((0.0, 0.0, 1.0)))
+        d = np.frombuffer(depth.read(alignment=1), dtype=np.float32).reshape(size[1], size[0])
+    finally:
+        ctx.disable(moderngl.DEPTH_TEST)
+        for item in (fbo, color, depth):
+            item.release()
+        surface.release()
+    col, row = np.meshgrid(np.arange(size[0]), np.arange(size[1]))  # row 0 is v = 0 (bottom)
+    uv = np.column_stack([(col.ravel() + 0.5) / size[0], (row.ravel() + 0.5) / size[1]])
+    near_pit = np.linalg.norm((uv - world.surface_uv(PIT)) * [4.4, 3.2], axis=1) < 0.15
+    distance = ((2 * d.ravel() - 1) * (far - near) + far + near) / 2  # orthographic depth
+    drawn = (5.0 - distance) / world.zscale
+    expected = mesh_height(surface.vertex_heights, uv)
+    assert np.abs(drawn - expected)[near_pit].max() < GPU_MESH_TOLERANCE
+    # the pixel nearest the pit's centre shows the loss there, not a lid over the pit
+    nearest = np.argmin(np.linalg.norm(uv - world.surface_uv(PIT), axis=1))
+    point = torch.tensor(np.array(BOUNDS)[:, 0] + uv[nearest] * [4.4, 3.2])
+    truth = world.scale.normalise(float(pit_problem(0.03).loss(point)))
+    assert abs(drawn[nearest] - truth) <= DRAWN_HEIGHT_TOLERANCE
+
+
+def test_a_coarse_network_grid_keeps_every_sample_on_the_mesh():
+    """A network slice comes from the worker at a fixed resolution (51 samples by default):
+    with fewer intervals than mesh cells every sample gets a mesh line, so the mesh holds the
+    grid exactly (evenly spaced lines cut its peaks: 64 lines through 51 samples), and the spare
+    lines go where it bends most."""
+    t = np.linspace(-2.0, 2.0, 51)
+    x, y = np.meshgrid(t, t)
+    grid = 0.5 + 0.5 * np.sin(3 * x) * np.cos(2 * y) * np.exp(-(x**2 + y**2) / 4)
+    mesh = mesh_heights(grid, MESH_CELLS)
+    samples = np.linspace(0.0, 1.0, 51)
+    assert len(mesh.u) == MESH_CELLS + 1 and np.all(np.diff(mesh.u) > 0)
+    assert np.isin(samples, mesh.u).all() and np.isin(samples, mesh.v).all()
+    su, sv = np.meshgrid(samples, samples)
+    at_samples = mesh_height(mesh, np.column_stack([su.ravel(), sv.ravel()]))
+    assert np.abs(at_samples - grid.ravel()).max() < 1e-12
+    even = mesh_height(uniform_mesh(grid), np.column_stack([su.ravel(), sv.ravel()]))
+    assert np.abs(even - grid.ravel()).max() > 1e-3
