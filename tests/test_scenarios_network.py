@@ -75,6 +75,25 @@ def first_over_last(run) -> np.ndarray:
     return run.layer_grad_norms[:, 0] / run.layer_grad_norms[:, -1]
 
 
+def outputs_at(scenario, name: str, steps) -> dict[int, torch.Tensor]:
+    """A run's predicted probabilities for every data point at `steps`, training only that far."""
+    scenario = scenario.model_copy(update={"steps": max(steps)})
+    problem = make_problem(scenario)
+    # The slice plane only decides the reported (x, y), never θ: a random one saves a pre-pass.
+    problem.plane = Plane(
+        problem.theta_init, *random_directions(problem.model, problem.theta_init, 0)
+    )
+    thetas = {}
+    run = next(r for r in scenario.runs if r.name == name)
+    observe = lambda k, theta: thetas.update({k: theta.clone()} if k in steps else {})  # noqa: E731
+    for _ in run_steps(problem, run, scenario, observe):
+        pass
+    with torch.no_grad():
+        return {
+            k: torch.sigmoid(problem.model.forward(thetas[k], problem.data.x)[:, 0]) for k in steps
+        }
+
+
 def test_vanishing_gradients_and_skip_connections():
     """PHENOMENA 9 / issue acceptance: 30 sigmoid layers; plain stays at chance, residual trains.
 
@@ -101,6 +120,56 @@ def test_vanishing_gradients_and_skip_connections():
     spread = lambda norms: norms[hidden].max() / norms[hidden].min()  # noqa: E731
     assert spread(residual.runs["GD"].layer_grad_norms[0]) < 100  # 17
     assert spread(plain.runs["GD"].layer_grad_norms[0]) > 1e10  # 8.7e13
+
+    # The plain file's captions, each at its own step (read from the timeline).
+    start, same_answer, stuck = (event.at for event in plain.scenario.timeline)
+    # "The first layer's gradient is 10^15 times smaller than the last's." (1 / 8.6e-16)
+    ratio = first_over_last(plain.runs["GD"])[start]
+    assert round(-math.log10(ratio)) == 15
+    says(plain.scenario, start, "10^15")
+    # "Both runs sit at loss 0.69 = ln 2: the network gives every point the same answer, about
+    # 50/50." (0.693147 and 0.694177; every point gets 0.50000, or 0.52268 with momentum)
+    # "Still stuck: only the top layers learn, and they only learn the average." (still the same
+    # answer for every point, the share of each class, 0.50000; the path the weights travelled
+    # by then, Σ η‖g‖ per layer: 2e-14 for the first layer, 0.29 for the last)
+    labels = make_problem(plain.scenario).data.y
+    for name, run in zip(("GD", "Momentum"), plain.scenario.runs, strict=True):
+        loss = plain.runs[name].loss
+        assert round(loss[same_answer], 2) == 0.69 and round(loss[stuck], 4) == 0.6931
+        outputs = outputs_at(plain.scenario, name, (same_answer, stuck))
+        for step in (same_answer, stuck):
+            assert float(outputs[step].max() - outputs[step].min()) < 1e-4
+        assert abs(float(outputs[same_answer][0]) - 0.5) < 0.03
+        assert abs(float(outputs[stuck][0] - labels.float().mean())) < 1e-3
+        travelled = run.lr * plain.runs[name].layer_grad_norms[: stuck + 1].sum(0)
+        assert travelled[0] < 1e-10 * travelled[-1] and travelled[:15].max() < 1e-6
+    says(plain.scenario, same_answer, "0.69", "about 50/50")
+
+    # The residual file's captions at their steps.
+    start, comparable, below = (event.at for event in residual.scenario.timeline)
+    # "The same 30 layers, now with skip connections. The outputs start large: loss 13." (13.3;
+    # the description: "each layer adds about 0.5 to the running sum": the last hidden layer's
+    # activations have RMS 14.4 after 28 residual layers)
+    assert round(residual.runs["GD"].loss[start]) == 13
+    norms = residual.summary["activation_norms_at_init"]
+    assert 0.4 < (norms[-1] - norms[0]) / (len(norms) - 1) < 0.6  # 0.50
+    says(residual.scenario, start, "loss 13")
+    # The description: "the optimisers bring that down within about 50 steps" (below ln 2 at
+    # steps 43 and 24)
+    for name in ("GD", "Momentum"):
+        assert np.argmax(residual.runs[name].loss < math.log(2)) <= comparable
+    # "The first layer's gradient is now comparable to the last layer's: every layer learns."
+    # (first/last 1.13 and 0.26; the hidden layers' gradients within ×20 of each other)
+    for name in ("GD", "Momentum"):
+        assert first_over_last(residual.runs[name])[comparable] > 0.2
+        assert spread(residual.runs[name].layer_grad_norms[comparable]) < 100
+    # "Both runs are far below chance (0.69): GD is at 0.29, and momentum gets all 128 points
+    # right." (0.294; momentum's loss 0.0065)
+    assert round(residual.runs["GD"].loss[below], 2) == 0.29
+    (outputs,) = outputs_at(residual.scenario, "Momentum", (below,)).values()
+    labels = make_problem(residual.scenario).data.y
+    assert int(((outputs > 0.5) == (labels > 0.5)).sum()) == len(labels) == 128
+    says(residual.scenario, below, "0.69", "0.29", "all 128")
 
 
 # 10. Skip connections smooth the landscape ---------------------------------------------------
