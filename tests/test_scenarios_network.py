@@ -260,6 +260,28 @@ def test_orthogonal_init_gain_preserves_the_signal_only_at_sqrt2():
     assert results["init_gain_2"].runs["GD"].loss[0] > 500  # 924
     assert blown["diverged"] and blown["diverged_at"] <= 2  # 1
 
+    # init_gain_1's captions at their steps. "Gain 1: the signal shrinks by 1/√2 per layer, tens
+    # of thousands of times over 30 layers." (×0.692 per layer on average; 1/42,800 in all)
+    scenario = results["init_gain_1"].scenario
+    start, same = (event.at for event in scenario.timeline)
+    assert start == 0 and 1e4 < 1 / ratios[1.0] < 1e5
+    assert ratios[1.0] ** (1 / 29) == pytest.approx(1 / math.sqrt(2), rel=0.05)
+    # "The output is the same for every point: the loss stays at ln 2 = 0.69." (0.50009 to
+    # 0.50010 for all 128 points; loss 0.693141)
+    (outputs,) = outputs_at(scenario, "GD", (same,)).values()
+    assert float(outputs.max() - outputs.min()) < 1e-4
+    assert round(results["init_gain_1"].runs["GD"].loss[same], 3) == round(math.log(2), 3)
+    says(scenario, same, "ln 2 = 0.69")
+    # init_gain_2's: "Gain 2: the signal grows by √2 per layer, over 10,000 times in all. The
+    # loss starts above 900." (×1.385 per layer; 12,500 in all; loss 924) "One step of gradient
+    # descent and the run has diverged."
+    scenario = results["init_gain_2"].scenario
+    start, one = (event.at for event in scenario.timeline)
+    assert ratios[2.0] ** (1 / 29) == pytest.approx(math.sqrt(2), rel=0.05)
+    assert 900 < results["init_gain_2"].runs["GD"].loss[start] < 1000
+    says(scenario, start, "10,000", "above 900")
+    assert blown["diverged_at"] == one == 1
+
 
 def test_orthogonal_init_gain_over_seeds():
     """PHENOMENA 11 is not a lucky seed: the same three nets over seeds 0-9 (data and weights).
