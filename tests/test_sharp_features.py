@@ -1,8 +1,10 @@
-"""Features narrower than a mesh cell are drawn (issue 16, item 5).
+"""Features narrower than a mesh cell are drawn (issue 16, item 5), and iterates far outside
+the view are clipped at its edge with a marker (item 1).
 
-The oracle is the surface's own loss: where a ball rests at the bottom of a pit, the height the
-renderer draws there (the mesh the GPU displaces, in the renderer's height transform) must be
-the pit's bottom, not the plateau around it.
+The oracle for the first is the surface's own loss: where a ball rests at the bottom of a pit,
+the height the renderer draws there (the mesh the GPU displaces, in the renderer's height
+transform) must be the pit's bottom, not the plateau around it. For the second it is the
+footprint: no trail geometry leaves it, and the marker sits where the segment crosses its edge.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import torch
 
 from sandbox.landscape import sampling
 from sandbox.landscape.problem import AnalyticProblem
-from sandbox.render.camera import look_at, orthographic
-from sandbox.render.scene import SceneState
+from sandbox.render import trail_geometry
+from sandbox.render.camera import OrbitCamera, look_at, orthographic
+from sandbox.render.scene import SceneState, Trail
 from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.world import (
     MeshHeights,
     WorldTransform,
     mesh_height,
     mesh_heights,
+    prepare_trail,
     sample_bilinear,
 )
 
@@ -131,3 +135,68 @@ def test_a_coarse_network_grid_keeps_every_sample_on_the_mesh():
     assert np.abs(at_samples - grid.ravel()).max() < 1e-12
     even = mesh_height(uniform_mesh(grid), np.column_stack([su.ravel(), sv.ravel()]))
     assert np.abs(even - grid.ravel()).max() > 1e-3
+
+
+# --- iterates far outside the view (issue 16, item 1) ------------------------------------------
+
+
+def bowl_with_far_iterate(steps: int) -> tuple[WorldTransform, np.ndarray, Trail]:
+    """x² + y² over [-1, 1]² and a trail whose third iterate is 50 units away (to the right)."""
+    t = np.linspace(-1.0, 1.0, 65)
+    x, y = np.meshgrid(t, t)
+    state = SceneState("bowl", ((-1.0, 1.0), (-1.0, 1.0)), x**2 + y**2)
+    world = WorldTransform.from_state(state)
+    xy = np.array([[0.0, 0.0], [0.5, 0.0], [50.0, 0.0], [0.5, 0.2], [0.2, 0.2]])[:steps]
+    return world, world.normalised_heights(state.heights), Trail("GD", (1, 0, 0), xy, xy[:, 0] ** 2)
+
+
+def inside_footprint(points: np.ndarray, world: WorldTransform) -> bool:
+    return bool(np.all(np.abs(points[:, :2]) <= np.asarray(world.half_extent) + 1e-9))
+
+
+def test_a_far_iterate_is_clipped_at_the_edge_and_marked_where_the_trail_left():
+    """No segment or marker reaches outside the footprint; the path ends at the edge where it
+    leaves (u = 1 at y = 0, world (1, 0)), an arrowhead points out there, and the path starts
+    again where it comes back, with no chord along the edge between the two."""
+    world, grid, trail = bowl_with_far_iterate(5)
+    mesh = mesh_heights(grid.astype(np.float64), MESH_CELLS)
+    path = trail_geometry.drape(prepare_trail(trail, world, grid), world, mesh)
+    segments = trail_geometry.path_segments(path, 1e-3, (400, 500))
+    ends = np.concatenate([segments["p0"], segments["p1"]])
+    assert inside_footprint(ends, world)
+    assert len(segments) == 4  # in, to the edge; back from the edge, on: no segment between
+    exit_row = np.argmin(np.linalg.norm(ends[:, :2] - [1.0, 0.0], axis=1))
+    assert np.allclose(ends[exit_row, :2], [1.0, 0.0])
+    camera = OrbitCamera()
+    arrows = trail_geometry.exit_arrows(path, camera.view_projection(16 / 9), (1280, 720), 12.0)
+    assert len(arrows) == 2 and np.allclose(arrows["p1"][:, :2], [1.0, 0.0])  # tip at the exit
+    assert inside_footprint(np.concatenate([arrows["p0"], arrows["p1"]]), world)
+    assert np.all(arrows["p0"][:, 0] < 1.0)  # the wings trail behind: it points outwards
+
+
+def test_a_ball_outside_the_view_is_a_ring_at_the_edge():
+    """The current iterate 50 units away is drawn where its trail left the view, as a hollow
+    ring on the surface (no drop line to a point outside)."""
+    world, grid, trail = bowl_with_far_iterate(3)
+    mesh = mesh_heights(grid.astype(np.float64), MESH_CELLS)
+    prepared = prepare_trail(trail, world, grid)
+    assert prepared.outside and prepared.head_on_surface
+    path = trail_geometry.drape(prepared, world, mesh)
+    (ball,) = trail_geometry.balls([path], 11.0)
+    assert np.allclose(ball["in_center"][:2], [1.0, 0.0], atol=1e-6)
+    assert ball["in_style"] == trail_geometry.STYLE_RING
+    assert len(trail_geometry.drop_line(path, 10.0)) == 0
+
+
+def test_a_trail_that_grows_past_the_edge_clips_as_a_fresh_one_would():
+    """The path cache converts only a running trail's new points; across an exit and a
+    re-entry the result equals preparing the whole trail afresh."""
+    world, grid, trail = bowl_with_far_iterate(5)
+    mesh = mesh_heights(grid.astype(np.float64), MESH_CELLS)
+    cache = trail_geometry.PathCache()
+    for steps in (1, 2, 3, 4, 5):
+        grown = Trail("GD", trail.color, trail.xy[:steps], trail.loss[:steps])
+        (path,) = cache.paths((grown,), world, grid, mesh, "mesh")
+    fresh = trail_geometry.drape(prepare_trail(trail, world, grid), world, mesh)
+    assert np.array_equal(path.points, fresh.points, equal_nan=True)
+    assert np.array_equal(path.trail.exits, fresh.trail.exits)

@@ -43,6 +43,10 @@ SAG_LIFT = 0.12
 # 0.01-0.04 % of the pixels, all inside the blobs (tests/test_render.py compares the frames).
 COVER_POINTS = 3
 COVER_CELL_WIDTHS = 1.5
+# Arrowheads where a trail leaves the view: the newest few (a run bouncing across the edge
+# crosses it hundreds of times), each ARROW_PX long.
+MAX_EXIT_MARKERS = 6
+ARROW_PX = 12.0
 
 # Line segments in world space, before projection (float64 positions, per-segment looks).
 WORLD_SEGMENT = np.dtype(
@@ -175,6 +179,8 @@ class DrapedPath:
     foot: np.ndarray  # (3,) world position of the surface under the ball
     arc: np.ndarray  # (M,) world distance along the path (`arc_lengths`), for every view
     bounds: np.ndarray  # (2, 3) lowest and highest x, y, z of the points (zeros if none)
+    exit_tips: np.ndarray  # (K, 3) where the path leaves the view, on the mesh
+    exit_headings: np.ndarray  # (K, 2) unit world directions (x, y) it leaves in
 
     @cached_property
     def box(self) -> np.ndarray:
@@ -197,8 +203,9 @@ def drape(
     # the prefix's last point joins the new ones: their arc lengths and bounds continue its own
     joined = np.concatenate([prefix.points[-1:], new]) if done else new
     arc, bounds = arc_lengths(joined), np.zeros((2, 3))
-    if len(joined):
-        bounds = np.stack([joined.min(axis=0), joined.max(axis=0)])
+    drawn = joined[np.isfinite(joined).all(axis=1)]  # NaN rows break a path that left the view
+    if len(drawn):
+        bounds = np.stack([drawn.min(axis=0), drawn.max(axis=0)])
     if done:
         arc = np.concatenate([prefix.arc, prefix.arc[-1] + arc[1:]])
         bounds = np.stack(
@@ -209,10 +216,15 @@ def drape(
     tail_from = int(np.searchsorted(fade, TAIL_DETAIL_FADE))  # fade increases along the path
     ends = (np.zeros(3), np.zeros(3))
     if trail.has_head:
-        foot = points[-1]
-        head = foot if trail.head_on_surface else world.world(trail.uv[-1:], [trail.head_h])[0]
+        at = trail.head_uv[None]
+        foot = world.world(at, mesh_height(vertex_h, at) + lift)[0]
+        head = foot if trail.head_on_surface else world.world(at, [trail.head_h])[0]
         ends = (head, foot)
-    return DrapedPath(trail, points, fade, tail_from, *ends, arc, bounds)
+    exits = trail.exits[-MAX_EXIT_MARKERS:]
+    tips = world.world(exits[:, :2], mesh_height(vertex_h, exits[:, :2]) + lift)
+    heading = exits[:, 2:] * np.asarray(world.half_extent)  # uv to world directions
+    heading /= np.maximum(np.linalg.norm(heading, axis=1, keepdims=True), 1e-300)
+    return DrapedPath(trail, points, fade, tail_from, *ends, arc, bounds, tips, heading)
 
 
 def thinning_step(
@@ -240,8 +252,15 @@ def path_segments(
     if len(path.points) < 2:
         return np.zeros(0, dtype=WORLD_SEGMENT)
     kept = arc_length_decimate(path.points, max(step, 1e-9), path.tail_from, budget, path.arc)
+    # a break (the path left the view) and the edge points on either side are always kept: a
+    # thinned path would otherwise join its exit and re-entry with a chord across the view
+    breaks = np.flatnonzero(np.isnan(path.points[:, 0]))
+    around = np.concatenate([breaks - 1, breaks, breaks + 1])
+    kept = np.union1d(kept, around[(around >= 0) & (around < len(path.points))])
     points, fade = path.points[kept], path.fade[kept]
     shown = ~buried_segments(points[:, :2], COVER_CELL_WIDTHS * line_width, COVER_POINTS)
+    finite = np.isfinite(points).all(axis=1)
+    shown &= finite[:-1] & finite[1:]
     # A long straight segment over a hill (a thinned path) would sink into it: raise each point
     # by a fraction of the longer segment it ends, which covers the sag of gentle curvature.
     # Per point, not per segment, so that consecutive segments meet at exactly the same point.
@@ -251,6 +270,9 @@ def path_segments(
     sag = np.zeros(len(points))
     sag[:-1] = length
     np.maximum(sag[1:], length, out=sag[1:])
+    # where a path leaves or enters the view it ends on the surface's edge, at its marker
+    edge_uv = path.trail.uv[kept]
+    sag[np.any((edge_uv == 0.0) | (edge_uv == 1.0), axis=1)] = 0.0
     lifted = points.copy()
     lifted[:, 2] += SAG_LIFT * sag
     p0, p1 = lifted[:-1][shown], lifted[1:][shown]
@@ -331,8 +353,30 @@ def drop_line(path: DrapedPath, dash_px: float) -> np.ndarray:
     return world_segments(path.head, path.foot, trail.trail.color, width=0.55, dash=dash_px)
 
 
+def exit_arrows(
+    path: DrapedPath, view_proj: np.ndarray, size: tuple[int, int], length_px: float
+) -> np.ndarray:
+    """WORLD_SEGMENT rows: an arrowhead (two strokes) at each of the path's newest exits from
+    the view, pointing where the path went, about `length_px` long on screen."""
+    tips, heading = path.exit_tips, path.exit_headings
+    if len(tips) == 0:
+        return np.zeros(0, dtype=WORLD_SEGMENT)
+    scale = max(
+        np.linalg.norm(view_proj[0, :3]) * size[0] / 2,
+        np.linalg.norm(view_proj[1, :3]) * size[1] / 2,
+    )  # pixels per world unit at clip w = 1
+    w = np.maximum(tips @ view_proj[3, :3] + view_proj[3, 3], 1e-3)
+    length = length_px * w / max(scale, 1e-9)  # (K,) world units
+    back = np.column_stack([-heading, np.zeros(len(tips))]) * length[:, None]
+    side = np.column_stack([-heading[:, 1], heading[:, 0], np.zeros(len(tips))])
+    side *= 0.6 * length[:, None]
+    wings = np.concatenate([tips + back + side, tips + back - side])
+    return world_segments(wings, np.concatenate([tips, tips]), path.trail.trail.color, width=0.7)
+
+
 def balls(paths: list[DrapedPath], radius_px: float) -> np.ndarray:
-    """BALL_INSTANCE rows: each run's current point and, for a floating one, its foot."""
+    """BALL_INSTANCE rows: each run's current point and, for a floating one, its foot; a run
+    outside the view is a hollow ring where it left the view."""
     rows = []
     for path in paths:
         trail = path.trail
@@ -340,7 +384,7 @@ def balls(paths: list[DrapedPath], radius_px: float) -> np.ndarray:
             continue
         if not trail.head_on_surface:
             rows.append((path.foot, trail.trail.color, 0.42 * radius_px, STYLE_FOOT))
-        style = STYLE_RING if trail.trail.diverged else STYLE_SPHERE
+        style = STYLE_RING if trail.trail.diverged or trail.outside else STYLE_SPHERE
         rows.append((path.head, trail.trail.color, radius_px, style))
     out = BALL_INSTANCE.empty(len(rows))
     for index, row in enumerate(rows):

@@ -11,7 +11,7 @@ Three coordinate systems:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -99,13 +99,16 @@ class WorldTransform:
         scale = HeightScale.fit(lo, hi, state.log_height)
         return cls(state.bounds, footprint_half_extent(state.bounds), scale)
 
-    def surface_uv(self, xy: np.ndarray) -> np.ndarray:
-        """(N, 2) data points to (u, v), clamped into the footprint (inf clamps, NaN stays NaN)."""
+    def raw_uv(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) data points to (u, v), not clamped: outside the footprint beyond [0, 1]."""
         (x0, x1), (y0, y1) = self.bounds
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         with np.errstate(invalid="ignore", over="ignore"):
-            uv = (xy - [x0, y0]) / [x1 - x0, y1 - y0]
-        return np.clip(uv, 0.0, 1.0)
+            return (xy - [x0, y0]) / [x1 - x0, y1 - y0]
+
+    def surface_uv(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) data points to (u, v), clamped into the footprint (inf clamps, NaN stays NaN)."""
+        return np.clip(self.raw_uv(xy), 0.0, 1.0)
 
     def world(self, uv: np.ndarray, h: np.ndarray) -> np.ndarray:
         """(N, 3) world points from (N, 2) surface coordinates and (N,) heights."""
@@ -235,6 +238,9 @@ def mesh_height(mesh: MeshHeights | np.ndarray, uv: np.ndarray) -> np.ndarray:
     return np.where(fx >= fy, lower, upper)
 
 
+# Surface coordinates farther out than this are brought in to it before clipping (1e300 would
+# overflow); the direction to such a point changes by a negligible angle.
+FAR_UV = 1e12
 # Balls whose loss is within this (normalised) height of the surface sit on the surface;
 # farther ones float at their true loss with a drop line to the surface (network slices).
 ON_SURFACE_TOLERANCE = 0.02
@@ -242,36 +248,114 @@ ON_SURFACE_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class PreparedTrail:
-    """A trail in surface coordinates with non-finite points removed."""
+    """A trail in surface coordinates: non-finite points removed, clipped to the footprint.
+
+    Iterates outside the footprint are not drawn: a segment that leaves it ends at the edge (an
+    exit, marked there), one that comes back starts at the edge, and a NaN row between the two
+    breaks the path. A run whose current point is outside is drawn as a marker at the edge.
+    """
 
     trail: Trail
-    uv: np.ndarray  # (M, 2) finite points, clamped to the footprint
-    step_index: np.ndarray  # (M,) index of each kept point in the original trail
+    uv: np.ndarray  # (M, 2) drawn points in the footprint; NaN rows break the path
+    step_index: np.ndarray  # (M,) (fractional) index of each drawn point in the original trail
     head_h: float  # the current point's normalised true loss (clamped)
     head_on_surface: bool  # draw the ball on the surface (no drop line)
     head_surface_h: float  # the grid's normalised height under the current point
+    head_uv: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))  # where the ball is
+    outside: bool = False  # the current point is outside the footprint: an edge marker
+    exits: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # (K, 4) uv, direction
+    last_raw: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))  # last finite uv
+    last_step: int = -1  # its index in the original trail
 
     @property
     def has_head(self) -> bool:
-        return len(self.uv) > 0
+        return self.last_step >= 0
+
+
+def clip_to_footprint(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Liang-Barsky clip of the segments between consecutive (N, 2) points to [0, 1]²: the
+    visible part of each segment is t0..t1 of it (t0 > t1: none)."""
+    p, d = raw[:-1], np.diff(raw, axis=0)
+    t0, t1 = np.zeros(len(d)), np.ones(len(d))
+    visible = np.ones(len(d), dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for axis in (0, 1):
+            for towards, room in ((-d[:, axis], p[:, axis]), (d[:, axis], 1.0 - p[:, axis])):
+                t = room / towards
+                visible &= ~((towards == 0) & (room < 0))
+                t0 = np.where(towards < 0, np.maximum(t0, t), t0)
+                t1 = np.where(towards > 0, np.minimum(t1, t), t1)
+    visible &= (t0 <= t1) & np.isfinite(t0) & np.isfinite(t1)
+    return visible, t0, t1
+
+
+def clipped_path(raw: np.ndarray, steps: np.ndarray, continued: bool):
+    """The drawn rows of a path of raw (N, 2) surface points at `steps` (see `PreparedTrail`):
+    (uv, step_index, exits). Row 0 of `raw` is the last point already drawn when `continued`."""
+    empty = (np.zeros((0, 2)), np.zeros(0), np.zeros((0, 4)))
+    if len(raw) == 0:
+        return empty
+    first_in = not continued and bool(np.all((raw[0] >= 0) & (raw[0] <= 1)))
+    head = (raw[:1], steps[:1].astype(np.float64)) if first_in else (np.zeros((0, 2)), np.zeros(0))
+    if len(raw) < 2:
+        return (*head, empty[2])
+    visible, t0, t1 = clip_to_footprint(raw)
+    d = np.diff(raw, axis=0)
+    at = lambda t: raw[:-1] + t[:, None] * d  # noqa: E731
+    step_at = lambda t: steps[:-1] + t * np.diff(steps)  # noqa: E731
+    entry, exit_ = visible & (t0 > 0), visible & (t1 < 1)
+    # up to three rows per segment: a break and the entry point, then its (clipped) end
+    rows = np.stack([np.full_like(d, np.nan), at(t0), at(np.minimum(t1, 1.0))], axis=1)
+    row_steps = np.stack([step_at(t0), step_at(t0), step_at(np.minimum(t1, 1.0))], axis=1)
+    keep = np.stack([entry, entry, visible], axis=1)
+    uv = np.concatenate([head[0], rows[keep]])
+    step_index = np.concatenate([head[1], row_steps[keep]])
+    if len(uv) and not continued and np.isnan(uv[0, 0]):
+        uv, step_index = uv[1:], step_index[1:]
+    direction = d[exit_] / np.linalg.norm(d[exit_], axis=1, keepdims=True)
+    exits = np.column_stack([at(t1)[exit_], direction])
+    return np.clip(uv, 0.0, 1.0), step_index, exits
 
 
 def prepare_trail(
     trail: Trail, world: WorldTransform, grid_h: np.ndarray, prefix: PreparedTrail | None = None
 ) -> PreparedTrail:
-    """Drop non-finite points, clamp the rest into the footprint, place the ball.
+    """Drop non-finite points, clip the rest to the footprint, place the ball.
 
     `prefix`, the prepared trail of the first points of `trail` (a run that has since taken
     more steps), is reused: only the new points are converted.
     """
     start = len(prefix.trail.xy) if prefix is not None else 0
     fresh = start + np.flatnonzero(np.all(np.isfinite(trail.xy[start:]), axis=1))
-    uv = world.surface_uv(trail.xy[fresh])
+    raw = np.clip(world.raw_uv(trail.xy[fresh]), -FAR_UV, FAR_UV)  # no overflow when clipping
+    continued = prefix is not None and prefix.has_head
+    if continued:
+        raw, fresh = np.vstack([prefix.last_raw, raw]), np.concatenate([[prefix.last_step], fresh])
+    uv, step_index, exits = clipped_path(raw, fresh.astype(np.float64), continued)
     if prefix is not None:
-        fresh, uv = np.concatenate([prefix.step_index, fresh]), np.concatenate([prefix.uv, uv])
+        uv = np.concatenate([prefix.uv, uv])
+        step_index = np.concatenate([prefix.step_index, step_index])
+        exits = np.concatenate([prefix.exits, exits])
     if len(fresh) == 0:
-        return PreparedTrail(trail, uv, fresh, 0.0, True, 0.0)
-    head_h = float(world.scale.normalise(trail.loss[fresh[-1]]))
-    surface_h = float(sample_bilinear(grid_h, uv[-1:])[0])
-    on_surface = abs(head_h - surface_h) <= ON_SURFACE_TOLERANCE
-    return PreparedTrail(trail, uv, fresh, head_h, on_surface, surface_h)
+        return PreparedTrail(trail, uv, step_index, 0.0, True, 0.0, exits=exits)
+    last_raw, last_step = raw[-1], int(fresh[-1])
+    outside = not bool(np.all((last_raw >= 0) & (last_raw <= 1)))
+    head_uv = np.clip(last_raw, 0.0, 1.0)
+    if outside and len(uv) and not np.isnan(uv[-1, 0]):
+        head_uv = uv[-1]  # where the path left the footprint, the last time
+    head_h = float(world.scale.normalise(trail.loss[last_step]))
+    surface_h = float(sample_bilinear(grid_h, head_uv[None])[0])
+    on_surface = outside or abs(head_h - surface_h) <= ON_SURFACE_TOLERANCE
+    return PreparedTrail(
+        trail,
+        uv,
+        step_index,
+        head_h,
+        on_surface,
+        surface_h,
+        head_uv,
+        outside,
+        exits,
+        last_raw,
+        last_step,
+    )
