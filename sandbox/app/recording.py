@@ -12,6 +12,8 @@ so the video lasts the wall time recorded, to within one frame. Times come from 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ import numpy as np
 
 RECORD_FPS = 30
 TOAST_SECONDS = 4.0
-RECORD_PRESET = "veryfast"  # x264 keeps up with the window on a shared 2-core laptop
+RECORD_PRESET = "ultrafast"  # x264 at ~1/3 of a core for 720p at 30 fps, half of veryfast's
+ENCODER_QUEUE = 8  # frames (~2.8 MB each at 720p) that may wait for the encoder
 
 
 class FrameResampler:
@@ -103,18 +106,56 @@ class Recording:
 
     def abort(self, error: BaseException | None = None) -> None:
         """Stop without a video (the partial file is removed)."""
-        if self._writer is not None:
-            self._writer.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass  # the encoder's failure is why we are here, or the video is dropped anyway
         error = error or OSError("recording aborted")
         self._stack.__exit__(type(error), error, error.__traceback__)
 
     def _send(self, frame: np.ndarray) -> None:
         if self._writer is None:
-            from sandbox.render.frames import mp4_writer
-
             size = (frame.shape[1], frame.shape[0])
-            self._writer = mp4_writer(self._tmp, size, self._frames.fps, RECORD_PRESET)
-        self._writer.send(np.ascontiguousarray(frame))
+            self._writer = BackgroundEncoder(self._tmp, size, self._frames.fps)
+        self._writer.send(frame)
+
+
+class BackgroundEncoder:
+    """An MP4 writer fed from a thread: the window's loop hands a frame over and goes on while
+    x264 encodes (it waits only when the encoder is ENCODER_QUEUE frames behind)."""
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: float):
+        from sandbox.render.frames import mp4_writer
+
+        self._writer = mp4_writer(path, size, fps, RECORD_PRESET)
+        self._queue: queue.Queue = queue.Queue(maxsize=ENCODER_QUEUE)
+        self.failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._encode, name="recording", daemon=True)
+        self._thread.start()
+
+    def send(self, frame: np.ndarray) -> None:
+        if self.failure is not None:
+            raise OSError(f"the video encoder failed: {self.failure}") from self.failure
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        """Encode what is queued, then end the file; raises OSError when encoding failed."""
+        self._queue.put(None)
+        self._thread.join()
+        self._writer.close()
+        if self.failure is not None:
+            raise OSError(f"the video encoder failed: {self.failure}") from self.failure
+
+    def _encode(self) -> None:
+        # after a failure, frames are still taken off the queue: `send` must never wait forever
+        while (frame := self._queue.get()) is not None:
+            if self.failure is None:
+                try:
+                    self._writer.send(np.ascontiguousarray(frame))
+                except Exception as error:  # raised in the window's thread, at its next send
+                    self.failure = error
 
 
 @dataclass(frozen=True)
