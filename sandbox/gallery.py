@@ -208,10 +208,14 @@ def _shot(entry: object) -> Shot | None:
 
 
 def draw_scenario(app, name: str, folder: GalleryFolder, stall_timeout: float) -> list[Shot]:
-    """Save `app`'s frame at each of its scenario's gallery steps, as soon as it is computed."""
+    """Save `app`'s frame at each of its scenario's gallery steps.
+
+    The worker finishes first, so that the scrubber's range and a moving slice's surface are
+    the same whatever the machine's speed: the frames do not depend on how far it had got.
+    """
+    _wait_until_finished(app, name, stall_timeout)
     shots = []
     for step in gallery_steps(app.scenario):
-        _wait_for(app, name, step, stall_timeout)
         rgb = _frame_at(app, name, step)
         shot = Shot(frame_name(name, step), name, step)
         folder.save_frame(shot, rgb)
@@ -219,19 +223,19 @@ def draw_scenario(app, name: str, folder: GalleryFolder, stall_timeout: float) -
     return shots
 
 
-def _wait_for(app, name: str, step: int, stall_timeout: float) -> None:
-    """Let the app run until its worker has computed `step`; GalleryError when the worker fails
-    or computes nothing new for `stall_timeout` seconds."""
+def _wait_until_finished(app, name: str, stall_timeout: float) -> None:
+    """Let the app run until its worker has sent everything; GalleryError when the worker
+    fails or computes no new step for `stall_timeout` seconds."""
     computed, since = app.model.available_step(), time.monotonic()
-    while app.model.available_step() < step or app.last_state is None:
+    while not app.model.finished:
         if app.model.failure:
             raise GalleryError(f"{name}: the worker failed: {app.model.failure}")
         if app.model.available_step() > computed:
             computed, since = app.model.available_step(), time.monotonic()
         elif time.monotonic() - since > stall_timeout:
             raise GalleryError(
-                f"{name}: step {step} was not computed: no new step for {stall_timeout:g} s "
-                f"(computed up to step {max(computed, 0)})"
+                f"{name}: no new step for {stall_timeout:g} s (computed up to step "
+                f"{max(computed, 0)} of {app.scenario.steps})"
             )
         app.frame()
         time.sleep(POLL_SECONDS)

@@ -20,8 +20,10 @@ from sandbox.gallery import (
     LABEL_PX,
     MANIFEST,
     PAD,
+    GalleryError,
     GalleryFolder,
     Shot,
+    draw_scenario,
     frame_name,
     gallery_steps,
     sheet,
@@ -169,3 +171,40 @@ def test_the_contact_sheet_is_a_grid_of_labelled_cells():
     assert tuple(rgb[y, x]) == (255, 0, 0)
     assert tuple(rgb[y + cell_h + PAD, PAD + 20]) == (0, 0, 255)
     assert rgb[PAD : PAD + LABEL_PX, PAD : PAD + 40].max() > 200  # the label is drawn
+
+
+# -- waiting for the worker, with a stand-in app ---------------------------------------------
+
+
+class _Model:
+    def __init__(self, failure: str = ""):
+        self.failure, self.finished = failure, False
+
+    def available_step(self) -> int:
+        return 7
+
+
+class _StuckApp:
+    """An app whose worker computed up to step 7 and then nothing more (or failed)."""
+
+    def __init__(self, failure: str = ""):
+        self.scenario = load_scenario(find_scenario("saddle"))
+        self.model = _Model(failure)
+        self.frames = 0
+
+    def frame(self) -> bool:
+        self.frames += 1
+        return False
+
+
+def test_a_stalled_worker_gives_the_scenario_up_with_a_clear_message(tmp_path):
+    app = _StuckApp()
+    with GalleryFolder(tmp_path) as folder, pytest.raises(GalleryError) as error:
+        draw_scenario(app, "saddle", folder, stall_timeout=0.2)
+    assert str(error.value) == "saddle: no new step for 0.2 s (computed up to step 7 of 400)"
+    assert app.frames > 0 and not any(tmp_path.rglob("*.png"))
+
+
+def test_a_failed_worker_is_reported_with_its_message(tmp_path):
+    with GalleryFolder(tmp_path) as folder, pytest.raises(GalleryError, match="boom"):
+        draw_scenario(_StuckApp(failure="ValueError: boom"), "saddle", folder, 60.0)
