@@ -2,6 +2,7 @@
 // Markers at each run's current point: shaded sphere impostors, hollow rings, small foot dots.
 #include "common.glsl"
 uniform mat4 u_mvp;
+uniform float u_hidden;         // 1: drawing the parts behind the surface (seen through it)
 
 #ifdef VERTEX_SHADER
 in vec3 in_center;              // world position
@@ -58,6 +59,13 @@ void main() {
         color = d < 0.45 * v_radius + outline ? DARK : v_color;
     } else {
         color = v_color;  // foot marker: a flat dot
+    }
+    if (u_hidden > 0.5) {
+        // seen through the surface: a band in the run's colour around a faint centre, so a ball
+        // at the bottom of a pit seen over its rim reads as inside it, not on the slope in front
+        float band = smoothstep(0.55 * v_radius - 0.5, 0.55 * v_radius + 0.5, d);
+        color = v_color;
+        coverage *= mix(0.25, 1.0, band);
     }
     frag = vec4(mix(min(color, vec3(1.0)), DARK, in_outline), coverage);
 }

@@ -374,6 +374,30 @@ def exit_arrows(
     return world_segments(wings, np.concatenate([tips, tips]), path.trail.trail.color, width=0.7)
 
 
+def ball_fronts(
+    rows: np.ndarray, view_proj: np.ndarray, size: tuple[int, int], scale: float = 1.0
+) -> np.ndarray:
+    """BALL_INSTANCE rows with each centre moved towards the camera by the ball's radius
+    (`scale` times its pixel radius, in world units there): the same spot on screen, at the
+    depth of the ball's front, so a depth test hides only what the surface really covers."""
+    if len(rows) == 0:
+        return rows
+    _, _, vh = np.linalg.svd(view_proj[[0, 1, 3]])
+    eye = vh[-1, :3] / vh[-1, 3]  # clip x = y = w = 0 only there
+    centres = rows["in_center"].astype(np.float64)
+    toward = eye - centres
+    distance = np.linalg.norm(toward, axis=1, keepdims=True)
+    pixels = max(
+        np.linalg.norm(view_proj[0, :3]) * size[0] / 2,
+        np.linalg.norm(view_proj[1, :3]) * size[1] / 2,
+    )  # pixels per world unit at clip w = 1
+    w = centres @ view_proj[3, :3] + view_proj[3, 3]
+    reach = np.minimum(scale * rows["in_radius"] * w / pixels, 0.5 * distance[:, 0])
+    out = rows.copy()
+    out["in_center"] = centres + toward / np.maximum(distance, 1e-12) * reach[:, None]
+    return out
+
+
 def balls(paths: list[DrapedPath], radius_px: float) -> np.ndarray:
     """BALL_INSTANCE rows: each run's current point and, for a floating one, its foot; a run
     outside the view is a hollow ring where it left the view."""

@@ -141,14 +141,35 @@ class TrajectoryPass:
         self._quad_indices.write((base + np.array([0, 1, 2, 2, 1, 3], dtype=np.uint32)).ravel())
         self._quad_capacity = capacity
 
-    def draw_balls(self, balls: np.ndarray, mvp: np.ndarray, viewport: tuple[int, int]) -> None:
-        """BALL_INSTANCE rows, blended, with whatever depth test the caller set."""
+    def draw_balls(
+        self,
+        balls: np.ndarray,
+        mvp: np.ndarray,
+        viewport: tuple[int, int],
+        see_through: bool = False,
+    ) -> None:
+        """BALL_INSTANCE rows, blended, always in full view. `see_through`: tested against the
+        depth buffer, the parts behind the surface drawn faint; each ball's quad lies at its
+        centre, so callers move the centres to the balls' fronts (`trail_geometry.ball_fronts`).
+        """
         if len(balls) == 0:
             return
         self._balls.write(balls)
-        program = self.ball_program
+        program, ctx = self.ball_program, self.ctx
         program["u_mvp"].write(mvp.T.astype("f4").tobytes())
         program["u_viewport"].value = viewport
-        self.ctx.enable(moderngl.BLEND)
-        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-        self._ball_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=len(balls))
+        ctx.enable(moderngl.BLEND)
+        ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        if not see_through:
+            program["u_hidden"].value = 0.0
+            self._ball_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=len(balls))
+            return
+        ctx.enable(moderngl.DEPTH_TEST)
+        ctx.fbo.depth_mask = False
+        for hidden, test in ((0.0, "<="), (1.0, ">")):
+            ctx.depth_func = test
+            program["u_hidden"].value = hidden
+            self._ball_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=len(balls))
+        ctx.fbo.depth_mask = True
+        ctx.depth_func = "<="
+        ctx.disable(moderngl.DEPTH_TEST)
