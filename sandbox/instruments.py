@@ -168,11 +168,14 @@ def probe_every(steps: int) -> int:
 
 def effective_rank(singular_values: np.ndarray) -> int:
     """How many singular values are above RANK_THRESHOLD of the largest (0 for none)."""
-    s = np.asarray(singular_values, dtype=np.float64)
-    s = s[np.isfinite(s)]
-    if not len(s) or s.max() <= 0:
-        return 0
-    return int(np.sum(s > RANK_THRESHOLD * s.max()))
+    return int(effective_ranks(np.asarray(singular_values, dtype=np.float64)[None])[0])
+
+
+def effective_ranks(singular_values: np.ndarray) -> np.ndarray:
+    """`effective_rank` of each row of `singular_values` (N, k), shape (N,); NaNs are ignored."""
+    s = np.where(np.isfinite(singular_values), singular_values, -np.inf)
+    largest = s.max(axis=1, initial=-np.inf, keepdims=True)
+    return np.sum((s > RANK_THRESHOLD * largest) & (largest > 0), axis=1)
 
 
 def problems(scenario) -> list[tuple[tuple, str]]:

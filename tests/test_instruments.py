@@ -216,7 +216,8 @@ def test_the_stream_sends_the_panels_and_the_view_keeps_the_probes():
     for message in messages:
         model.apply(message)
     panels = [m for m in messages if isinstance(m, Panel)]
-    assert [p.name for p in panels] == ["data"] and panels[0].arrays["x"].shape == (32, 2)
+    assert [p.name for p in panels] == ["svm", "data"] and panels[1].arrays["x"].shape == (32, 2)
+    assert round(panels[0].arrays["margin"], 3) == 0.140
     assert isinstance(model.histories, Histories)
     assert model.histories.plots == ("loss", "margin", "data")
     steps, values = model.histories[0].probe("margin", 10)
@@ -225,3 +226,95 @@ def test_the_stream_sends_the_panels_and_the_view_keeps_the_probes():
     assert values[-1, 0] != last.probe("margin")[0]  # step 10's, not the last one's
     assert math.isclose(model.histories[0].probe("margin")[1][-1, 0], last.probe("margin")[0])
     assert instruments.probes_for(scenario.view.plots) == ("margin", "boundary")
+
+
+# The app draws the declared plots ---------------------------------------------------------------
+
+RECORDER = """
+import json, sys
+from pathlib import Path
+from sandbox.app.window import App
+from sandbox.scenario.load import load_scenario
+
+path = Path(sys.argv[1])
+app = App(load_scenario(path), (1280, 720), source=path, user_dir=path.parent)
+real, drawn = app.gui.implot, {}
+
+class Recorder:
+    # ImPlot as the app sees it, noting each plot that opened and the items drawn in it
+    def __getattr__(self, name):
+        return getattr(real, name)
+
+    def begin_plot(self, title, *args):
+        opened = real.begin_plot(title, *args)
+        if opened:
+            self.title = title.split("###")[0]
+            drawn[self.title] = []
+        return opened
+
+    def _item(self, kind, label, *args):
+        drawn[self.title].append([kind, label])
+        return getattr(real, kind)(label, *args)
+
+for kind in ("plot_line", "plot_scatter", "plot_inf_lines"):
+    setattr(Recorder, kind, lambda self, label, *a, kind=kind: self._item(kind, label, *a))
+
+app.gui.implot = Recorder()
+steps = app.scenario.steps
+while app.model.available_step() < steps or not app.model.finished:
+    app.frame()
+app.command("scrub", steps)
+drawn.clear()
+app.frame()
+app.screenshot(path.with_suffix(".png"))
+app.close()
+print(json.dumps(drawn))
+"""
+
+MAX_MARGIN_SHORT = (
+    "max_margin",
+    ("steps = 3000", "steps = 300"),
+    ["loss", "margin", "svm_angle", "data"],
+)
+LOW_RANK_ALL = (
+    "low_rank",
+    ("steps = 300", "steps = 60"),
+    ["singular_values", "effective_rank", "signal", "layer_gradients", "weight_norm", "loss"],
+)
+MODE_SHORT = (
+    "mode_connectivity",
+    ("steps = 600", "steps = 40"),
+    ["loss", "mode_path"],
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, steps, plots", [MAX_MARGIN_SHORT, LOW_RANK_ALL, MODE_SHORT])
+def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
+    """In the real window (offscreen), at the last step: one ImPlot plot per declared name,
+    titled as the catalogue says, in the declared order, each with its items drawn."""
+    import json
+
+    from offscreen import python
+
+    text = find_scenario(name).read_text().replace(*steps)
+    text = text[: text.index("[[timeline]]")].replace("connect_steps = 500", "connect_steps = 20")
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text + f"\n[view]\nplots = {json.dumps(plots)}\n")
+    (tmp_path / "driver.py").write_text(RECORDER)
+    done = python(
+        f"import runpy, sys; sys.argv = ['', {str(path)!r}]; runpy.run_path("
+        f"{str(tmp_path / 'driver.py')!r})"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    drawn = json.loads(done.stdout.strip().splitlines()[-1])
+    titles = [BY_NAME[p].title for p in plots]
+    assert [t.split(" · ")[0] for t in drawn] == titles
+    for title, items in drawn.items():
+        assert items, f"nothing drawn in {title!r}"
+    if name == "max_margin":
+        kinds = [kind for kind, _ in drawn["data and boundaries"]]
+        assert kinds.count("plot_scatter") == 2 and kinds.count("plot_line") == 2  # SVM, GD
+        assert ["plot_inf_lines", "SVM 0.14"] in drawn["normalised margin"]
+    if name == "mode_connectivity":
+        assert [label for _, label in drawn["loss from A to B"]] == ["straight line", "curve"]

@@ -15,6 +15,7 @@ import numpy as np
 
 from sandbox.app.model import COLUMNS, RunHistory
 from sandbox.app.panel import Action, Command, readable
+from sandbox.instruments import DEFAULT_PLOTS
 from sandbox.render.axes import format_decade
 from sandbox.render.numbers import human
 
@@ -73,10 +74,10 @@ class AxisRange:
     ticks: tuple[tuple[float, str], ...] = ()  # empty: ImPlot's own ticks
 
 
-def axis_range(series: list[np.ndarray], log: bool) -> AxisRange | None:
+def axis_range(series: list[np.ndarray], log: bool, decades: int = LOG_DECADES) -> AxisRange | None:
     """Limits that show every value of `series` without clipping, and never blow noise up.
 
-    Log: whole decades around the positive values, at least one decade and at most LOG_DECADES
+    Log: whole decades around the positive values, at least one decade and at most `decades`
     below the top (a loss falling to 1e-46 is drawn leaving the plot at 1e-12 below its start,
     not with ticks at 1e-306), labelled at decades. Linear: the values' range, at least
     MIN_RELATIVE_SPAN of their size (a loss stuck at 0.6931 ± 1e-7 is a flat line, not a
@@ -89,7 +90,7 @@ def axis_range(series: list[np.ndarray], log: bool) -> AxisRange | None:
     lo, hi = float(values.min()), float(values.max())
     if log:
         top = math.ceil(math.log10(hi) - 1e-9)
-        bottom = max(math.floor(math.log10(lo) + 1e-9), top - LOG_DECADES)
+        bottom = max(math.floor(math.log10(lo) + 1e-9), top - decades)
         bottom = min(bottom, top - 1)
         stride = math.ceil((top - bottom + 1) / MAX_LOG_TICKS)
         ticks = tuple((10.0**k, format_decade(k)) for k in range(top, bottom - 1, -stride))
@@ -148,36 +149,46 @@ def timeline_window(
 
 
 def _plots(gui, view: TimelineView, actions: list[Action]) -> None:
-    """Loss, gradient norm, distance from the start, and sharpness when a run measures it.
-    No legends: the colours are the runs' colours in the frame's legend; hovering names them."""
+    """The scenario's plots (`[view] plots`; by default loss, λmax when a run measures it,
+    gradient norm and distance) in one row, or two when the bar is not wide. No legends: the
+    colours are the runs' colours in the frame's legend; hovering names them."""
+    from sandbox.app.instrument_plots import DRAW
+
     implot = gui.implot
     size = gui.imgui.get_content_region_avail()
     if size.y < 60:
         return
+    declared = getattr(view.histories, "plots", DEFAULT_PLOTS)
+    names = [name for name in declared if name != "sharpness" or view.measured]
     wide = size.x > 2.2 * size.y  # a wide bar: one row of plots, else two rows
-    count = 4 if view.measured else 3
-    rows, cols = (1, count) if wide else (2, 2)
-    if not implot.begin_subplots("##plots", rows, cols, (size.x, size.y)):
+    rows = 1 if wide or len(names) < 2 else 2
+    if not names or not implot.begin_subplots("##plots", rows, -(-len(names) // rows), size):
         return
     try:
-        _plot(gui, view, "loss", "loss", True, actions)
-        if view.measured:
-            _sharpness_plot(gui, view, actions)
-        _gradient_plot(gui, view, actions)
-        _plot(gui, view, "distance", "distance", False, actions)
+        for name in names:
+            DRAW[name](gui, view, actions)
     finally:
         implot.end_subplots()
 
 
-def _begin(gui, view: TimelineView, title: str, log_y: bool, values: list[np.ndarray]) -> bool:
+def _begin(
+    gui,
+    view: TimelineView,
+    title: str,
+    log_y: bool,
+    values: list[np.ndarray],
+    decades: int = LOG_DECADES,
+) -> bool:
     """Begin a plot whose y axis fits `values` (the visible runs' values up to the shown step)."""
     implot = gui.implot
     if not implot.begin_plot(title, None, implot.Flags_.no_legend):
         return False
-    y_range = axis_range(values, log_y)
+    y_range = axis_range(values, log_y, decades)
     implot.setup_axes("step", "", 0, implot.AxisFlags_.auto_fit if y_range is None else 0)
-    implot.setup_axis_limits(implot.ImAxis_.x1, 0, max(view.steps, 1), implot.Cond_.always)
-    implot.setup_axis_ticks(implot.ImAxis_.x1, 0, max(view.steps, 1), 3)  # narrow plots: 3 labels
+    last = max(view.steps, 1)
+    implot.setup_axis_limits(implot.ImAxis_.x1, 0, last, implot.Cond_.always)
+    ticks = [0.0, last / 2, float(last)]  # narrow plots: 3 labels, short ones ("10k", not "10000")
+    implot.setup_axis_ticks(implot.ImAxis_.x1, ticks, [step_label(t) for t in ticks])
     if log_y:
         implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
     if y_range is not None:
@@ -186,6 +197,15 @@ def _begin(gui, view: TimelineView, title: str, log_y: bool, values: list[np.nda
             values_, labels = zip(*y_range.ticks, strict=True)
             implot.setup_axis_ticks(implot.ImAxis_.y1, list(values_), list(labels))
     return True
+
+
+def step_label(step: float) -> str:
+    """A step count in at most ~4 characters: 150, 1.5k, 10k, 2.5M (side by side, the last
+    label of one plot and the first of the next must not read as one number)."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if step >= size:
+            return f"{step / size:.3g}{suffix}"
+    return f"{step:.3g}"
 
 
 def _values(view: TimelineView, columns: list[int]) -> list[np.ndarray]:

@@ -148,12 +148,16 @@ def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def panel_arrays(problem, plots: tuple[str, ...], connection=None) -> dict[str, dict]:
-    """The fixed arrays of the declared panels (no step in them): the data and the SVM's
-    direction for `data`, the losses along line and curve for `mode_path`."""
+    """The fixed arrays the declared plots draw beside the records: the data for `data`, the
+    SVM's direction (w₁ … w_d, b) and margin for it, `margin` and `svm_angle`, and the losses
+    along line and curve for `mode_path`."""
     panels: dict[str, dict] = {}
-    if "data" in plots:
+    if {"data", "margin", "svm_angle"} & set(plots):
         z, labels = _augmented(problem)
-        panels["data"] = {"x": z[:, :-1], "labels": labels, "svm": svm_direction(z, labels)}
+        u = svm_direction(z, labels)
+        panels["svm"] = {"direction": u, "margin": 1 / float(np.linalg.norm(u))}
+        if "data" in plots:
+            panels["data"] = {"x": z[:, :-1], "labels": labels}
     if "mode_path" in plots and connection is not None:
         panels["mode_path"] = {
             "t": np.array(connection.t),
