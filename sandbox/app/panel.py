@@ -56,6 +56,8 @@ class PanelState:
     save_name: str = ""
     pending: dict[str, Any] = field(default_factory=dict)  # slider id -> value while dragging
     item_rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    controls_open: bool = True  # the docked panels' collapse arrows (app/layout.py)
+    timeline_open: bool = True
 
 
 @dataclass(frozen=True)
@@ -99,17 +101,24 @@ def current_values(scenario: Scenario, step: int) -> list[dict[str, Any]]:
     return values
 
 
-def control_panel(gui, view: PanelView, state: PanelState) -> list[Action]:
-    """Draw the panel window; return what the user asked for this frame."""
+def control_panel(gui, view: PanelView, state: PanelState, box: tuple) -> list[Action]:
+    """Draw the panel window docked at `box` (pixels: left, top, right, bottom; see
+    app/layout.py); return what the user asked for this frame. Its title bar's arrow collapses
+    it to that bar (`state.controls_open`), and the 3-D view takes the room."""
     imgui = gui.imgui
     ui = gui.ui * gui.font_scale
     actions: list[Action] = []
-    imgui.set_next_window_pos((16 * gui.ui, 0.30 * gui.size[1]), imgui.Cond_.first_use_ever)
-    imgui.set_next_window_size((360 * ui, 0.68 * gui.size[1]), imgui.Cond_.first_use_ever)
-    imgui.begin("Controls", None, imgui.WindowFlags_.no_collapse)
-    imgui.push_item_width(-140 * ui)  # room for the labels on the right
+    left, top, right, bottom = box
+    imgui.set_next_window_pos((left, top), imgui.Cond_.always)
+    imgui.set_next_window_size((right - left, max(bottom - top, 60 * ui)), imgui.Cond_.always)
+    flags = imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
+    state.controls_open = imgui.begin("Controls", None, flags)[0]
     low, extent = imgui.get_window_pos(), imgui.get_window_size()
     state.item_rects["panel"] = (low.x, low.y, low.x + extent.x, low.y + extent.y)
+    if not state.controls_open:
+        imgui.end()
+        return actions
+    imgui.push_item_width(-140 * ui)  # room for the labels on the right
     try:
         _scenario_picker(gui, view, actions)
         if view.busy:

@@ -22,7 +22,6 @@ from sandbox.render.numbers import human
 LOG_DECADES = 12  # a log axis reaches at most this far below its top: never down to 1e-306
 MIN_RELATIVE_SPAN = 0.05  # a linear axis spans at least 5 % of its values' size: noise stays flat
 MAX_LOG_TICKS = 4  # decade labels on a narrow plot
-TIMELINE_HEIGHT = 0.34  # the timeline window's opening height, as a share of the frame's
 
 
 @dataclass(frozen=True)
@@ -102,22 +101,24 @@ def axis_range(series: list[np.ndarray], log: bool, decades: int = LOG_DECADES) 
     return AxisRange(lo - pad, hi + pad)
 
 
-def timeline_window(
-    gui, view: TimelineView, left: float, right: float, rects: dict | None = None
-) -> list[Action]:
-    """The bar along the bottom between `left` and `right` (pixels): playback, scrubber, plots.
-    `rects`, when given, receives the window's and the scrubber's rectangles (for tests)."""
+def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
+    """The bar docked at `box` (pixels: left, top, right, bottom; see app/layout.py): playback,
+    scrubber, plots. Its title bar's arrow collapses it (`state.timeline_open`: a PanelState);
+    `state.item_rects` receives the window's and the scrubber's rectangles (for tests)."""
     imgui = gui.imgui
     ui = gui.ui * gui.font_scale
     actions: list[Action] = []
-    height = TIMELINE_HEIGHT * gui.size[1]
-    top = gui.size[1] - height - 16 * gui.ui
-    imgui.set_next_window_pos((left, top), imgui.Cond_.first_use_ever)
-    imgui.set_next_window_size((right - left, height), imgui.Cond_.first_use_ever)
-    imgui.begin("Timeline and plots", None, imgui.WindowFlags_.no_collapse)
+    left, top, right, bottom = box
+    imgui.set_next_window_pos((left, top), imgui.Cond_.always)
+    imgui.set_next_window_size((right - left, max(bottom - top, 60 * ui)), imgui.Cond_.always)
+    flags = imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
+    state.timeline_open = imgui.begin("Timeline and plots", None, flags)[0]
+    rects = state.item_rects
     position, extent = imgui.get_window_pos(), imgui.get_window_size()
-    if rects is not None:
-        rects["plots"] = (position.x, position.y, position.x + extent.x, position.y + extent.y)
+    rects["plots"] = (position.x, position.y, position.x + extent.x, position.y + extent.y)
+    if not state.timeline_open:
+        imgui.end()
+        return actions
     try:
         if imgui.button("play" if view.paused else "pause", (70 * ui, 0)):
             actions.append(Command("toggle"))
@@ -139,9 +140,8 @@ def timeline_window(
         )
         if changed:
             actions.append(Command("scrub", step))
-        if rects is not None:
-            low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
-            rects["scrub"] = (low.x, low.y, high.x, high.y)
+        low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        rects["scrub"] = (low.x, low.y, high.x, high.y)
         _plots(gui, view, actions)
     finally:
         imgui.end()

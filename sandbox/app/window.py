@@ -23,8 +23,8 @@ from pathlib import Path
 
 from sandbox.app import lecture
 from sandbox.app.model import ViewModel
-from sandbox.app.plots import TIMELINE_HEIGHT
 from sandbox.app.worker import BackgroundWorker
+from sandbox.render.framing import same_region
 from sandbox.scenario.schema import Scenario
 
 PLAYBACK_SECONDS = 20.0  # a whole scenario plays in about this long at speed ×1
@@ -34,8 +34,6 @@ ZOOM_PER_WHEEL = 0.9
 IDLE_FPS = 20  # polls a second while nothing changes (input and new steps still wake it)
 STALL_TIMEOUT = 120.0  # --frames mode gives up when no new step arrives for this long
 RELOAD_POLL_SECONDS = 0.5
-PANEL_WIDTH = 360  # pixels at 720 of height
-TOP_PANELS = 0.2  # of the height: the title and legend panels above the 3-D view
 
 
 @dataclass
@@ -150,6 +148,7 @@ class App:
         self._drawn: tuple | None = None  # what the frame on screen shows (`_looks`)
         self.camera = None
         self.framed = None  # the camera as framed for the layout, until the user moves it
+        self.framed_region = None  # where `framed` puts the surface (renderer.region)
         self.show_help = False
         self.wireframe = False
         self.fullscreen = lecture_mode
@@ -265,14 +264,12 @@ class App:
             self.ctx.screen.use()
             self.ctx.screen.clear(*self.theme.backdrop)  # surface still being computed
         else:
-            if self.camera is None:
-                from sandbox.render.renderer import default_camera
-
-                region = self._free_region() if self.show_panel else None
-                self.camera = self.framed = default_camera(state, self.renderer.size, region)
             # With the panels up, the alert goes over them (`_panels`): the HUD's banner at the
             # bottom would sit under the timeline
-            self.renderer.draw(replace(state, alert="") if self.show_panel else state, self.camera)
+            drawn = replace(state, alert="") if self.show_panel else state
+            area = self.layout().view if self.show_panel else None
+            self.renderer.draw(drawn, self.camera, area)
+            self._frame_camera(drawn, area)
             if self.show_panel:
                 self._panels(state.alert)
             self.renderer.present(self.ctx.screen, self.window_size)
@@ -289,6 +286,8 @@ class App:
             self.model.available_step(),
             self.camera,
             self.show_panel,
+            self.panel_state.controls_open,
+            self.panel_state.timeline_open,
             self.show_help,
             self.wireframe,
             frozenset(self.hidden),
@@ -299,17 +298,25 @@ class App:
             self.window_size,
         )
 
-    def _free_region(self) -> tuple[float, float, float, float]:
-        """The part of the frame no panel covers, in normalised device coordinates (x0, x1, y0,
-        y1): right of the control panel, below the title and legend, above the timeline (their
-        opening places; see panel.control_panel and plots.timeline_window)."""
-        width, height = self.window_size
-        ui = height / 720 * self.gui.font_scale
-        left = (PANEL_WIDTH + 32) * ui / width
-        right = 1 - 16 * ui / width
-        top = TOP_PANELS
-        bottom = 1 - TIMELINE_HEIGHT - 32 * ui / height
-        return 2 * left - 1, 2 * right - 1, 1 - 2 * bottom, 1 - 2 * top
+    def layout(self):
+        """Where the docked panels and the 3-D view go this frame (app/layout.py)."""
+        from sandbox.app.layout import docked
+
+        state = self.panel_state
+        ui = self.gui.ui * self.gui.font_scale
+        return docked(self.window_size, ui, state.controls_open, state.timeline_open)
+
+    def _frame_camera(self, state, area) -> None:
+        """Frame the surface in the part of the view that no panel covers, the first time and
+        again whenever that part moves (a panel collapsed, the window resized, an alert shown),
+        unless the user has moved the camera: then it stays theirs."""
+        region = self.renderer.region
+        if self.camera is not None:
+            if self.camera is not self.framed or same_region(region, self.framed_region):
+                return
+            self.renderer.draw(state, None, area)  # the frame again, with the view re-framed
+        self.camera = self.framed = self.renderer.camera
+        self.framed_region = region
 
     def _alert(self) -> str:
         if self.model.failure:
@@ -343,15 +350,15 @@ class App:
             measured=bool(self.model.sharpness),
         )
         gui = self.gui
+        layout = self.layout()
         gui.begin_frame()
-        actions = panel.control_panel(gui, view, self.panel_state)
-        left = (PANEL_WIDTH + 32) * gui.ui * gui.font_scale
-        right = self.window_size[0] - (0.3 * self.window_size[1] + 32 * gui.ui)
+        actions = panel.control_panel(gui, view, self.panel_state, layout.controls)
+        actions += plots.timeline_window(gui, timeline, layout.timeline, self.panel_state)
         rects = self.panel_state.item_rects
-        actions += plots.timeline_window(gui, timeline, left, max(right, left + 200), rects)
+        left, right = layout.timeline[0], layout.timeline[2]
         if alert:  # just above the timeline, wherever the user has moved it
             bottom = rects["plots"][1] if "plots" in rects else self.window_size[1]
-            gui.banner(alert, left, max(right, left + 200), bottom - 8 * gui.ui)
+            gui.banner(alert, left, right, bottom - 8 * gui.ui)
         gui.end_frame(self.renderer.targets.final_fbo)
         for action in actions:
             self.apply(action)
@@ -498,9 +505,7 @@ class App:
         elif key == pg.K_g:
             self.wireframe = not self.wireframe
         elif key in (pg.K_p, pg.K_TAB):
-            self.show_panel = not self.show_panel
-            if self.camera is self.framed:  # not moved by the user: frame the new free area
-                self.camera = None
+            self.show_panel = not self.show_panel  # a framed camera follows (_frame_camera)
         elif key in (pg.K_PAGEDOWN, pg.K_RIGHT, pg.K_DOWN):
             self.next_caption()
         elif key in (pg.K_PAGEUP, pg.K_LEFT, pg.K_UP):

@@ -24,6 +24,7 @@ TITLE_PX, BODY_PX, SMALL_PX, TICK_PX = 30, 23, 20, 19
 # A number as `human` prints it ("0.0123", "-1.43e-4", "< 1e-12", "nan"), and the widest it gets
 NUMBER = re.compile(r"(?:[<≈] )?-?\d+(?:\.\d+)?(?:e-?\d+)?|\b(?:nan|inf)\b")
 NUMBER_TEMPLATE = "-8.88e-88"
+LEGEND_SHARE = 0.4  # a legend wider than this share of the view stacks each run's two lines
 SUBTITLE_FRACTION = 22  # lecture subtitles: frame height / 22 pixels (the goal is ≥ 1/25)
 
 HELP_KEYS = (
@@ -56,34 +57,58 @@ def wrap(overlay: OverlayPass, text: str, px: float, bold: bool, max_width: floa
     return lines or [""]
 
 
-def title_panel(overlay: OverlayPass, state: SceneState, ui: float, max_width: float) -> Box:
-    """Title, caption and step counter in a panel at the top left, wrapped to `max_width`
-    pixels; returns the panel's box."""
+def title_panel(
+    overlay: OverlayPass, state: SceneState, ui: float, max_width: float, x: float, y: float
+) -> Box:
+    """Title, caption and step counter in a panel with its top left at (x, y), wrapped to
+    `max_width` pixels; returns the panel's box. The panel is as tall as the longest of the
+    scenario's captions needs (`state.captions`), so it does not grow and shrink as captions
+    change, and the view framed beside it stays clear of it."""
     inner = max_width - 2 * PAD * ui
     theme = state.theme
     title = wrap(overlay, state.title, TITLE_PX * ui, True, inner)
     lines = [(t, TITLE_PX, True, theme.text) for t in title]
-    if state.caption and not theme.subtitles:
-        caption = wrap(overlay, state.caption, SMALL_PX * ui, False, inner)
+    if not theme.subtitles:
+        caption = wrap(overlay, state.caption, SMALL_PX * ui, False, inner) if state.caption else []
+        room = max(
+            (len(wrap(overlay, c, SMALL_PX * ui, False, inner)) for c in state.captions), default=0
+        )
+        caption += [""] * (room - len(caption))
         lines += [(t, SMALL_PX, False, theme.dim) for t in caption]
     lines.append((f"step {state.step}", BODY_PX, False, theme.text))
-    return _panel_of_lines(overlay, lines, MARGIN * ui, MARGIN * ui, ui, theme.panel)
+    return _panel_of_lines(overlay, lines, x, y, ui, theme.panel)
+
+
+ARRANGEMENTS = ("beside", "below")  # the legend beside the title, or under it
 
 
 def top_panels(
-    overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float, width: int
+    overlay: OverlayPass,
+    state: SceneState,
+    trails: list[PreparedTrail],
+    ui: float,
+    area: Box,
+    arrangement: str = "beside",
 ) -> list[Box]:
-    """Title panel and legend side by side; when the legend leaves the title too little room,
-    the title takes the full width and the legend goes below it (nothing ever overlaps).
-    Returns the boxes of the panels drawn."""
+    """Title panel (top left of `area`) and legend (top right): "beside" the title, which then
+    wraps in the room the legend leaves, or "below" it, the title taking the full width (the
+    renderer keeps whichever leaves the view more room). A legend wider than LEGEND_SHARE of the
+    area puts each run's detail under its name. Nothing ever overlaps. Returns the boxes drawn."""
+    x0, y0, x1, _ = area
+    width, margin = x1 - x0, MARGIN * ui
     legend_w = legend_width(overlay, state, trails, ui)
-    beside = width - legend_w - 3 * MARGIN * ui
-    if beside >= 0.45 * width or legend_w == 0:
-        title = title_panel(overlay, state, ui, beside if legend_w else width - 2 * MARGIN * ui)
-        boxes = [title, legend(overlay, state, trails, ui, width, top=MARGIN * ui)]
+    stacked = legend_w > LEGEND_SHARE * width  # a wide legend: each detail under its name
+    if stacked:
+        legend_w = legend_width(overlay, state, trails, ui, stacked=True)
+    beside = width - legend_w - 3 * margin
+    if legend_w == 0 or (arrangement == "beside" and beside >= 0.3 * width):
+        room = beside if legend_w else width - 2 * margin
+        title = title_panel(overlay, state, ui, room, x0 + margin, y0 + margin)
+        top = y0 + margin
     else:
-        title = title_panel(overlay, state, ui, width - 2 * MARGIN * ui)
-        boxes = [title, legend(overlay, state, trails, ui, width, top=title[3] + MARGIN * ui / 2)]
+        title = title_panel(overlay, state, ui, width - 2 * margin, x0 + margin, y0 + margin)
+        top = title[3] + margin / 2
+    boxes = [title, legend(overlay, state, trails, ui, x1, top, stacked)]
     return [box for box in boxes if box is not None]
 
 
@@ -105,22 +130,34 @@ def steady_width(overlay: OverlayPass, text: str, px: float) -> float:
     return max(overlay.measure(template, px), overlay.measure(text, px))
 
 
-def _legend_columns(overlay: OverlayPass, rows, extra, ui: float) -> tuple[float, float, float]:
+def _legend_columns(
+    overlay: OverlayPass, rows, extra, ui: float, stacked: bool = False
+) -> tuple[float, float, float]:
+    """(swatch, name column, inner width) of the legend; `stacked` puts each run's detail
+    under its name in smaller type (a narrow legend beside the title instead of a wide one
+    above the view)."""
     swatch = 2 * 9 * ui + 10 * ui
     name_w = max((overlay.measure(r[1], BODY_PX * ui, True) for r in rows), default=0)
-    detail_w = max((steady_width(overlay, r[2], BODY_PX * ui) for r in rows), default=0)
+    detail_px = (SMALL_PX if stacked else BODY_PX) * ui
+    detail_w = max((steady_width(overlay, r[2], detail_px) for r in rows), default=0)
     extra_w = max((steady_width(overlay, e[0], SMALL_PX * ui) for e in extra), default=0)
+    if stacked:
+        return swatch, name_w, max(swatch + max(name_w, detail_w), extra_w)
     return swatch, name_w, max(swatch + name_w + 14 * ui + detail_w, extra_w)
 
 
 def legend_width(
-    overlay: OverlayPass, state: SceneState, trails: list[PreparedTrail], ui: float
+    overlay: OverlayPass,
+    state: SceneState,
+    trails: list[PreparedTrail],
+    ui: float,
+    stacked: bool = False,
 ) -> float:
     """The legend panel's width in pixels (0 when there is nothing to show)."""
     rows, extra = _legend_rows(state, trails)
     if not rows and not extra:
         return 0.0
-    return _legend_columns(overlay, rows, extra, ui)[2] + 2 * PAD * ui
+    return _legend_columns(overlay, rows, extra, ui, stacked)[2] + 2 * PAD * ui
 
 
 def legend(
@@ -128,24 +165,27 @@ def legend(
     state: SceneState,
     trails: list[PreparedTrail],
     ui: float,
-    width: int,
+    right: float,
     top: float,
+    stacked: bool = False,
 ) -> Box | None:
-    """One row per run (colour swatch, name, loss or label) and the extra HUD lines, right side;
-    returns the panel's box (None when there is nothing to show)."""
+    """One row per run (colour swatch, name, loss or label; `stacked`: the detail on a second,
+    smaller line) and the extra HUD lines, its right edge a margin left of `right`; returns the
+    panel's box (None when there is nothing to show)."""
     rows, extra = _legend_rows(state, trails)
     if not rows and not extra:
         return None
-    swatch, name_w, inner = _legend_columns(overlay, rows, extra, ui)
-    row_h = BODY_PX * ui * 1.45
+    swatch, name_w, inner = _legend_columns(overlay, rows, extra, ui, stacked)
+    name_h = BODY_PX * ui * (1.3 if stacked else 1.45)
+    row_h = name_h + (SMALL_PX * ui * 1.35 if stacked else 0)
     height = len(rows) * row_h + len(extra) * SMALL_PX * ui * 1.4 + 2 * PAD * ui
-    x = width - MARGIN * ui - inner - 2 * PAD * ui
+    x = right - MARGIN * ui - inner - 2 * PAD * ui
     y = top
     theme = state.theme
     overlay.rect(x, y, inner + 2 * PAD * ui, height, theme.panel, 10 * ui)
     cx, cy = x + PAD * ui, y + PAD * ui
     for trail, name, detail in rows:
-        mid = cy + row_h / 2
+        mid = cy + name_h / 2
         r = 9 * ui
         overlay.rect(
             cx - 2 * ui, mid - r - 2 * ui, 2 * r + 4 * ui, 2 * r + 4 * ui, (0, 0, 0, 1), r + 2 * ui
@@ -153,9 +193,12 @@ def legend(
         overlay.rect(cx, mid - r, 2 * r, 2 * r, (*trail.color, 1.0), r)
         overlay.text(name, cx + swatch, mid, BODY_PX * ui, theme.text, bold=True, valign="middle")
         color = theme.warn if trail.diverged else theme.text
-        overlay.text(
-            detail, cx + swatch + name_w + 14 * ui, mid, BODY_PX * ui, color, valign="middle"
-        )
+        if stacked:
+            overlay.text(detail, cx + swatch, cy + name_h, SMALL_PX * ui, color)
+        else:
+            overlay.text(
+                detail, cx + swatch + name_w + 14 * ui, mid, BODY_PX * ui, color, valign="middle"
+            )
         cy += row_h
     for text, px, bold, color in extra:
         overlay.text(text, cx, cy, px * ui, color, bold)
@@ -209,16 +252,15 @@ def minimap_frame(
     return x - t, caption_top, x + w + t, y + h + t
 
 
-def alert_banner(
-    overlay: OverlayPass, message: str, ui: float, size: tuple[int, int], right: float
-) -> Box:
-    """A red banner at the bottom, centred in the space left of `right` (the mini-map);
-    returns its box."""
+def alert_banner(overlay: OverlayPass, message: str, ui: float, area: Box, right: float) -> Box:
+    """A red banner at the bottom of `area`, centred between its left edge and `right` (the
+    mini-map); returns its box."""
     px = BODY_PX * ui
     height = px * 1.6 + PAD * ui
     width = overlay.measure(message, px, True) + 2 * PAD * ui
-    centre = max(right / 2, width / 2 + MARGIN * ui)
-    x, y = centre - width / 2, size[1] - MARGIN * ui - height
+    left = area[0]
+    centre = max((left + right) / 2, left + width / 2 + MARGIN * ui)
+    x, y = centre - width / 2, area[3] - MARGIN * ui - height
     overlay.rect(x, y, width, height, (0.70, 0.08, 0.08, 0.92), 8 * ui)
     overlay.text(message, centre, y + height / 2, px, (1, 1, 1, 1), True, "center", "middle")
     return x, y, x + width, y + height
@@ -257,21 +299,30 @@ def _panel_of_lines(
 
 
 def subtitle(
-    overlay: OverlayPass, state: SceneState, size: tuple[int, int], right: float
+    overlay: OverlayPass, state: SceneState, size: tuple[int, int], area: Box, right: float
 ) -> Box | None:
-    """The caption in large type at the bottom centre (lecture mode): at least 1/25 of the
-    frame height, wrapped to 80 % of the room left of `right` (the mini-map). Returns its box
-    (None without a caption)."""
-    if not state.caption:
+    """The caption in large type at the bottom centre of `area` (lecture mode): at least 1/25
+    of the frame height, wrapped to 80 % of the room between the area's left edge and `right`
+    (the mini-map). Returns the box it keeps for captions, as tall as the longest caption needs
+    (so the view framed above it stays clear of every caption), or None without captions."""
+    captions = [c for c in (state.caption, *state.captions) if c]
+    if not captions:
         return None
     theme, px = state.theme, size[1] / SUBTITLE_FRACTION
     pad = 0.45 * px
-    lines = wrap(overlay, state.caption, px, False, 0.8 * right - 2 * pad)
-    width = max(overlay.measure(line, px) for line in lines) + 2 * pad
-    height = len(lines) * 1.3 * px + 2 * pad - 0.3 * px
-    centre = right / 2
-    y = size[1] - height - 0.6 * px
-    overlay.rect(centre - width / 2, y, width, height, theme.panel, 0.3 * px)
-    for k, line in enumerate(lines):
-        overlay.text(line, centre, y + pad + k * 1.3 * px, px, theme.text, False, "center")
-    return centre - width / 2, y, centre + width / 2, y + height
+    left, bottom = area[0], area[3]
+    room = 0.8 * (right - left) - 2 * pad
+    centre = (left + right) / 2
+    tallest = max(len(wrap(overlay, c, px, False, room)) for c in captions)
+    reserved = tallest * 1.3 * px + 2 * pad - 0.3 * px
+    top = bottom - reserved - 0.6 * px
+    if state.caption:
+        lines = wrap(overlay, state.caption, px, False, room)
+        width = max(overlay.measure(line, px) for line in lines) + 2 * pad
+        height = len(lines) * 1.3 * px + 2 * pad - 0.3 * px
+        y = bottom - height - 0.6 * px
+        overlay.rect(centre - width / 2, y, width, height, theme.panel, 0.3 * px)
+        for k, line in enumerate(lines):
+            overlay.text(line, centre, y + pad + k * 1.3 * px, px, theme.text, False, "center")
+    half = room / 2 + pad
+    return centre - half, top, centre + half, bottom - 0.6 * px

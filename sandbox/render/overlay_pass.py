@@ -120,3 +120,7 @@ class OverlayPass:
             self.text_program["u_halo"].value = self.halo
             self._text_vao.render(moderngl.TRIANGLES, vertices=len(vertices))
         self._rects, self._glyphs = [], {}
+
+    def discard(self) -> None:
+        """Forget everything queued without drawing it (a layout measured, not shown)."""
+        self._rects, self._glyphs = [], {}

@@ -12,6 +12,7 @@ default frame has none; lines, contours, balls and text are anti-aliased in thei
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -21,6 +22,7 @@ import numpy as np
 from sandbox.render import hud
 from sandbox.render.axes import axes
 from sandbox.render.camera import FRAME_REGION, OrbitCamera, look_at, orthographic
+from sandbox.render.framing import GAP, SURFACE_ASPECT, Box, Region, clear_box, to_region
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
@@ -94,6 +96,10 @@ def _visible(eye: np.ndarray, point: np.ndarray, world: WorldTransform, grid_h) 
     return bool(np.all(ground <= ray[inside, 2] + 0.01))
 
 
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def camera_light(camera: OrbitCamera) -> tuple[float, float, float]:
     """A light above and to the left of the viewer, so relief reads the same from any side."""
     right, _, forward = camera.basis()
@@ -147,6 +153,10 @@ class Renderer:
         }
         self._home_fbo = ctx.fbo or ctx.detect_framebuffer(0)
         self.targets: FrameTargets | None = None
+        self.hud_boxes: list[Box] = []  # the last frame's title, legend, mini-map ... (pixels)
+        self.region: Region | None = None  # where the last frame's view could frame the surface
+        self.camera: OrbitCamera | None = None  # the last frame's camera
+        self._arranged: tuple = (None, ("beside", True))  # layout key, (arrangement, mini-map)
         self.resize(size)
 
     @property
@@ -170,27 +180,47 @@ class Renderer:
             part.release()
 
     # --- a frame --------------------------------------------------------------------------------
-    def draw(self, state: SceneState, camera: OrbitCamera | None = None) -> None:
-        """Render one frame of `state` into the offscreen framebuffer."""
-        camera = camera or default_camera(state, self.size)
+    def draw(
+        self, state: SceneState, camera: OrbitCamera | None = None, area: Box | None = None
+    ) -> None:
+        """Render one frame of `state` into the offscreen framebuffer.
+
+        `area` (pixels: left, top, right, bottom; default the whole frame) is the part of the
+        frame that is the 3-D view's: the app's docked panels take the rest. The title, legend,
+        mini-map and subtitles are laid out inside it, and without a `camera` the surface is
+        framed in the largest rectangle of it that none of them covers (`self.region`); the
+        camera used is kept as `self.camera`.
+        """
+        size = self.targets.size
+        area = area or (0.0, 0.0, float(size[0]), float(size[1]))
         world, grid_h = self._heights(state)
         paths = self._paths.paths(
             state.trails, world, grid_h, self.surface.vertex_heights, self.surface.heights_key
         )
         trails = [path.trail for path in paths]
+        ui = size[1] / 720 * state.theme.type_scale
+        minimap = self._minimap_box(world, area, ui) if state.show_minimap else None
+        arrangement, keep_minimap = self._arrangement(state, trails, ui, area, minimap)
+        minimap = minimap if keep_minimap else None
+        panels = self._hud_panels(state, trails, ui, area, minimap, arrangement)
+        self.hud_boxes = panels
+        self.region = to_region(clear_box(area, panels, GAP * ui), size)
+        camera = camera or default_camera(state, size, self.region)
+        self.camera = camera
         targets = self.targets
         targets.scene_fbo.use()
         self.ctx.disable(moderngl.BLEND)
         targets.scene_fbo.clear(*state.theme.backdrop, depth=1.0)
-        ui = targets.scene_size[1] / 720  # sizes below are for a 720-pixel-high frame
-        labels = self._main_view(state, world, paths, camera, ui)
-        minimap = self._minimap(world, paths, ui, state.theme) if state.show_minimap else None
-        self._post_process()
-        to_final = targets.size[1] / targets.scene_size[1]
-        labels = [replace(label, x=label.x * to_final, y=label.y * to_final) for label in labels]
+        scene_ui = targets.scene_size[1] / 720  # sizes below are for a 720-pixel-high frame
+        labels = self._main_view(state, world, paths, camera, scene_ui)
         if minimap is not None:
-            minimap = tuple(round(v * to_final) for v in minimap)
-        self._hud(state, trails, labels, minimap, targets.size[1] / 720 * state.theme.type_scale)
+            to_scene = targets.scene_size[1] / size[1]
+            in_scene = [round(v * to_scene) for v in minimap]
+            self._minimap(world, paths, scene_ui, state.theme, in_scene)
+        self._post_process()
+        to_final = size[1] / targets.scene_size[1]
+        labels = [replace(label, x=label.x * to_final, y=label.y * to_final) for label in labels]
+        self._hud(state, labels, panels, ui)
 
     def _heights(self, state: SceneState) -> tuple[WorldTransform, np.ndarray]:
         """The world transform and normalised heights of `state`, uploaded. The same heights
@@ -250,15 +280,22 @@ class Renderer:
             self.trajectories.draw_segments(drops, mvp, viewport_size, width, outline)
         self.trajectories.draw_balls(balls(paths, 11.0 * ui * scale), mvp, viewport_size)
 
-    def _minimap(self, world, paths, ui, theme) -> tuple[int, int, int, int]:
-        """A top-down orthographic view in the bottom-right corner; returns its (x, y, w, h)
-        in scene pixels from the top left."""
+    def _minimap_box(self, world, area: Box, ui: float) -> tuple[int, int, int, int]:
+        """The top view's (x, y, w, h) in frame pixels: the bottom-right corner of `area`, its
+        longer side MINIMAP_FRACTION of the area's height."""
+        ax, ay = world.half_extent
+        longer = MINIMAP_FRACTION * (area[3] - area[1])
+        w, h = round(longer * ax / max(ax, ay)), round(longer * ay / max(ax, ay))
+        x = round(area[2] - w - hud.MARGIN * ui)
+        y_top = round(area[3] - h - hud.MARGIN * ui)
+        return x, y_top, w, h
+
+    def _minimap(self, world, paths, ui, theme, box) -> None:
+        """The top-down orthographic view at `box` = (x, y, w, h) in scene pixels from the top
+        left."""
         width, height = self.targets.scene_size
         ax, ay = world.half_extent
-        longer = MINIMAP_FRACTION * height
-        w, h = round(longer * ax / max(ax, ay)), round(longer * ay / max(ax, ay))
-        x = width - w - round(hud.MARGIN * ui)
-        y_top = height - h - round(hud.MARGIN * ui)
+        x, y_top, w, h = box
         viewport = (x, height - y_top - h, w, h)
         view = look_at(np.array([0.0, 0.0, 5.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]))
         mvp = orthographic(ax, ay, 0.1, 10.0) @ view
@@ -277,7 +314,6 @@ class Renderer:
         budget = tuple(round(b * MINIMAP_BUDGET) for b in TRAIL_BUDGET)
         self._trails("minimap", paths, mvp, (w, h), viewport, ui, MINIMAP_SCALE, budget)
         self.ctx.viewport = (0, 0, width, height)
-        return x, y_top, w, h
 
     def _minimap_surface(self, world, mvp, size, ui, backdrop) -> moderngl.Texture:
         """The top view of the surface as an image of `size`, redrawn only when the heights,
@@ -323,21 +359,54 @@ class Renderer:
             vao.program["u_depth"].value = DEPTH_UNIT
         vao.render(moderngl.TRIANGLES, vertices=3)
 
-    def _hud(self, state, trails, labels, minimap_box, ui) -> None:
+    def _arrangement(self, state, trails, ui, area: Box, minimap_box) -> tuple[str, bool]:
+        """The arrangement of title and legend (hud.ARRANGEMENTS) that leaves the surface the
+        largest picture with no two panels overlapping, and whether the mini-map has room (in a
+        small window a tall legend can reach down to it: then the top view goes, not a run).
+        Measured once per layout: it depends on the texts, not on the step."""
+        key = (
+            area, ui, state.title, state.captions, state.theme, state.alert, state.hud_lines,
+            tuple((t.trail.name, bool(t.trail.label)) for t in trails), minimap_box,
+        )  # fmt: skip
+        if self._arranged[0] != key:
+            best = (-math.inf, ("beside", False))
+            for keep in (True, False) if minimap_box is not None else (False,):
+                for arrangement in hud.ARRANGEMENTS:
+                    minimap = minimap_box if keep else None
+                    boxes = self._hud_panels(state, trails, ui, area, minimap, arrangement)
+                    self.overlay.discard()
+                    if any(_overlap(a, b) for a, b in itertools.combinations(boxes, 2)):
+                        continue
+                    box = clear_box(area, boxes, GAP * ui)
+                    score = min((box[2] - box[0]) / SURFACE_ASPECT, box[3] - box[1])
+                    best = max(best, (score, (arrangement, keep)), key=lambda b: b[0])
+                if best[0] > -math.inf:
+                    break  # the best with the mini-map, if any has room for it
+            self._arranged = (key, best[1])
+        return self._arranged[1]
+
+    def _hud_panels(
+        self, state, trails, ui, area: Box, minimap_box, arrangement: str = "beside"
+    ) -> list[Box]:
+        """Queue the title, legend, mini-map frame, subtitles and alert inside `area`; returns
+        their boxes (pixels), which the view and the axis labels keep clear of."""
+        overlay, theme = self.overlay, state.theme
+        overlay.halo = theme.halo
+        panels = hud.top_panels(overlay, state, trails, ui, area, arrangement)
+        if minimap_box is not None:
+            panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
+        right = minimap_box[0] - hud.MARGIN * ui if minimap_box else area[2]
+        if theme.subtitles:
+            panels.append(hud.subtitle(overlay, state, self.targets.size, area, right))
+        if state.alert:
+            panels.append(hud.alert_banner(overlay, state.alert, ui, area, right))
+        return [box for box in panels if box is not None]
+
+    def _hud(self, state, labels, panels: list[Box], ui) -> None:
         size = self.targets.size
         self.targets.final_fbo.use()
         overlay, theme = self.overlay, state.theme
-        overlay.halo = theme.halo
-        panels = hud.top_panels(overlay, state, trails, ui, size[0])
-        if minimap_box is not None:
-            panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
-        right = minimap_box[0] - hud.MARGIN * ui if minimap_box else size[0]
-        if theme.subtitles:
-            panels.append(hud.subtitle(overlay, state, size, right))
-        if state.alert:
-            panels.append(hud.alert_banner(overlay, state.alert, ui, size, right))
-        keep_out = [box for box in panels if box is not None]
-        hud.axis_labels(overlay, labels, ui, theme, keep_out)  # never over a panel's text
+        hud.axis_labels(overlay, labels, ui, theme, panels)  # never over a panel's text
         overlay.flush(size)
         if state.help:
             hud.help_panel(overlay, ui, size, theme)

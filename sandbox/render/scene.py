@@ -87,6 +87,9 @@ class SceneState:
         Step counter shown in the HUD.
     caption
         Subtitle under the title (what to look at).
+    captions
+        Every caption the scenario can show: the title panel (or the lecture subtitle) keeps
+        room for the longest, so panels keep their size while captions change.
     log_height
         Height and colour follow log10(loss - floor) instead of the loss: for landscapes that span
         orders of magnitude (canyons, Rosenbrock).
@@ -112,6 +115,7 @@ class SceneState:
     trails: tuple[Trail, ...] = ()
     step: int = 0
     caption: str = ""
+    captions: tuple[str, ...] = ()
     log_height: bool = False
     hud_lines: tuple[str, ...] = ()
     show_minimap: bool = True
@@ -133,3 +137,4 @@ class SceneState:
         object.__setattr__(self, "bounds", ((float(x0), float(x1)), (float(y0), float(y1))))
         object.__setattr__(self, "trails", tuple(self.trails))
         object.__setattr__(self, "hud_lines", tuple(self.hud_lines))
+        object.__setattr__(self, "captions", tuple(self.captions))

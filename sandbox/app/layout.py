@@ -1,0 +1,49 @@
+"""The docked layout: the control panel is a left column, the timeline a bottom strip, and the
+3-D view (with its title, legend and mini-map) gets the rest.
+
+The panels are placed here every frame from the window's size and whether each is collapsed, so
+a resize or a collapse keeps the layout true; the renderer lays its HUD out inside `view` and
+frames the surface in what is left (sandbox/render/framing.py), so no panel covers a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sandbox.render.framing import Box
+
+PANEL_WIDTH = 360  # the control column, pixels at 720 of height
+TIMELINE_HEIGHT = 0.30  # the timeline strip, as a share of the window's height
+MARGIN = 16  # pixels at 720 of height
+BAR = 30  # a collapsed panel's title bar, pixels at 720 of height (ImGui's is ~26)
+
+
+@dataclass(frozen=True)
+class Docked:
+    """Where each part goes, in pixels (left, top, right, bottom) from the top left."""
+
+    controls: Box
+    timeline: Box
+    view: Box  # the 3-D view's area: title, legend, mini-map, surface
+
+
+def docked(
+    size: tuple[int, int], ui: float, controls_open: bool = True, timeline_open: bool = True
+) -> Docked:
+    """The layout for a window of `size` whose text is scaled by `ui` (height / 720 × the font
+    scale). A collapsed panel keeps only its title bar: the control bar at the top left (the
+    view starts below it), the timeline bar along the bottom."""
+    width, height = size
+    margin, bar = MARGIN * ui, BAR * ui
+    right = margin + PANEL_WIDTH * ui
+    if controls_open:
+        controls = (margin, margin, right, height - margin)
+        view_left, view_top = right, 0.0
+    else:
+        controls = (margin, margin, right, margin + bar)
+        view_left, view_top = 0.0, margin + bar
+    strip = TIMELINE_HEIGHT * height if timeline_open else bar
+    left = (right if controls_open else 0.0) + margin
+    timeline = (left, height - margin - strip, width - margin, height - margin)
+    view = (view_left, view_top, float(width), timeline[1])
+    return Docked(controls, timeline, view)
