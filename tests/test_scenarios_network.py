@@ -340,6 +340,11 @@ def test_small_batches_are_noisier_and_end_flatter():
     result = replay("minibatch")
     names = ["batch 8", "batch 32", "batch 128", "full batch"]
     assert [run.name for run in result.scenario.runs] == names
+    # The description: "two tanh layers of 32 units", "the same step size η = 0.5", the
+    # sharpness "shown every 256 steps".
+    model = result.scenario.landscape.model
+    assert model.widths == (2, 32, 32, 1) and model.activation == "tanh"
+    assert {(run.lr, run.sharpness_every) for run in result.scenario.runs} == {(0.5, 256)}
     assert len({run.lr for run in result.scenario.runs}) == 1
     roughness = [loss_roughness(result.runs[name].loss) for name in names]  # 62, 30, 11.6, 1.35
     for smaller, larger in zip(roughness, roughness[1:], strict=False):
@@ -473,6 +478,13 @@ def test_dropout_raises_gradient_variance():
     # the first 100 steps)
     assert on.landscape.model.dropout == 0.5 and [event.at for event in on.timeline][1] == wobbles
     assert rises(runs["dropout_on"]["GD, full batch"].loss) > 0.1  # 0.19
+    # dropout_on's description: "The surface and the loss curve show the network without
+    # dropout, the one used to predict." (at the start: 0.7747 without dropout, 0.99 with a
+    # random half dropped)
+    reported = runs["dropout_on"]["GD, full batch"].loss[0]
+    assert reported == pytest.approx(float(problems[1].full_loss(theta)), rel=1e-6)
+    dropped = float(problems[1].loss(theta, None, torch.Generator().manual_seed(0)))
+    assert abs(dropped - reported) > 1e-4
 
 
 # 15. Batch normalisation and the largest stable step -----------------------------------------
