@@ -3,10 +3,12 @@ synthetic clocks (no sleeping)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from offscreen import python
 
 from sandbox.app.recording import FrameResampler, Recording, minutes
 from sandbox.render.numbers import human
@@ -72,6 +74,29 @@ def test_an_aborted_recording_leaves_no_file(tmp_path):
     recording = Recording(tmp_path / "rec.mp4", started=0.0)
     recording.add(np.zeros((32, 32, 3), np.uint8), 0.0)
     recording.add(np.zeros((32, 32, 3), np.uint8), 1.0)
+    recording.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_encoder_that_fails_stops_the_recording_with_an_oserror(tmp_path):
+    """The window catches OSError from `add` and `finish` (a full disk, ffmpeg gone)."""
+
+    class Broken:
+        def send(self, frame):
+            raise OSError("No space left on device")
+
+        def close(self):
+            pass
+
+    recording = Recording(tmp_path / "rec.mp4", started=0.0)
+    recording.add(np.zeros((32, 32, 3), np.uint8), 0.0)
+    recording.add(np.zeros((32, 32, 3), np.uint8), 0.1)  # the encoder has started
+    encoder = recording._writer
+    ffmpeg, encoder._writer = encoder._writer, Broken()
+    with pytest.raises(OSError, match="No space left"):
+        for k in range(2, 100):  # the failure shows at a later frame, never a hang
+            recording.add(np.zeros((32, 32, 3), np.uint8), k / 10)
+    ffmpeg.close()
     recording.abort()
     assert list(tmp_path.iterdir()) == []
 
@@ -143,19 +168,20 @@ def test_a_replayed_gif_keeps_the_red_and_magenta_runs_apart(ctx, tmp_path):
 
 def test_the_legend_keeps_its_width_while_the_losses_change(ctx):
     """Videos jittered: the legend box followed the digits (±15 px)."""
-    from types import SimpleNamespace
-
     from sandbox.render import hud
     from sandbox.render.examples import saddle_scene
     from sandbox.render.overlay_pass import OverlayPass
     from sandbox.render.scene import Trail
+    from sandbox.render.world import WorldTransform, prepare_trail
 
     overlay = OverlayPass(ctx)
     state = saddle_scene(20)
+    world = WorldTransform.from_state(state)
+    grid = world.normalised_heights(state.heights)
 
     def width(loss: float, label: str = "", line: str = "") -> float:
         trails = [
-            SimpleNamespace(trail=Trail(t.name, t.color, t.xy[-1:], [loss], label=label))
+            prepare_trail(Trail(t.name, t.color, t.xy[-1:], [loss], label=label), world, grid)
             for t in state.trails
         ]
         lines = (line,) if line else ()
@@ -171,3 +197,87 @@ def test_the_legend_keeps_its_width_while_the_losses_change(ctx):
         assert width(1.0, "loss 0.5  lr 0.1") > width(1.0, "loss 0.5")  # text still counts
     finally:
         overlay.release()
+
+
+# --- the app's s and v keys ------------------------------------------------------------------
+
+
+KEYS = """
+import os, time
+import numpy as np
+import pygame
+import imageio_ffmpeg
+from sandbox.app.window import App
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import load_scenario
+
+def press(key):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+    app.frame()
+
+
+def screen():
+    raw = app.ctx.screen.read(components=3, alignment=1)
+    app.ctx.error  # moderngl's read of the window's framebuffer sets a GL error flag: cleared
+    return np.frombuffer(raw, np.uint8).reshape(270, 480, 3)[::-1].astype(int)
+
+
+def frames_for(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not app.frame():
+            time.sleep(0.01)  # as run_app paces an idle loop
+
+
+os.chdir(FOLDER)
+app = App(load_scenario(find_scenario("saddle")), (480, 270))
+app.show_panel = False  # lecture mode's view: only the notices tell what happened
+while app.playback.step < 5:
+    app.frame()
+press(pygame.K_SPACE)
+press(pygame.K_s)
+shot = os.path.join(FOLDER, f"sandbox-step{app.playback.step:06d}.png")
+assert os.path.exists(shot) and app.toast.text == f"saved {shot}", app.toast
+corner = (slice(200, 270), slice(0, 240))  # the notices' corner, bottom left
+shown, frame = screen(), app.renderer.read_rgb().astype(int)
+assert np.abs(shown[corner] - frame[corner]).max() > 100  # on the screen, not in the frame
+
+t0 = time.monotonic()
+press(pygame.K_v)
+t1 = time.monotonic()
+assert app.recorder is not None and app.toast.text == "recording… (v to stop)"
+frames_for(1.0)  # paused: nothing new to draw, yet the recording goes on
+press(pygame.K_SPACE)
+frames_for(1.0)
+t2 = time.monotonic()
+press(pygame.K_v)
+t3 = time.monotonic()
+assert app.recorder is None and app.toast.text.startswith("saved recording "), app.toast
+video = app.toast.text.removeprefix("saved recording ").rsplit(",", 1)[0]
+count, seconds = imageio_ffmpeg.count_frames_and_secs(video)
+# it lasts from one key press to the other, each somewhere within its frame
+assert t2 - t1 - 1 / 30 <= seconds <= t3 - t0 + 1 / 30, (seconds, t0, t1, t2, t3)
+assert app.toast.text.endswith(f"{seconds:.1f} s")
+
+os.chdir(READ_ONLY)
+press(pygame.K_s)
+assert app.toast.error and app.toast.text.startswith("could not save"), app.toast
+press(pygame.K_v)
+assert app.recorder is None and app.toast.error and "cannot record" in app.toast.text
+assert app.running
+app.close()
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_s_and_v_save_with_a_notice_and_record_at_the_speed_shown(tmp_path):
+    """The app offscreen: `s` saves a PNG and says where; `v` records a video as long as the
+    recording lasted, paused part included; a folder that cannot be written gives an error
+    notice, and the app goes on."""
+    read_only = tmp_path / "read-only"
+    read_only.mkdir(mode=0o555)
+    if os.access(read_only, os.W_OK):  # root writes anywhere: /proc takes no new files
+        read_only = "/proc"
+    p = python(f"FOLDER, READ_ONLY = {str(tmp_path)!r}, {str(read_only)!r}" + KEYS)
+    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]

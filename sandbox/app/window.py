@@ -154,6 +154,7 @@ class App:
         self.fullscreen = lecture_mode
         self.recorder = None
         self.running = True
+        self.toast = None  # a notice over the frame for a few seconds (`notify`)
         self.drag: tuple[int, tuple[int, int]] | None = None
         self.last_state = None
         self.pending: Pending | None = None
@@ -248,8 +249,10 @@ class App:
         self._poll_pending()
         self._poll_file()
         self.playback.advance(self.model.available_step())
-        looks = self._looks()
-        if not events and not messages and looks == self._drawn and self.recorder is None:
+        looks = (self._looks(), self._notices_key())
+        if not events and not messages and looks == self._drawn:
+            if self.recorder is not None:
+                self._record()  # a still view is recorded time too
             return False
         self._drawn = looks
         state = self.model.scene(
@@ -275,7 +278,8 @@ class App:
             self.renderer.present(self.ctx.screen, self.window_size)
             self.last_state = state
             if self.recorder is not None:
-                self.recorder.append_data(self.renderer.read_rgb())
+                self._record(self.renderer.read_rgb())
+        self._draw_notices()  # on the screen only: not in the recording or a screenshot
         self.pygame.display.flip()
         return True
 
@@ -563,23 +567,90 @@ class App:
         self.window_size = pg.display.get_surface().get_size()
 
     # --- output ----------------------------------------------------------------------------
-    def screenshot(self, path: Path) -> Path:
+    def screenshot(self, path: Path) -> Path | None:
+        """Save the frame as a PNG (without the notices); says where, or why not (None)."""
         from sandbox.render.frames import save_png
 
-        return save_png(self.renderer.read_rgb(), path)
+        path = Path(path).absolute()
+        try:
+            save_png(self.renderer.read_rgb(), path)
+        except OSError as error:
+            self.notify(f"could not save {path}: {error.strerror or error}", error=True)
+            return None
+        self.notify(f"saved {path}")
+        return path
 
     def start_recording(self) -> None:
-        import imageio.v2 as imageio
+        """Record what the window shows to sandbox-<date>-<time>.mp4, at the speed it is shown."""
+        from sandbox.app.recording import Recording
 
-        path = f"sandbox-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
-        self.recorder = imageio.get_writer(
-            path, fps=FPS, codec="libx264", quality=8, macro_block_size=16, pixelformat="yuv420p"
-        )
+        path = Path(f"sandbox-{time.strftime('%Y%m%d-%H%M%S')}.mp4").absolute()
+        try:
+            self.recorder = Recording(path, time.monotonic())
+        except OSError as error:
+            self.notify(f"cannot record in {path.parent}: {error.strerror or error}", error=True)
+            return
+        self.notify("recording… (v to stop)")
 
     def stop_recording(self) -> None:
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return
+        try:
+            seconds = recorder.finish(time.monotonic())
+        except OSError as error:
+            self.notify(f"recording failed: {error.strerror or error}", error=True)
+            return
+        self.notify(f"saved recording {recorder.path}, {seconds:.1f} s")
+
+    def _record(self, rgb=None) -> None:
+        """The recording gets the frame just drawn, or (None) hears that time passed."""
+        try:
+            if rgb is None:
+                self.recorder.tick(time.monotonic())
+            else:
+                self.recorder.add(rgb, time.monotonic())
+        except OSError as error:  # disk full, ffmpeg gone: stop, and say so
+            recorder, self.recorder = self.recorder, None
+            recorder.abort(error)
+            self.notify(f"recording stopped: {error.strerror or error}", error=True)
+
+    def notify(self, message: str, error: bool = False) -> None:
+        """`say`, and show it over the frame for a few seconds (seen with the panels hidden)."""
+        from sandbox.app.recording import toast
+
+        self.say(message, error)
+        self.toast = toast(message, time.monotonic(), error)
+
+    def _notices_key(self) -> tuple:
+        """What the notices show now: the frame is drawn again when it changes."""
+        from sandbox.app.recording import minutes
+
+        now = time.monotonic()
+        shown = self.toast.shown(now) if self.toast else ""
+        elapsed = minutes(self.recorder.elapsed(now)) if self.recorder else ""
+        return shown, elapsed
+
+    def _draw_notices(self) -> None:
+        from sandbox.render.notices import draw_notices
+
+        message, elapsed = self._notices_key()
+        if not (message or elapsed):
+            return
+        screen = self.ctx.screen
+        screen.use()
+        screen.viewport = (0, 0, *self.window_size)
+        error = self.toast is not None and self.toast.error
+        draw_notices(
+            self.renderer.overlay, self.window_size, self._notice_corner(), message, error, elapsed
+        )
+
+    def _notice_corner(self) -> tuple[float, float]:
+        """The bottom left of the part of the window that the panels leave free, in pixels."""
+        if self.show_panel:
+            left, _, _, bottom = self.layout().view
+            return left, bottom
+        return 0.0, float(self.window_size[1])
 
 
 def default_user_dir() -> Path:
@@ -614,8 +685,9 @@ def run_app(
                 count += app.last_state is not None and not _waiting(app)
             # capped, and slower while nothing changes: the cycles go to the training
             clock.tick(FPS if drew else IDLE_FPS)
-        if screenshot is not None:
-            app.screenshot(screenshot)
+        if screenshot is not None and app.screenshot(screenshot) is None:
+            print(f"error: {app.message}", file=sys.stderr)
+            return 1
     finally:
         app.close()
     if frames is None:
