@@ -67,6 +67,26 @@ def test_bundled_files_are_valid(capsys):
     assert capsys.readouterr().out.count(": ok") == len(FILES)
 
 
+# What each description says the network is: (its words, hidden layers, width, activation).
+DESCRIBED_NETWORKS = {
+    "depth_sigmoid_plain": ("29 hidden layers of 16 sigmoid units", 29, 16, "sigmoid"),
+    "landscape_plain": ("19 hidden layers of 16 ReLU units", 19, 16, "relu"),
+    "init_gain_1": ("30 ReLU layers of 128 units", 30, 128, "relu"),
+    "batchnorm_off": ("Eight hidden ReLU layers of 32 units", 8, 32, "relu"),
+    "dropout_off": ("Two hidden layers of 64 ReLU units", 2, 64, "relu"),
+    "minibatch": ("two tanh layers of 32 units", 2, 32, "tanh"),
+}
+
+
+@pytest.mark.parametrize("name", DESCRIBED_NETWORKS)
+def test_descriptions_describe_their_networks(name):
+    words, hidden, width, activation = DESCRIBED_NETWORKS[name]
+    scenario = load_scenario(find_scenario(name))
+    assert words in " ".join(scenario.description.split())
+    model = scenario.landscape.model
+    assert model.widths[1:-1] == (width,) * hidden and model.activation == activation
+
+
 # 9. Vanishing gradients and skip connections -------------------------------------------------
 
 
