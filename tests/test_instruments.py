@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import typing
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -318,3 +319,32 @@ def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
         assert ["plot_inf_lines", "SVM 0.14"] in drawn["normalised margin"]
     if name == "mode_connectivity":
         assert [label for _, label in drawn["loss from A to B"]] == ["straight line", "curve"]
+
+
+def test_the_replay_writes_the_probes_beside_the_layer_gradients(tmp_path):
+    """low_rank's runs/<name>_network.csv holds W's singular values by step: the captions'
+    effective ranks can be read off the replay (1 at step 40, 2 at 250, 1 % of the largest)."""
+    import csv
+
+    import sandbox
+
+    result = sandbox.replay(find_scenario("low_rank"), tmp_path / "out")
+    (run,) = result.summary["runs"]
+    path = tmp_path / "out" / run["file"].replace(".csv", "_network.csv")
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    columns = [f"singular_values{i}" for i in range(8)]
+    assert list(rows[0])[-8:] == columns and len(rows) == 301
+    values = np.array([[float(row[c]) for c in columns] for row in rows])
+    assert effective_rank(values[40]) == 1 and effective_rank(values[250]) == 2
+    assert np.all(np.diff(values, axis=1) <= 0)  # each row in descending order
+
+
+def test_probes_never_change_a_run():
+    """The same scenario with and without [view]: the same records, bit for bit, but the probes."""
+    text = find_scenario("low_rank").read_text().replace("steps = 300", "steps = 30")
+    text = text[: text.index("[[timeline]]")]
+    with_view = trained(text)[2]
+    without = trained(text.replace("[view]", "# [view]").replace("plots = [", "# plots = ["))[2]
+    assert with_view[5].probes and not without[5].probes
+    assert [replace(s, probes=()) for s in with_view] == without

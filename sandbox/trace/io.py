@@ -39,6 +39,7 @@ class RunWriter:
         ]
         self.files[0].write(",".join(CSV_HEADER) + "\n")
         self.layers_written = False
+        self.probe_widths: tuple[tuple[str, int], ...] = ()
 
     def write(self, s: Step) -> None:
         # format_number inlined: this runs once per step of 10⁶-step replays.
@@ -56,12 +57,24 @@ class RunWriter:
     def _write_network(self, s: Step) -> None:
         layers = s.layer_grad_norms or ()
         if not self.layers_written:
+            # The probes the scenario's plots asked for, as at step 0: `margin`, or `signal0`,
+            # `signal1`, ... for a probe of several values; empty on steps without them.
+            self.probe_widths = tuple((name, len(values)) for name, values in s.probes)
             columns = ["step", "offplane", "weight_norm"] + [
                 f"grad_norm_layer{i}" for i in range(len(layers))
+            ]
+            columns += [
+                name if width == 1 else f"{name}{i}"
+                for name, width in self.probe_widths
+                for i in range(width)
             ]
             self.files[1].write(",".join(columns) + "\n")
             self.layers_written = True
         numbers = (s.offplane, s.weight_norm, *layers)
+        if self.probe_widths:
+            probes = dict(s.probes)
+            for name, width in self.probe_widths:
+                numbers += (*probes.get(name, ()), *(None,) * width)[:width]
         self.files[1].write(f"{s.step}," + ",".join(map(format_number, numbers)) + "\n")
 
     def close(self, complete: bool) -> None:
