@@ -186,6 +186,9 @@ def test_vanishing_gradients_and_skip_connections():
     # "Both runs are far below chance (0.69): GD is at 0.29, and momentum gets all 128 points
     # right." (0.294; momentum's loss 0.0065)
     assert round(residual.runs["GD"].loss[below], 2) == 0.29
+    # (The description: "momentum gets every point right by step 150, GD is slower".)
+    assert residual.runs["Momentum"].loss[below] < 0.1 * residual.runs["GD"].loss[below]
+    assert "every point right by step 150" in residual.scenario.description and below == 150
     (outputs,) = outputs_at(residual.scenario, "Momentum", (below,)).values()
     labels = make_problem(residual.scenario).data.y
     assert int(((outputs > 0.5) == (labels > 0.5)).sum()) == len(labels) == 128
