@@ -9,6 +9,8 @@ footprint: no trail geometry leaves it, and the marker sits where the segment cr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import moderngl
 import numpy as np
 import pytest
@@ -16,8 +18,9 @@ import torch
 
 from sandbox.landscape import sampling
 from sandbox.landscape.problem import AnalyticProblem
-from sandbox.render import trail_geometry
+from sandbox.render import Renderer, trail_geometry
 from sandbox.render.camera import OrbitCamera, look_at, orthographic
+from sandbox.render.renderer import default_camera
 from sandbox.render.scene import SceneState, Trail
 from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.world import (
@@ -35,6 +38,7 @@ from sandbox.render.world import (
 DRAWN_HEIGHT_TOLERANCE = 0.02
 # The GPU's mesh against the CPU copy the overlays sit on: depth-buffer precision.
 GPU_MESH_TOLERANCE = 2e-3
+BALL_TOLERANCE = 20  # 0-255 per channel: a ball's pixel shows its run colour (as test_render)
 BOUNDS = ((-2.2, 2.2), (-1.6, 1.6))  # sharp_vs_flat's view
 PIT = np.array([[-1.0, 0.0]])  # the sharp minimum, loss 0
 
@@ -86,7 +90,7 @@ def test_the_mesh_the_gpu_draws_is_the_one_the_balls_sit_on(ctx):
     world = WorldTransform.from_state(state)
     grid = world.normalised_heights(state.heights)
     size = (440, 320)
-    surface = SurfacePass(ctx)
+    surface, home = SurfacePass(ctx), ctx.fbo or ctx.detect_framebuffer(0)
     color, depth = ctx.texture(size, 4), ctx.depth_texture(size)
     fbo = ctx.framebuffer([color], depth)
     try:
@@ -101,6 +105,7 @@ def test_the_mesh_the_gpu_draws_is_the_one_the_balls_sit_on(ctx):
         d = np.frombuffer(depth.read(alignment=1), dtype=np.float32).reshape(size[1], size[0])
     finally:
         ctx.disable(moderngl.DEPTH_TEST)
+        home.use()  # never leave a released framebuffer bound
         for item in (fbo, color, depth):
             item.release()
         surface.release()
@@ -200,3 +205,40 @@ def test_a_trail_that_grows_past_the_edge_clips_as_a_fresh_one_would():
     fresh = trail_geometry.drape(prepare_trail(trail, world, grid), world, mesh)
     assert np.array_equal(path.points, fresh.points, equal_nan=True)
     assert np.array_equal(path.trail.exits, fresh.trail.exits)
+
+
+# --- a ball the surface covers ----------------------------------------------------------------
+
+
+def test_a_ball_behind_the_pits_rim_is_drawn_seen_through_it(ctx):
+    """Predicted pixels: from the default camera sharp_vs_flat's pit (0.15 wide, 0.7 world units
+    deep) hides its bottom behind its near rim at any pitch below ~80 degrees. A ball resting
+    there is drawn as seen through the surface: a band in its colour (within BALL_TOLERANCE)
+    around a pale centre (far from its colour), while a ball in the open flat bowl keeps its
+    solid centre. Before, both were solid, and the one in the pit seemed to sit on the slope."""
+    state = pit_scene(0.15)
+    red, white = (1.0, 0.3, 0.22), (1.0, 1.0, 1.0)
+    pit = Trail("pit", red, PIT, [0.0])
+    bowl = Trail("bowl", white, [[1.0, 0.0]], [0.0])
+    state = replace(state, trails=(pit, bowl))
+    renderer = Renderer(ctx, (1280, 720))
+    try:
+        camera = default_camera(state, renderer.size)
+        renderer.draw(state, camera)
+        image = renderer.read_rgb().astype(int)
+        world = WorldTransform.from_state(state)
+        grid = world.normalised_heights(state.heights)
+        mesh = renderer.surface.vertex_heights
+        heads = [
+            trail_geometry.drape(prepare_trail(t, world, grid), world, mesh).head
+            for t in state.trails
+        ]
+    finally:
+        renderer.release()
+    (px, py), (wx, wy) = camera.project(np.array(heads), (1280, 720))
+    radius = 11.0  # the main view's ball radius at 720 rows
+    band = image[int(py), int(px + 0.8 * radius)]
+    centre = image[int(py), int(px)]
+    assert np.abs(band - np.array(red) * 255).max() <= BALL_TOLERANCE
+    assert np.abs(centre - np.array(red) * 255).max() > 3 * BALL_TOLERANCE
+    assert np.abs(image[int(wy), int(wx)] - 255).max() <= BALL_TOLERANCE

@@ -43,6 +43,13 @@ HELP_KEYS = (
     ("h", "this help"),
     ("Esc", "quit"),
 )
+# What the marks on the view mean, under the keys.
+HELP_MARKS = (
+    ("dashed line", "a run's true loss, off the drawn plane"),
+    ("ring at an edge", "a run outside the view (arrow: where it left)"),
+    ("pale-centred ball", "behind the surface, seen through it"),
+)
+DROP_LINE_NOTE = "dashed line: true loss, off the drawn plane"
 
 
 def wrap(overlay: OverlayPass, text: str, px: float, bold: bool, max_width: float) -> list[str]:
@@ -120,6 +127,8 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
         detail = trail.label or f"loss {human(float(last))}"
         rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
     extra = [(line, SMALL_PX, False, state.theme.dim) for line in state.hud_lines]
+    if any(t.has_head and not t.head_on_surface for t in trails):  # a drop line is drawn
+        extra.append((DROP_LINE_NOTE, SMALL_PX, False, state.theme.dim))
     return rows, extra
 
 
@@ -269,17 +278,19 @@ def alert_banner(overlay: OverlayPass, message: str, ui: float, area: Box, right
 def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int], theme: Theme) -> None:
     """The key reference, centred."""
     px = BODY_PX * ui
-    key_w = max(overlay.measure(k, px, True) for k, _ in HELP_KEYS)
-    act_w = max(overlay.measure(a, px) for _, a in HELP_KEYS)
+    entries = HELP_KEYS + HELP_MARKS
+    key_w = max(overlay.measure(k, px, True) for k, _ in entries)
+    act_w = max(overlay.measure(a, px) for _, a in entries)
     row = px * 1.45
     w = key_w + act_w + 30 * ui + 4 * PAD * ui
-    h = row * (len(HELP_KEYS) + 1.5) + 2 * PAD * ui
+    h = row * (len(entries) + 2) + 2 * PAD * ui
     x, y = (size[0] - w) / 2, (size[1] - h) / 2
     overlay.rect(x, y, w, h, theme.help_panel, 12 * ui)
     cx, cy = x + 2 * PAD * ui, y + 1.5 * PAD * ui
     overlay.text("Keys", x + w / 2, cy, TITLE_PX * ui, theme.text, True, "center")
     cy += row * 1.5
-    for key, action in HELP_KEYS:
+    for key, action in entries:
+        cy += row * 0.5 if key == HELP_MARKS[0][0] else 0.0  # a gap between keys and marks
         overlay.text(key, cx + key_w, cy, px, theme.help_key, True, "right")
         overlay.text(action, cx + key_w + 30 * ui, cy, px, theme.text)
         cy += row

@@ -29,11 +29,14 @@ from sandbox.render.shaders import load_program
 from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
 from sandbox.render.trail_geometry import (
+    ARROW_PX,
     STEP_PX,
     WORLD_SEGMENT,
     PathCache,
+    ball_fronts,
     balls,
     drop_line,
+    exit_arrows,
     path_segments,
     thinning_step,
 )
@@ -253,7 +256,8 @@ class Renderer:
         return labels
 
     def _trails(self, view, paths, mvp, viewport_size, viewport, ui, scale, budget) -> None:
-        """Paths, then drop lines, then balls (always on top: the current point must be seen).
+        """Paths, then drop lines and arrowheads where paths leave the view, then balls (always
+        seen: the current point must be; faint where the surface covers them).
 
         The paths' segments stay on the GPU in buffer `view` while the paths and their thinning
         steps stay the same: orbiting the camera uploads nothing.
@@ -276,9 +280,17 @@ class Renderer:
         )
         self.ctx.disable(moderngl.DEPTH_TEST)
         if paths:
-            drops = np.concatenate([drop_line(p, 10 * ui) for p in paths])
-            self.trajectories.draw_segments(drops, mvp, viewport_size, width, outline)
-        self.trajectories.draw_balls(balls(paths, 11.0 * ui * scale), mvp, viewport_size)
+            marks = [drop_line(p, 10 * ui) for p in paths]
+            marks += [exit_arrows(p, mvp, viewport_size, ARROW_PX * ui * scale) for p in paths]
+            marks = np.concatenate(marks)
+            self.trajectories.draw_segments(marks, mvp, viewport_size, width, outline)
+        rows = balls(paths, 11.0 * ui * scale)
+        # in the main view, parts of balls behind the surface are drawn faint (a ball at the
+        # bottom of a narrow pit, seen over its rim); the top view has no depth of its own
+        see_through = view == "main"
+        if see_through:
+            rows = ball_fronts(rows, mvp, viewport_size)
+        self.trajectories.draw_balls(rows, mvp, viewport_size, see_through)
 
     def _minimap_box(self, world, area: Box, ui: float) -> tuple[int, int, int, int]:
         """The top view's (x, y, w, h) in frame pixels: the bottom-right corner of `area`, its
