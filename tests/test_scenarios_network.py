@@ -287,6 +287,10 @@ def test_orthogonal_init_gain_preserves_the_signal_only_at_sqrt2():
     # asserted; the earlier "0.0029 at the end" was not reproducible, not even at the commit
     # that measured it.
     moves = results["init_gain_sqrt2"].runs["GD"].loss
+    # Its description: "The gradient reaches every layer": at the start the smallest layer
+    # gradient is 0.17 of the largest.
+    norms = results["init_gain_sqrt2"].runs["GD"].layer_grad_norms[0]
+    assert norms.min() > 0.1 * norms.max()
     assert learns == len(moves) - 1 and round(moves[learns], 2) == 0.41
     assert moves[learns] < math.log(2)
     assert moves.max() - moves.min() > 1 and np.sum(np.diff(moves) > 0) >= 10  # range 1.29
