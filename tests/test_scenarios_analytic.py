@@ -526,7 +526,7 @@ def test_two_weight_net_valley_saddle_and_balancedness():
     assert start == 0 and critical(scenario, "saddle") == [(0.0, 0.0)]
     np.testing.assert_allclose(hessian_eigenvalues(scenario, (0.0, 0.0)), [-2, 2], atol=1e-12)
     surface, params = surface_of(scenario)
-    w1 = torch.linspace(-3, 3, 13, dtype=torch.float64).clamp_min(0.1)
+    w1 = torch.tensor([-3.0, -1.0, -0.2, 0.2, 1.0, 3.0], dtype=torch.float64)  # both branches
     on_hyperbola = torch.stack([w1, 1 / w1], 1)
     assert float(surface.fn(on_hyperbola, params).abs().max()) < 1e-12
     # "The unbalanced start is on the hyperbola already, with w₁ = 4.2 × w₂, where it stays."
