@@ -197,6 +197,8 @@ def test_low_rank_factorised_model_learns_one_direction_at_a_time():
     # W is still as tiny as at the start, about 10⁻⁴." (0.206 against 1.4e-4; its output
     # direction is the target's to cos 0.9993)
     assert s[0] > 1000 * s0[0] and float(s[1:].max()) < 2 * float(s0.max()) and s[1] < 3e-4
+    # (The file's comment on gain = 0.01: "W starts at about 1e-4".)
+    assert round(math.log10(float(s0[0]))) == -4
     u = torch.linalg.svd(f_w[takes_off]).U[:, 0]
     u_target = torch.linalg.svd(problem.data.target_map.double()).U[:, 0]
     assert abs(float(u @ u_target)) > 0.99
