@@ -171,7 +171,9 @@ def test_preconditioning():
     diagonal = ("GD, diagonal preconditioner", "GD, fixed P = diag(1, 1/100)")
     for name in diagonal:
         assert steps_to(runs[name].loss) <= gd / 10
-    _, one, four = (event.at for event in aligned.scenario.timeline)
+    start, one, four = (event.at for event in aligned.scenario.timeline)
+    # "Same canyon, same start. Only the preconditioner differs."
+    assert start == 0 and len({run.start for run in aligned.scenario.runs}) == 1
     # "Newton (step size 1) lands on the minimum in a single step. The two diagonal
     # preconditioners (step size 0.9) have covered 90 % of the way."
     assert runs["Newton"].loss[one] < 1e-12 and one == 1  # measured 0.0
@@ -189,7 +191,10 @@ def test_preconditioning():
     assert steps_to(runs["Newton"].loss) == 1
     assert steps_to(runs["GD, fixed P = H^-1"].loss) <= gd_rotated / 10
     assert load_scenario(find_scenario("preconditioning_rotated")).landscape.params["angle"] == 30
-    _, one, five = (event.at for event in rotated.scenario.timeline)
+    start, one, five = (event.at for event in rotated.scenario.timeline)
+    assert start == 0 and len({run.start for run in rotated.scenario.runs}) == 1
+    # The description: "The same canyon rotated by 30°."
+    assert rotated.scenario.landscape.params["kappa"] == aligned.scenario.landscape.params["kappa"]
     # "Newton lands on the minimum in one step. The fixed P = H⁻¹ (step size 0.9) has covered
     # 90 % of the way. The diagonal preconditioner's loss has only fallen from 104 to 63."
     assert runs["Newton"].loss[one] < 1e-12 and one == 1  # measured 4e-29

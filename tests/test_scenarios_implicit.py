@@ -190,7 +190,16 @@ def test_low_rank_factorised_model_learns_one_direction_at_a_time():
     assert all(f_rank[k] == 2 for k in range(second, end + 1))
 
     # The factorised file's captions, each at its own step (read from the timeline).
-    _, takes_off, fitted, second_grows = (event.at for event in scenario.timeline)
+    start, takes_off, fitted, second_grows = (event.at for event in scenario.timeline)
+    # "W = W₂·W₁ starts tiny. The target map has rank 1, plus a little noise, and only 6 examples
+    # in 8 dimensions pin it down." The direct file: "The same data and the same tiny start, but
+    # W is a single matrix." (the same init and gain 0.01: largest singular value 1.4e-4
+    # factorised, 0.019 direct)
+    data = scenario.landscape.data
+    assert start == 0 and (data.rank, data.n, data.dim) == (1, 6, 8)
+    model, direct_model = scenario.landscape.model, direct_scenario.landscape.model
+    assert (direct_model.init, direct_model.gain) == (model.init, model.gain) == ("normal", 0.01)
+    assert float(torch.linalg.svdvals(d_w[0])[0]) < 0.05
     s0 = torch.linalg.svdvals(f_w[0])
     s = torch.linalg.svdvals(f_w[takes_off])
     # "... one direction takes off: the strongest one in the data. Every other singular value of
