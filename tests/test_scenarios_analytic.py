@@ -206,7 +206,15 @@ def test_rastrigin_small_step_trapped_large_cooled_step_goes_lower():
     assert cooled.loss[450] < 1e-6 and cooled.loss[-1] < 1e-12 and cooled.grad_norm[-1] < 1e-8
 
     # Each caption at its own step (read from the timeline).
-    _, trapped, rattle, slow_enough, settled = (event.at for event in result.scenario.timeline)
+    start, trapped, rattle, slow_enough, settled = (event.at for event in result.scenario.timeline)
+    # "Three GD runs from the same start. Only the step size (and its schedule) differs."
+    runs = result.scenario.runs
+    assert start == 0 and {(run.optimizer, run.start) for run in runs} == {("gd", (2.2, -1.6))}
+    assert [(run.lr, run.schedule.kind) for run in runs] == [
+        (0.001, "constant"),
+        (0.02, "constant"),
+        (0.02, "cosine"),
+    ]
     # "Small steps: trapped in the nearest dent, loss 7.96."
     assert round(small.loss[trapped], 2) == 7.96 and small.grad_norm[trapped] < 0.1  # 0.036
     says(result.scenario, trapped, "7.96")
