@@ -310,7 +310,10 @@ def test_mode_connectivity_barrier_on_the_line_not_on_the_curve():
     assert connect["t"][10] == 0.5 and connect["line"][10] > math.log(2)
 
     # Each caption at its own step (read from the timeline).
-    _, separated, perfect, end = (event.at for event in scenario.timeline)
+    start, separated, perfect, end = (event.at for event in scenario.timeline)
+    # "One network, two random starts. ... A at the left end point, B at the right one." (the
+    # final positions, asserted above: (0, 0) and (1, 0))
+    assert start == 0 and [run.init_seed for run in scenario.runs] == [1, 2]
     a, b = (result.runs[name].loss for name in connect["runs"])
     # "Both runs have nearly separated the spirals (loss below 0.05)" (0.019 and 0.049)
     assert a[separated] < 0.05 and b[separated] < 0.05
