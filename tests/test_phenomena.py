@@ -126,6 +126,8 @@ def test_canyon_gd_zigzags_and_momentum_wins():
     nesterov = result.scenario.runs[2]
     kappa = result.scenario.landscape.params["kappa"]
     assert nesterov.lr * kappa == 1
+    # ... and "GD must keep its step below 2/κ for the steep walls" (0.019 < 0.02).
+    assert result.scenario.runs[0].lr < 2 / kappa
     assert round(2 * (1 + nesterov.momentum) / (1 + 2 * nesterov.momentum), 1) == 1.4
 
     # Each caption at its own step (read from the timeline).

@@ -433,7 +433,8 @@ def test_weight_decay_stops_the_norm_growing():
     start, separated, tenfold, end = (event.at for event in scenario.timeline)
     # "... Same start, same step size; one run has weight decay."
     gd, decay = scenario.runs
-    assert gd.lr == decay.lr and gd.weight_decay == 0 and decay.weight_decay > 0 and start == 0
+    assert gd.lr == decay.lr and gd.weight_decay == 0 and start == 0
+    assert decay.weight_decay == 0.01  # the description: "With weight decay 0.01"
     # "Every point is classified correctly, yet plain GD keeps growing ‖w‖ (3.8 now) to lower
     # the loss." (every point from step 2 on; the loss 0.0064 at 100, 0.0023 at 300)
     early = scenario.model_copy(update={"steps": separated})
