@@ -173,3 +173,30 @@ def test_the_app_does_not_grow_while_it_plays_a_long_scenario():
     code = code.replace("BENCHMARKS", repr(str(Path(__file__).resolve().parents[1] / "benchmarks")))
     p = python(code, timeout=600)
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stdout + p.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_scenario_switch_shows_the_next_title_at_once():
+    """Issue 17: switching scenarios showed a blank window until the new surface came. The
+    first frame after the switch shows the new title and what is happening, and a worker that
+    dies before its first surface says so in that frame."""
+    p = python(
+        DRIVER
+        + """
+import numpy as np
+from pathlib import Path
+frames_until(lambda: app.last_state is not None)
+app.open(Path(find_scenario("rosenbrock")))
+app.frame()
+title = load_scenario(find_scenario("rosenbrock")).title
+assert app.waiting == (title, "computing the landscape…"), app.waiting
+rgb = app.renderer.read_rgb().astype(int)
+assert rgb.std() > 5  # a panel with text on the backdrop, not a blank frame
+os.kill(app.worker.process.pid, signal.SIGKILL)
+frames_until(lambda: app.waiting and "stopped unexpectedly" in app.waiting[1])
+assert "press r to restart" in app.waiting[1]
+app.close()
+print("ok")
+"""
+    )
+    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]

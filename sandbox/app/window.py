@@ -149,6 +149,7 @@ class App:
         self.camera = None
         self.framed = None  # the camera as framed for the layout, until the user moves it
         self.framed_region = None  # where `framed` puts the surface (renderer.region)
+        self.waiting: tuple[str, str] | None = None  # (title, message) of the last frame drawn
         self.show_help = False
         self.wireframe = False
         self.fullscreen = lecture_mode
@@ -263,9 +264,12 @@ class App:
             hidden=frozenset(self.hidden),
             alert=self._alert(),
         )
-        if state is None:
-            self.ctx.screen.use()
-            self.ctx.screen.clear(*self.theme.backdrop)  # surface still being computed
+        if state is None:  # the surface is still being computed, or never will be
+            failure = self.model.failure
+            message = self._alert() if failure else "computing the landscape…"
+            self.waiting = (self.scenario.title, message)
+            self.renderer.draw_waiting(*self.waiting, self.theme, error=bool(failure))
+            self.renderer.present(self.ctx.screen, self.window_size)
         else:
             # With the panels up, the alert goes over them (`_panels`): the HUD's banner at the
             # bottom would sit under the timeline
@@ -276,7 +280,7 @@ class App:
             if self.show_panel:
                 self._panels(state.alert)
             self.renderer.present(self.ctx.screen, self.window_size)
-            self.last_state = state
+            self.last_state, self.waiting = state, None
             if self.recorder is not None:
                 self._record(self.renderer.read_rgb())
         self._draw_notices()  # on the screen only: not in the recording or a screenshot

@@ -83,7 +83,7 @@ def title_panel(
         caption += [""] * (room - len(caption))
         lines += [(t, SMALL_PX, False, theme.dim) for t in caption]
     lines.append((f"step {state.step}", BODY_PX, False, theme.text))
-    return _panel_of_lines(overlay, lines, x, y, ui, theme.panel)
+    return panel_of_lines(overlay, lines, x, y, ui, theme.panel)
 
 
 ARRANGEMENTS = ("beside", "below")  # the legend beside the title, or under it
@@ -296,7 +296,7 @@ def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int], theme: Th
         cy += row
 
 
-def _panel_of_lines(
+def panel_of_lines(
     overlay: OverlayPass, lines: list, x: float, y: float, ui: float, color: tuple
 ) -> Box:
     width = max(overlay.measure(text, px * ui, bold) for text, px, bold, _ in lines)

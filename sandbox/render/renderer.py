@@ -424,6 +424,33 @@ class Renderer:
             hud.help_panel(overlay, ui, size, theme)
             overlay.flush(size)
 
+    def draw_waiting(self, title: str, message: str, theme, error: bool = False) -> None:
+        """A frame with no surface yet: the scenario's title and `message` (the landscape being
+        computed, or why the worker stopped), centred, so that opening or switching a scenario
+        shows the new one at once instead of a blank window."""
+        size = self.targets.size
+        ui = size[1] / 720 * theme.type_scale
+        fbo = self.targets.final_fbo
+        fbo.use()
+        fbo.clear(*theme.backdrop)
+        overlay = self.overlay
+        overlay.halo = theme.halo
+        room = 0.7 * size[0] - 2 * hud.PAD * ui
+        lines = [
+            (text, hud.TITLE_PX, True, theme.text)
+            for text in hud.wrap(overlay, title, hud.TITLE_PX * ui, True, room)
+        ]
+        lines += [
+            (text, hud.BODY_PX, False, theme.warn if error else theme.dim)
+            for text in hud.wrap(overlay, message, hud.BODY_PX * ui, False, room)
+        ]
+        width = max(overlay.measure(t, px * ui, bold) for t, px, bold, _ in lines)
+        height = sum(px * ui * 1.3 for _, px, _, _ in lines)
+        x = (size[0] - width) / 2 - hud.PAD * ui
+        y = (size[1] - height) / 2 - hud.PAD * ui
+        hud.panel_of_lines(overlay, lines, x, y, ui, theme.panel)
+        overlay.flush(size)
+
     # --- output ---------------------------------------------------------------------------------
     def read_rgb(self) -> np.ndarray:
         """The last frame as an (H, W, 3) uint8 array, top row first."""
