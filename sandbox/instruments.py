@@ -35,7 +35,7 @@ class Instrument:
     or more Linear layers), ``"hidden"`` (a network with hidden layers), ``"linear"`` (a network
     whose function is a matrix product: W is the end-to-end matrix), ``"classifier"`` (one Linear
     layer, one output, two classes), ``"plane classifier"`` (that, on 2-D inputs) or
-    ``"connect"`` (``directions = "connect"``).
+    ``"connect"`` (``directions = "connect"``) or ``"analytic"`` (an analytic landscape).
     """
 
     name: str
@@ -125,6 +125,14 @@ CATALOGUE: tuple[Instrument, ...] = (
         "the data, each run's line w·x + b = 0 at the shown step and the SVM's",
     ),
     Instrument(
+        "steps",
+        "step vs −gradient",
+        "panel",
+        "analytic",
+        ("gradient",),
+        "the surface from above, each run's path, its step and −∇f at the shown step",
+    ),
+    Instrument(
         "mode_path",
         "loss from A to B",
         "panel",
@@ -153,6 +161,7 @@ NEEDS = {
         "a linear binary classifier on 2-D inputs: widths = [2, 1], on 2-class data"
     ),
     "connect": 'directions = "connect" (mode connectivity)',
+    "analytic": "an analytic landscape",
 }
 
 
@@ -199,7 +208,8 @@ def _has(scenario, needs: str) -> bool:
         return True
     if needs == "sharpness":
         return any(run.sharpness_every for run in scenario.runs)
-    if land.kind != "network":
+    if needs == "analytic" or land.kind != "network":
+        return needs == "analytic" and land.kind == "analytic"
         return False
     model, data = land.model, land.data
     layers = len(model.widths) - 1

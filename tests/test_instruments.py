@@ -8,7 +8,9 @@ the hard-margin SVM by enumerating support-vector sets, activations by a plain f
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import re
 import typing
 from dataclasses import replace
 
@@ -48,6 +50,12 @@ lr = {lr}
 [view]
 plots = {plots}
 """
+
+
+def with_plots(text: str, plots: list[str]) -> str:
+    """A scenario's text with its [view] table (if any) replaced by `plots = plots`."""
+    text = re.sub(r"\n\[view\][^\n]*\nplots = [^\n]*\n", "\n", text)
+    return text + "\n[view]\nplots = " + json.dumps(plots, ensure_ascii=False) + "\n"
 
 
 def network(plots: list[str], **given) -> str:
@@ -117,7 +125,7 @@ def test_singular_values_are_those_of_the_product_of_the_weights():
     """low_rank's W = W₂W₁: the probe equals numpy's SVD of the product (float64, rtol 1e-9),
     at every step, and its effective rank is the one the captions quote (1 at 40, 2 at 250)."""
     text = find_scenario("low_rank").read_text()
-    text += '\n[view]\nplots = ["loss", "singular_values", "effective_rank"]\n'
+    text = with_plots(text, ["loss", "singular_values", "effective_rank"])
     scenario, problem, steps, thetas = trained(text)
     for k in (0, 15, 40, 250, 300):
         theta = thetas[k].double().numpy()
@@ -134,7 +142,7 @@ def test_signal_is_the_rms_of_each_hidden_layer_by_a_plain_forward_pass():
     sums over 128 × 128 values); after 30 layers the signal is 0.54 of the first's (caption)."""
     text = find_scenario("init_gain_sqrt2").read_text().replace("steps = 100", "steps = 2")
     text = text[: text.index("[[timeline]]")]
-    text += '\n[view]\nplots = ["loss", "signal"]\n'
+    text = with_plots(text, ["loss", "signal"])
     scenario, problem, steps, thetas = trained(text)
     theta, h, rms = thetas[0], problem.data.x.float(), []
     widths = scenario.landscape.model.widths
@@ -189,7 +197,7 @@ def test_margin_angle_and_boundary_follow_the_weights():
     positive margin at 201."""
     text = find_scenario("max_margin").read_text().replace("steps = 3000", "steps = 201")
     text = text[: text.index("[[timeline]]")]  # captions beyond 201 steps are refused
-    text += '\n[view]\nplots = ["margin", "svm_angle", "data"]\n'
+    text = with_plots(text, ["margin", "svm_angle", "data"])
     scenario, problem, steps, thetas = trained(text)
     z = np.c_[problem.data.x.double().numpy(), np.ones(len(problem.data.x))]
     labels = 2 * problem.data.y.double().numpy() - 1
@@ -210,7 +218,7 @@ def test_the_stream_sends_the_panels_and_the_view_keeps_the_probes():
     hold them by step (what the timeline draws)."""
     text = find_scenario("max_margin").read_text().replace("steps = 3000", "steps = 20")
     text = text[: text.index("[[timeline]]")]
-    text += '\n[view]\nplots = ["loss", "margin", "data"]\n'
+    text = with_plots(text, ["loss", "margin", "data"])
     scenario = parse_scenario(text)
     model = ViewModel(scenario)
     messages = list(scenario_stream(scenario))
@@ -257,7 +265,7 @@ class Recorder:
         drawn[self.title].append([kind, label])
         return getattr(real, kind)(label, *args)
 
-for kind in ("plot_line", "plot_scatter", "plot_inf_lines"):
+for kind in ("plot_line", "plot_scatter", "plot_inf_lines", "plot_heatmap"):
     setattr(Recorder, kind, lambda self, label, *a, kind=kind: self._item(kind, label, *a))
 
 app.gui.implot = Recorder()
@@ -288,9 +296,13 @@ MODE_SHORT = (
     ["loss", "mode_path"],
 )
 
+PRECONDITIONING_SHORT = ("preconditioning", ("steps = 1200", "steps = 20"), ["loss", "steps"])
+
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, steps, plots", [MAX_MARGIN_SHORT, LOW_RANK_ALL, MODE_SHORT])
+@pytest.mark.parametrize(
+    "name, steps, plots", [MAX_MARGIN_SHORT, LOW_RANK_ALL, MODE_SHORT, PRECONDITIONING_SHORT]
+)
 def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
     """In the real window (offscreen), at the last step: one ImPlot plot per declared name,
     titled as the catalogue says, in the declared order, each with its items drawn."""
@@ -301,7 +313,7 @@ def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
     text = find_scenario(name).read_text().replace(*steps)
     text = text[: text.index("[[timeline]]")].replace("connect_steps = 500", "connect_steps = 20")
     path = tmp_path / f"{name}.toml"
-    path.write_text(text + f"\n[view]\nplots = {json.dumps(plots)}\n")
+    path.write_text(with_plots(text, plots))
     (tmp_path / "driver.py").write_text(RECORDER)
     done = python(
         f"import runpy, sys; sys.argv = ['', {str(path)!r}]; runpy.run_path("
@@ -317,6 +329,9 @@ def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
         kinds = [kind for kind, _ in drawn["data and boundaries"]]
         assert kinds.count("plot_scatter") == 2 and kinds.count("plot_line") == 2  # SVM, GD
         assert ["plot_inf_lines", "SVM 0.14"] in drawn["normalised margin"]
+    if name == "preconditioning":  # at the last step GD is still on its way: its −∇f arrow
+        items = drawn["step vs −gradient"]
+        assert items[0] == ["plot_heatmap", "f"] and ["plot_line", "GD −∇f"] in items
     if name == "mode_connectivity":
         assert [label for _, label in drawn["loss from A to B"]] == ["straight line", "curve"]
 
@@ -348,3 +363,31 @@ def test_probes_never_change_a_run():
     without = trained(text.replace("[view]", "# [view]").replace("plots = [", "# plots = ["))[2]
     assert with_view[5].probes and not without[5].probes
     assert [replace(s, probes=()) for s in with_view] == without
+
+
+def test_the_steps_panel_has_the_gradient_and_the_surface_from_above():
+    """preconditioning (analytic canyon ½(x² + 100y²)): the probe is ∇f = (x, 100y) at each
+    step (rtol 1e-12), Newton's first step points at the minimum and −∇f does not; the panel's
+    background is f's log height with row 0 at the top, and the minimum (0, 0) is marked."""
+    text = find_scenario("preconditioning").read_text().replace("steps = 1200", "steps = 5")
+    text = with_plots(text[: text.index("[[timeline]]")], ["loss", "steps"])
+    scenario = parse_scenario(text)
+    messages = list(scenario_stream(scenario))
+    panel = next(m.arrays for m in messages if isinstance(m, Panel) and m.name == "steps")
+    records = {}
+    for m in messages:
+        if isinstance(m, Steps):
+            records[scenario.runs[m.run].name] = m.steps
+    for step in records["GD"]:
+        np.testing.assert_allclose(step.probe("gradient"), (step.x, 100 * step.y), rtol=1e-12)
+    newton = records["Newton"]
+    move = np.array([newton[1].x - newton[0].x, newton[1].y - newton[0].y])
+    to_minimum = -np.array([newton[0].x, newton[0].y])
+    np.testing.assert_allclose(move, to_minimum, atol=1e-9)
+    gradient = -np.array(newton[0].probe("gradient"))
+    cosine = gradient @ to_minimum / np.linalg.norm(gradient) / np.linalg.norm(to_minimum)
+    assert cosine < 0.3  # −∇f points across the canyon (mostly along y)
+    assert panel["shade"].shape == (48, 48) and panel["minima"].tolist() == [[0.0, 0.0]]
+    assert panel["bounds"].tolist() == [-2.5, 2.5, -1.0, 1.0]
+    # top row (y = 1) is steep, the middle row (y ≈ 0) is the canyon's floor
+    assert panel["shade"][0].min() > panel["shade"][24].min()

@@ -354,6 +354,70 @@ def _mode_path(gui, view: TimelineView, actions) -> None:
     implot.end_plot()
 
 
+def _steps_panel(gui, view: TimelineView, actions) -> None:
+    """The surface from above (shaded by log height, minima as crosses) with each run's path up
+    to the shown step and, from the point it is at, two arrows of one length: −∇f (thin, where
+    plain GD would go) and the run's own next step (thick). A preconditioner that makes the
+    canyon a round bowl points its step at the minimum while −∇f points across the canyon."""
+    panel = getattr(view.histories, "panels", {}).get("steps")
+    implot = gui.implot
+    flags = implot.Flags_.no_legend | implot.Flags_.equal
+    if not implot.begin_plot(BY_NAME["steps"].title, None, flags):
+        return
+    if panel is None:
+        implot.end_plot()
+        return
+    x0, x1, y0, y1 = (float(v) for v in panel["bounds"])
+    implot.setup_axes("", "", implot.AxisFlags_.no_tick_labels, implot.AxisFlags_.no_tick_labels)
+    implot.setup_axes_limits(x0, x1, y0, y1, implot.Cond_.always)
+    implot.push_colormap(implot.Colormap_.viridis)
+    shade = panel["shade"]
+    corner, far = implot.Point(x0, y0), implot.Point(x1, y1)
+    implot.plot_heatmap("f", shade, 0, float(shade.max()) or 1.0, "", corner, far)
+    implot.pop_colormap()
+    if len(panel["minima"]):
+        spec = implot.Spec(marker=implot.Marker_.cross, marker_size=4 * gui.ui)
+        spec.marker_line_color = _vec4(gui, (1.0, 1.0, 1.0))
+        spec.line_weight = 0
+        minima = np.ascontiguousarray(panel["minima"].T)
+        implot.plot_scatter("minimum", minima[0], minima[1], spec)
+    length = 0.12 * max(x1 - x0, y1 - y0)
+    for i in _visible(view):
+        _path_and_arrows(gui, view, i, length)
+    implot.end_plot()
+
+
+def _path_and_arrows(gui, view: TimelineView, i: int, length: float) -> None:
+    """Run i's path up to the shown step, its −∇f there (thin) and its next step (thick)."""
+    history, implot = view.histories[i], gui.implot
+    rows = history.rows(view.step + 1)
+    if not len(rows):
+        return
+    color = plots.readable(view.colors[i], gui.light)
+    shown = rows[rows[:, 0] <= view.step]
+    xs, ys = (np.ascontiguousarray(shown[:, k]) for k in (1, 2))
+    implot.plot_line(view.names[i], xs, ys, plots._spec(gui, color, 1.5))
+    here = shown[-1, 1:3]
+    steps, gradients = history.probe("gradient", view.step)
+    # An arrow needs a direction: none once a run sits on the minimum (its gradient and its
+    # step are rounding noise by then, 1e-9 of the start's or of the view).
+    arrows = []
+    if len(steps) and steps[-1] == shown[-1, 0]:
+        least = 1e-9 * float(np.hypot(*gradients[0]))
+        arrows.append((-gradients[-1], least, 1.0, f"{view.names[i]} −∇f"))
+    if len(rows) > len(shown):
+        move = rows[len(shown), 1:3] - here
+        arrows.append((move, 1e-9 * length, 2.5, f"{view.names[i]} step"))
+    for direction, least, weight, label in arrows:
+        norm = float(np.hypot(*direction))
+        if math.isfinite(norm) and norm > least:
+            tip = here + length * direction / norm
+            spec = plots._spec(gui, color, weight)
+            spec.marker, spec.marker_size = implot.Marker_.circle, (weight + 1) * gui.ui
+            line = np.ascontiguousarray(np.array([here, tip]).T)
+            implot.plot_line(label, line[0], line[1], spec)
+
+
 # The catalogue's names -> drawing functions -----------------------------------------------------
 
 DRAW: dict[str, Callable] = {
@@ -380,4 +444,5 @@ DRAW: dict[str, Callable] = {
     ),
     "data": _data_panel,
     "mode_path": _mode_path,
+    "steps": _steps_panel,
 }

@@ -88,8 +88,11 @@ def scenario_stream(
     else:
         bounds = sampling.analytic_bounds(land.surface, land.bounds)
         yield Surface(sampling.analytic_surface(problem, bounds), refined=True)
-    if scenario.view is not None and problem.is_network:
-        for name, arrays in panel_arrays(problem, scenario.view.plots, connection).items():
+    if scenario.view is not None:
+        view_bounds = None if problem.is_network else bounds
+        for name, arrays in panel_arrays(
+            problem, scenario.view.plots, connection, view_bounds
+        ).items():
             yield Panel(name, arrays)
 
     latest = {}

@@ -23,7 +23,7 @@ def make_probes(problem, scenario) -> Callable[[int, Tensor], Probes] | None:
     """The probe function of a scenario's run, `probe(k, θ_k)` (empty off its cadence), or None
     when its plots need no probe."""
     names = probes_for(scenario.view.plots) if scenario.view is not None else ()
-    if not names or not problem.is_network:
+    if not names:
         return None
     every, last = probe_every(scenario.steps), scenario.steps
     measure = {name: _MEASURES[name](problem) for name in names}
@@ -91,6 +91,18 @@ def _svm_angle(problem) -> Callable[[Tensor], list[float]]:
     return measure
 
 
+def _gradient(problem) -> Callable[[Tensor], list[float]]:
+    """∇f at θ (an analytic surface's point): where plain GD would step, against the run's step."""
+
+    def measure(theta: Tensor) -> list[float]:
+        with torch.enable_grad():
+            point = theta.detach().clone().requires_grad_(True)
+            (gradient,) = torch.autograd.grad(problem.full_loss(point), point)
+        return gradient.tolist()
+
+    return measure
+
+
 def _boundary(problem) -> Callable[[Tensor], list[float]]:
     return lambda theta: theta.double().tolist()  # (w₁, w₂, b): the line w·x + b = 0
 
@@ -101,6 +113,7 @@ _MEASURES = {
     "margin": _margin,
     "svm_angle": _svm_angle,
     "boundary": _boundary,
+    "gradient": _gradient,
 }
 
 
@@ -147,11 +160,16 @@ def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
-def panel_arrays(problem, plots: tuple[str, ...], connection=None) -> dict[str, dict]:
+def panel_arrays(
+    problem, plots: tuple[str, ...], connection=None, scenario_bounds=None
+) -> dict[str, dict]:
     """The fixed arrays the declared plots draw beside the records: the data for `data`, the
     SVM's direction (w₁ … w_d, b) and margin for it, `margin` and `svm_angle`, and the losses
-    along line and curve for `mode_path`."""
+    along line and curve for `mode_path`, the surface from above in `scenario_bounds` for
+    `steps`."""
     panels: dict[str, dict] = {}
+    if "steps" in plots:
+        panels["steps"] = _surface_from_above(problem, scenario_bounds)
     if {"data", "margin", "svm_angle"} & set(plots):
         z, labels = _augmented(problem)
         u = svm_direction(z, labels)
@@ -165,3 +183,33 @@ def panel_arrays(problem, plots: tuple[str, ...], connection=None) -> dict[str, 
             "curve": np.array(connection.curve),
         }
     return panels
+
+
+STEPS_GRID = 48  # the `steps` panel's background: f on this many points a side
+
+
+def _surface_from_above(problem, bounds) -> dict:
+    """The analytic surface's log-height on a coarse grid over `bounds` (row 0 at the top, as
+    ImPlot's heatmap draws it), and its known minima in view."""
+    from sandbox.landscape.analytic import SURFACES
+
+    (x0, x1), (y0, y1) = bounds
+    xs = torch.linspace(x0, x1, STEPS_GRID, dtype=torch.float64)
+    ys = torch.linspace(y1, y0, STEPS_GRID, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)  # (rows, cols, 2)
+    with torch.no_grad():
+        heights = problem.full_loss(grid).numpy()
+    low = np.nanmin(heights)
+    # log(1 + (f − min)/scale): a canyon's floor and walls both get shades, not one flat colour
+    scale = max(float(np.nanpercentile(heights - low, 10)), 1e-12)
+    shade = np.log1p(np.clip(heights - low, 0, None) / scale)
+    minima = [
+        p.xy
+        for p in SURFACES[problem.surface].critical(problem.params)
+        if p.kind == "min" and x0 <= p.xy[0] <= x1 and y0 <= p.xy[1] <= y1
+    ]
+    return {
+        "bounds": np.array([x0, x1, y0, y1]),
+        "shade": np.ascontiguousarray(shade, dtype=np.float64),
+        "minima": np.array(minima, dtype=np.float64).reshape(-1, 2),
+    }
