@@ -393,3 +393,31 @@ def test_no_panel_covers_a_ball_and_p_reframes(name):
             """
         )
     )
+
+
+@pytest.mark.slow
+def test_the_help_overlay_is_drawn_over_the_panels_and_lists_every_key():
+    """Issue 17: the help overlay was drawn under the panels (cut) and lacked g. It is drawn
+    last, over the control panel and the timeline, from the one key table."""
+    ok(
+        drive(
+            """
+            from sandbox.app.keys import KEYS, help_rows
+
+            app = App(load_scenario(find_scenario("saddle")), (1280, 720))
+            frames_until(lambda: app.camera is not None and "plots" in app.panel_state.item_rects)
+            app.playback.paused = True
+            app.frame()
+            plain = app.renderer.read_rgb().astype(int)
+            press(pygame.K_h)
+            assert app.last_state.help == help_rows()
+            assert ("g", "grid lines on the surface") in help_rows()
+            shown = app.renderer.read_rgb().astype(int)
+            x0, y0, x1, y1 = (int(v) for v in app.panel_state.item_rects["plots"])
+            covered = np.abs(shown - plain)[y0:y1, 500:780].mean()
+            assert covered > 10, covered  # the help panel over the timeline, not under it
+            app.close()
+            print("ok")
+            """
+        )
+    )

@@ -208,7 +208,7 @@ def test_example_frames_are_not_blank(ctx, renderer, make):
 
 
 def test_the_same_state_renders_byte_identical(ctx, renderer):
-    state = replace(saddle_scene(), help=True, wireframe=True)
+    state = replace(saddle_scene(), help=(("h", "this help"),), wireframe=True)
     renderer.draw(state)
     first = renderer.read_rgb()
     renderer.draw(network_slice_scene())  # different surface and text in between
@@ -356,7 +356,7 @@ def test_options_change_the_picture(ctx, renderer):
     for changes in (
         {},
         {"wireframe": True},
-        {"help": True},
+        {"help": (("h", "this help"),)},
         {"show_minimap": False},
         {"log_height": True},
     ):

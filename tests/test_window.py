@@ -97,10 +97,14 @@ print("ok")
 
 
 @pytest.mark.slow
-def test_mouse_orbits_and_wheel_zooms():
+def test_mouse_orbits_pans_with_the_cursor_and_wheel_up_zooms_in():
+    """Issue 17: right-drag panned the wrong way and wheel-up zoomed out. Now the point at the
+    view's centre follows a right-drag pixel for pixel, and wheel-up comes closer (and the
+    other way with "natural" scrolling, which flips the wheel's y)."""
     p = python(
         DRIVER
         + """
+import numpy as np
 frames_until(lambda: app.camera is not None)
 app.show_panel = False  # the panels take the mouse over them (tests/test_panel.py)
 before = app.camera
@@ -109,9 +113,25 @@ for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(100, 100
               pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(160, 120))):
     app.handle(event)
 assert app.camera != before
-zoomed = app.camera
+width, height = app.window_size
+
+def pixel(camera, point):
+    x, y = camera._ndc(np.array([point]), width / height)[0]
+    return np.array([(x + 1) / 2 * width, (1 - y) / 2 * height])
+
+start = app.camera
+centre = np.asarray(start.target)
+for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=3, pos=(200, 100)),
+              pygame.event.Event(pygame.MOUSEMOTION, pos=(230, 90), rel=(30, -10)),
+              pygame.event.Event(pygame.MOUSEBUTTONUP, button=3, pos=(230, 90))):
+    app.handle(event)
+moved = pixel(app.camera, centre) - pixel(start, centre)
+assert np.allclose(moved, [30, -10], atol=1.5), moved
+near = app.camera
 app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=False))
-assert app.camera != zoomed
+assert app.camera.distance < near.distance
+app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=True))
+assert abs(app.camera.distance - near.distance) < 1e-9 * near.distance
 app.close()
 print("ok")
 """

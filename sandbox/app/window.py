@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sandbox.app import lecture
+from sandbox.app.keys import help_rows
 from sandbox.app.model import ViewModel
 from sandbox.app.worker import BackgroundWorker
 from sandbox.render.framing import same_region
@@ -30,7 +31,7 @@ from sandbox.scenario.schema import Scenario
 PLAYBACK_SECONDS = 20.0  # a whole scenario plays in about this long at speed ×1
 FPS = 60
 ORBIT_PER_PIXEL = 0.3  # degrees
-ZOOM_PER_WHEEL = 0.9
+ZOOM_PER_WHEEL = 1.1  # closer by this factor per notch of the wheel turned up
 IDLE_FPS = 20  # polls a second while nothing changes (input and new steps still wake it)
 STALL_TIMEOUT = 120.0  # --frames mode gives up when no new step arrives for this long
 RELOAD_POLL_SECONDS = 0.5
@@ -151,6 +152,7 @@ class App:
         self.framed_region = None  # where `framed` puts the surface (renderer.region)
         self.waiting: tuple[str, str] | None = None  # (title, message) of the last frame drawn
         self.show_help = False
+        self._key_commands: dict[int, str] | None = None  # pygame key -> command (app/keys.py)
         self.wireframe = False
         self.fullscreen = lecture_mode
         self.recorder = None
@@ -258,7 +260,7 @@ class App:
         self._drawn = looks
         state = self.model.scene(
             self.playback.step,
-            help=self.show_help,
+            help=help_rows() if self.show_help else (),
             wireframe=self.wireframe,
             theme=self.theme,
             hidden=frozenset(self.hidden),
@@ -273,12 +275,14 @@ class App:
         else:
             # With the panels up, the alert goes over them (`_panels`): the HUD's banner at the
             # bottom would sit under the timeline
-            drawn = replace(state, alert="") if self.show_panel else state
+            drawn = replace(state, alert="", help=()) if self.show_panel else state
             area = self.layout().view if self.show_panel else None
             self.renderer.draw(drawn, self.camera, area)
             self._frame_camera(drawn, area)
             if self.show_panel:
                 self._panels(state.alert)
+                if state.help:  # the key help goes over everything, the panels too
+                    self.renderer.draw_help(state.help, self.theme)
             self.renderer.present(self.ctx.screen, self.window_size)
             self.last_state, self.waiting = state, None
             if self.recorder is not None:
@@ -481,43 +485,58 @@ class App:
             self.mouse_drag(event.pos)
         elif event.type == pg.MOUSEWHEEL and self.camera is not None:
             if not (panel and self.gui.wants_mouse):
-                self.camera = self.camera.zoom(ZOOM_PER_WHEEL**event.y)
+                # wheel up (away from the user) comes closer; "natural" scrolling flips y
+                notches = -event.y if getattr(event, "flipped", False) else event.y
+                self.camera = self.camera.zoom(ZOOM_PER_WHEEL**notches)
         elif event.type in (pg.VIDEORESIZE, pg.WINDOWSIZECHANGED):
             self.resize(self.pygame.display.get_surface().get_size())
 
     def key(self, key: int) -> None:
+        """A key press, through the one key table (app/keys.py) that the help overlay and the
+        README show."""
+        if self._key_commands is None:
+            from sandbox.app.keys import key_commands
+
+            self._key_commands = key_commands(self.pygame)
+        command = self._key_commands.get(key)
+        if command in ("toggle", "step", "faster", "slower"):
+            self.command(command)
+        elif command is not None:
+            getattr(self, f"_key_{command}")()
+
+    def _key_quit(self) -> None:
+        self.running = False
+
+    def _key_restart(self) -> None:
+        self.worker.close()
+        self.start()
+
+    def _key_fullscreen(self) -> None:
         pg = self.pygame
-        if key == pg.K_ESCAPE:
-            self.running = False
-        elif key == pg.K_SPACE:
-            self.command("toggle")
-        elif key == pg.K_PERIOD:
-            self.command("step")
-        elif key in (pg.K_PLUS, pg.K_EQUALS, pg.K_KP_PLUS):
-            self.command("faster")
-        elif key in (pg.K_MINUS, pg.K_KP_MINUS):
-            self.command("slower")
-        elif key == pg.K_r:
-            self.worker.close()
-            self.start()
-        elif key == pg.K_f:
-            self.fullscreen = not self.fullscreen
-            pg.display.toggle_fullscreen()
-            self.resize(pg.display.get_surface().get_size())
-        elif key == pg.K_s:
-            self.screenshot(Path(f"sandbox-step{self.playback.step:06d}.png"))
-        elif key == pg.K_v:
-            self.stop_recording() if self.recorder else self.start_recording()
-        elif key == pg.K_h:
-            self.show_help = not self.show_help
-        elif key == pg.K_g:
-            self.wireframe = not self.wireframe
-        elif key in (pg.K_p, pg.K_TAB):
-            self.show_panel = not self.show_panel  # a framed camera follows (_frame_camera)
-        elif key in (pg.K_PAGEDOWN, pg.K_RIGHT, pg.K_DOWN):
-            self.next_caption()
-        elif key in (pg.K_PAGEUP, pg.K_LEFT, pg.K_UP):
-            self.previous_caption()
+        self.fullscreen = not self.fullscreen
+        pg.display.toggle_fullscreen()
+        self.resize(pg.display.get_surface().get_size())
+
+    def _key_screenshot(self) -> None:
+        self.screenshot(Path(f"sandbox-step{self.playback.step:06d}.png"))
+
+    def _key_record(self) -> None:
+        self.stop_recording() if self.recorder else self.start_recording()
+
+    def _key_help(self) -> None:
+        self.show_help = not self.show_help
+
+    def _key_grid(self) -> None:
+        self.wireframe = not self.wireframe
+
+    def _key_panels(self) -> None:
+        self.show_panel = not self.show_panel  # a framed camera follows (_frame_camera)
+
+    def _key_next_caption(self) -> None:
+        self.next_caption()
+
+    def _key_previous_caption(self) -> None:
+        self.previous_caption()
 
     def next_caption(self) -> None:
         """Presenter clicker: the next caption's step, or the next scenario of the playlist."""
@@ -547,8 +566,9 @@ class App:
         self.drag = (button, pos)
         if button == 1:
             self.camera = self.camera.orbit(-dx * ORBIT_PER_PIXEL, dy * ORBIT_PER_PIXEL)
-        else:
-            self.camera = self.camera.pan(-dx / self.window_size[0], dy / self.window_size[1])
+        else:  # the surface follows the cursor (exactly so at the depth of the view's centre)
+            height = self.window_size[1]
+            self.camera = self.camera.pan(dx / height, -dy / height)
 
     def resize(self, size: tuple[int, int]) -> None:
         """The window changed size: render at the new size (the camera keeps its aspect)."""

@@ -27,22 +27,6 @@ NUMBER_TEMPLATE = "-8.88e-88"
 LEGEND_SHARE = 0.4  # a legend wider than this share of the view stacks each run's two lines
 SUBTITLE_FRACTION = 22  # lecture subtitles: frame height / 22 pixels (the goal is ≥ 1/25)
 
-HELP_KEYS = (
-    ("left drag", "orbit"),
-    ("right drag", "pan"),
-    ("wheel", "zoom"),
-    ("space", "pause / resume"),
-    (".", "one step"),
-    ("+  /  −", "faster / slower"),
-    ("r", "restart"),
-    ("f", "full screen"),
-    ("s", "screenshot (PNG)"),
-    ("v", "record video (MP4)"),
-    ("p  /  Tab", "control panel and plots"),
-    ("PgDn  /  PgUp", "next / previous caption"),
-    ("h", "this help"),
-    ("Esc", "quit"),
-)
 # What the marks on the view mean, under the keys.
 HELP_MARKS = (
     ("dashed line", "a run's true loss, off the drawn plane"),
@@ -275,15 +259,20 @@ def alert_banner(overlay: OverlayPass, message: str, ui: float, area: Box, right
     return x, y, x + width, y + height
 
 
-def help_panel(overlay: OverlayPass, ui: float, size: tuple[int, int], theme: Theme) -> None:
-    """The key reference, centred."""
-    px = BODY_PX * ui
-    entries = HELP_KEYS + HELP_MARKS
+def help_panel(
+    overlay: OverlayPass, ui: float, size: tuple[int, int], theme: Theme, keys: Sequence
+) -> None:
+    """The key reference (`keys`: (keys, what they do) rows), then what the marks on the view
+    mean, centred; in smaller type when the body size would not fit the frame's height."""
+    entries = tuple(keys) + HELP_MARKS
+    for px in (BODY_PX * ui, SMALL_PX * ui, 0.8 * SMALL_PX * ui):
+        row = px * 1.45
+        h = row * (len(entries) + 2) + 2 * PAD * ui
+        if h <= 0.95 * size[1]:
+            break
     key_w = max(overlay.measure(k, px, True) for k, _ in entries)
     act_w = max(overlay.measure(a, px) for _, a in entries)
-    row = px * 1.45
     w = key_w + act_w + 30 * ui + 4 * PAD * ui
-    h = row * (len(entries) + 2) + 2 * PAD * ui
     x, y = (size[0] - w) / 2, (size[1] - h) / 2
     overlay.rect(x, y, w, h, theme.help_panel, 12 * ui)
     cx, cy = x + 2 * PAD * ui, y + 1.5 * PAD * ui

@@ -421,8 +421,15 @@ class Renderer:
         hud.axis_labels(overlay, labels, ui, theme, panels)  # never over a panel's text
         overlay.flush(size)
         if state.help:
-            hud.help_panel(overlay, ui, size, theme)
-            overlay.flush(size)
+            self.draw_help(state.help, theme)
+
+    def draw_help(self, rows: tuple[tuple[str, str], ...], theme) -> None:
+        """The key help overlay (`rows` of keys and what they do, then what the marks on the
+        view mean) over the finished frame: the window calls it after its panels."""
+        size = self.targets.size
+        self.targets.final_fbo.use()
+        hud.help_panel(self.overlay, size[1] / 720 * theme.type_scale, size, theme, rows)
+        self.overlay.flush(size)
 
     def draw_waiting(self, title: str, message: str, theme, error: bool = False) -> None:
         """A frame with no surface yet: the scenario's title and `message` (the landscape being

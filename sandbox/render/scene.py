@@ -100,7 +100,7 @@ class SceneState:
     wireframe
         Grid lines over the surface at the mesh resolution.
     help
-        The key help overlay.
+        The key help overlay's rows, (keys, what they do); empty: no overlay.
     axis_labels
         Names of the x, y and height axes (``"α (d₁)"`` ... for network slices).
     alert
@@ -120,7 +120,7 @@ class SceneState:
     hud_lines: tuple[str, ...] = ()
     show_minimap: bool = True
     wireframe: bool = False
-    help: bool = False
+    help: tuple[tuple[str, str], ...] = ()
     axis_labels: tuple[str, str, str] = ("x", "y", "loss")
     alert: str = ""
     theme: Theme = DARK

@@ -1,0 +1,51 @@
+"""The app's keys and mouse, in one table: the window dispatches on it, the help overlay and the
+README's key list are made from it (a test checks the README against it).
+
+Key names are pygame's (`pygame.K_<name>`), so this module needs no pygame itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    names: tuple[str, ...]  # pygame key names: K_SPACE is "SPACE"
+    shown: str  # how the help overlay writes the keys
+    command: str  # what App.key does (App.KEY_COMMANDS)
+    does: str
+
+
+KEYS = (
+    Key(("SPACE",), "space", "toggle", "pause / resume"),
+    Key(("PERIOD",), ".", "step", "one step (pauses)"),
+    Key(("PLUS", "EQUALS", "KP_PLUS"), "+", "faster", "play faster"),
+    Key(("MINUS", "KP_MINUS"), "−", "slower", "play slower"),
+    Key(("PAGEDOWN", "RIGHT", "DOWN"), "PgDn  →  ↓", "next_caption", "next caption"),
+    Key(("PAGEUP", "LEFT", "UP"), "PgUp  ←  ↑", "previous_caption", "previous caption"),
+    Key(("r",), "r", "restart", "restart the runs"),
+    Key(("p", "TAB"), "p  /  Tab", "panels", "control panel and plots"),
+    Key(("g",), "g", "grid", "grid lines on the surface"),
+    Key(("f",), "f", "fullscreen", "full screen"),
+    Key(("s",), "s", "screenshot", "screenshot (PNG)"),
+    Key(("v",), "v", "record", "record a video (MP4)"),
+    Key(("h",), "h", "help", "this help"),
+    Key(("ESCAPE",), "Esc", "quit", "quit"),
+)
+
+MOUSE = (
+    ("left drag", "orbit"),
+    ("right drag", "pan (the surface follows)"),
+    ("wheel", "zoom (up: closer)"),
+)
+
+
+def help_rows() -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) for the help overlay: the mouse, then every key."""
+    return MOUSE + tuple((key.shown, key.does) for key in KEYS)
+
+
+def key_commands(pygame) -> dict[int, str]:
+    """pygame key code -> command, for the window's key handler."""
+    return {getattr(pygame, f"K_{name}"): key.command for key in KEYS for name in key.names}
