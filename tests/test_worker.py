@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
+import struct
 import time
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 import sandbox
 from sandbox.app.worker import (
+    DEATH_GRACE_SECONDS,
     WORKER_NICENESS,
     BackgroundWorker,
     Finished,
@@ -132,11 +135,43 @@ def test_a_killed_worker_is_reported():
             time.sleep(0.05)
         os.kill(worker.process.pid, signal.SIGKILL)
         worker.process.join(10)
-        while not worker.messages.empty():
+        deadline = time.time() + 10
+        while worker.died() is None and time.time() < deadline:  # as the app polls
             worker.drain()
+            time.sleep(0.01)
         assert "stopped unexpectedly (exit code -9)" in (worker.died() or "")
     finally:
         worker.close()
+
+
+def _send_half_a_message(messages) -> None:
+    """A worker killed while it sends a surface: a length prefix for 1 MB, 100 bytes of it."""
+    os.write(messages._writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 100)
+    os._exit(9)
+
+
+def test_a_worker_killed_mid_message_never_blocks_the_window():
+    """Issue 17: a worker killed in the middle of sending a surface left bytes that the app's
+    read waited for forever (the window froze). drain() returns at once and died() says what
+    happened within DEATH_GRACE_SECONDS; close() returns."""
+    worker = BackgroundWorker(load_scenario(find_scenario("saddle")))
+    context = mp.get_context("spawn")
+    worker.process = context.Process(target=_send_half_a_message, args=(worker.messages,))
+    worker.start()
+    worker.process.join(30)
+    try:
+        started, deadline = time.monotonic(), time.monotonic() + 10
+        while worker.died() is None and time.monotonic() < deadline:
+            began = time.monotonic()
+            assert worker.drain() == []
+            assert time.monotonic() - began < 0.5  # a drain never waits
+            time.sleep(0.02)
+        assert "stopped unexpectedly (exit code 9)" in (worker.died() or "")
+        assert time.monotonic() - started < DEATH_GRACE_SECONDS + 2
+    finally:
+        began = time.monotonic()
+        worker.close()
+        assert time.monotonic() - began < 5
 
 
 def test_final_center_surface_is_around_the_first_runs_end():

@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -20,6 +22,8 @@ from sandbox.trace.records import Step, SurfaceSample
 
 COARSE_RESOLUTION = 17  # first network surface: drawable within a fraction of a second
 MOVING_RESOLUTION = 33  # re-centred surfaces for center = "moving"
+PUMP_POLL_SECONDS = 0.1  # how often the message pump looks whether it is being closed
+DEATH_GRACE_SECONDS = 1.0  # a dead worker's unread bytes this long after: a cut-off message
 WORKER_NICENESS = 3  # added to the app's own (Linux and macOS): ~1/3 of a shared core
 
 
@@ -166,7 +170,12 @@ def _below_the_window() -> None:
 
 
 class BackgroundWorker:
-    """A scenario computed in a spawned process; the app polls `drain()` once per frame."""
+    """A scenario computed in a spawned process; the app polls `drain()` once per frame.
+
+    A thread moves whole messages from the process's queue to a local one: reading a message
+    that the process was killed in the middle of sending (a surface is ~100 kB) blocks until
+    bytes that will never come arrive, and that must block the thread, never the window.
+    """
 
     def __init__(self, scenario: Scenario, maxsize: int = 64):
         context = mp.get_context("spawn")
@@ -176,38 +185,68 @@ class BackgroundWorker:
             target=_worker_main, args=(scenario, self.messages, self.stop_event), daemon=True
         )
         self.finished = False
+        self._ready: queue.Queue = queue.Queue(maxsize)  # whole messages, for `drain`
+        self._closing = threading.Event()
+        self._pump = threading.Thread(target=self._pump_messages, daemon=True)
+        self._dead_since: float | None = None
 
     def start(self) -> BackgroundWorker:
         self.process.start()
+        self._pump.start()
         return self
+
+    def _pump_messages(self) -> None:
+        """Move messages to `_ready` as they arrive; the bounded queues keep the back-pressure
+        (the process waits when the app falls behind)."""
+        while not self._closing.is_set():
+            try:
+                message = self.messages.get(timeout=PUMP_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError, ValueError):  # the queue was closed under us
+                return
+            while not self._closing.is_set():
+                try:
+                    self._ready.put(message, timeout=PUMP_POLL_SECONDS)
+                    break
+                except queue.Full:
+                    continue
 
     def drain(self, limit: int = 64) -> list[Message]:
         """Whatever messages are ready now (at most `limit`); never waits."""
         ready: list[Message] = []
         while len(ready) < limit:
             try:
-                ready.append(self.messages.get_nowait())
+                ready.append(self._ready.get_nowait())
             except queue.Empty:
                 break
         self.finished = self.finished or any(isinstance(m, Finished | Failed) for m in ready)
         return ready
 
     def died(self) -> str | None:
-        """A message if the process ended without finishing (killed, crashed), else None."""
+        """A message if the process ended without finishing (killed, crashed), else None: once
+        the app has drained what it sent before it ended, or DEATH_GRACE_SECONDS after its end
+        when what is left in the pipe is a message cut off by its death."""
         if self.finished or self.process.is_alive() or self.process.exitcode is None:
             return None
-        if not self.messages.empty():  # let the app drain what it sent before it ended
+        now = time.monotonic()
+        self._dead_since = self._dead_since or now
+        if not self._ready.empty():
+            return None
+        if not self.messages.empty() and now - self._dead_since < DEATH_GRACE_SECONDS:
             return None
         return f"the background worker stopped unexpectedly (exit code {self.process.exitcode})"
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop the process and wait for it; kill it if it does not stop in time."""
         self.stop_event.set()
+        self._closing.set()
         if self.process.pid is None:
             return
         self.process.join(timeout)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout)
+        self._pump.join(2 * PUMP_POLL_SECONDS)  # a pump stuck on a cut-off message is a daemon
         self.messages.cancel_join_thread()
         self.messages.close()
