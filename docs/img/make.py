@@ -1,0 +1,61 @@
+"""The README's pictures, made by the project's own commands: app frames from `sandbox gallery`,
+animations from `sandbox replay --video`.
+
+Run from anywhere with the package installed (a few minutes; offscreen, no display needed):
+
+    python docs/img/make.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+FRAME_SIZE = "960x540"
+FRAMES = {"saddle": 150, "himmelblau": 30, "adaptive_steps": 270, "mode_connectivity": 600}
+GIF_SIZE, GIF_FPS = "480x270", "12"
+GIFS = {"saddle": 48, "rosenbrock": 60}  # scenario: frames
+
+
+def sandbox(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "sandbox", *args], check=True)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="readme-img-") as scratch:
+        gallery = Path(scratch) / "gallery"
+        sandbox("gallery", str(gallery), "--only", *FRAMES, "--size", FRAME_SIZE)
+        for name, step in FRAMES.items():
+            image = Image.open(gallery / name / f"step{step:06d}.png").convert("RGB")
+            # 256 colours keep a frame near 60 kB; the octree keeps each run's colour (a median
+            # cut merged the red run into the magenta one)
+            small = image.quantize(256, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+            small.save(HERE / f"{name}.png", optimize=True)
+        for name, count in GIFS.items():
+            out = Path(scratch) / name
+            gif = HERE / f"{name}.gif"
+            sandbox(
+                "replay",
+                name,
+                "--out",
+                str(out),
+                "--video",
+                str(gif),
+                "--force",
+                "--quiet",
+                "--frame-count",
+                str(count),
+                "--size",
+                GIF_SIZE,
+                "--fps",
+                GIF_FPS,
+            )
+
+
+if __name__ == "__main__":
+    main()
