@@ -35,20 +35,25 @@ def _vec4(gui, color, alpha: float = 1.0):
     return gui.imgui.ImVec4(*color, alpha)
 
 
-def _label(gui, text: str, x: float, y: float, color, offset: tuple[float, float]) -> None:
+def _label(
+    gui, text: str, x: float, y: float, color, offset: tuple[float, float], below: float = -1e9
+) -> float:
     """`text` in `color` near plot point (x, y): moved by `offset` pixels, then kept whole
-    inside the plot area (a label at a curve's top end would otherwise be cut off)."""
+    inside the plot area (a label at a curve's top end would otherwise be cut off) and its
+    centre at least one line below pixel row `below`. Returns that centre's pixel row."""
     implot, imgui = gui.implot, gui.imgui
     if not (math.isfinite(x) and math.isfinite(y)):
-        return
+        return below
     corner, size = implot.get_plot_pos(), implot.get_plot_size()
     point, text_size = implot.plot_to_pixels(x, y), imgui.calc_text_size(text)
     half_x, half_y = text_size.x / 2 + 3, text_size.y / 2 + 1
     px = min(max(point.x + offset[0], corner.x + half_x), corner.x + size.x - half_x)
     py = min(max(point.y + offset[1], corner.y + half_y), corner.y + size.y - half_y)
+    py = max(py, below + 2 * half_y)  # under the label above it, even if that leaves the plot
     implot.push_style_color(implot.Col_.inlay_text, _vec4(gui, color))
     implot.plot_text(text, x, y, imgui.ImVec2(px - point.x, py - point.y))
     implot.pop_style_color()
+    return py
 
 
 # Series of the step records and their probes ----------------------------------------------------
@@ -154,20 +159,22 @@ def _layer_gradients(gui, view: TimelineView, actions) -> None:
     title = BY_NAME["layer_gradients"].title
     if not plots._begin(gui, view, title, True, values, decades=GRADIENT_DECADES):
         return
+    ends = []  # the first visible run's curve ends: (value, text, colour) to label
     for i in runs:
         first, last = columns[i]
-        for column, shade, weight, text, dy in (
-            (last, 1.0, 2.0, "last", -10),
-            (first, 0.55, 1.25, "first", 10),
-        ):
+        for column, shade, weight, text in ((last, 1.0, 2.0, "last"), (first, 0.55, 1.25, "first")):
             xs, ys = plots._series(gui, view, i, column, positive=True)
             if not len(xs):
                 continue
             color = tuple(c * shade for c in view.colors[i])
             spec = plots._spec(gui, color, weight)
             gui.implot.plot_line(f"{view.names[i]} {text} layer", xs, ys, spec)
-            if i == runs[0]:
-                _label(gui, text, xs[-1], ys[-1], plots.readable(color, gui.light), (-24, dy))
+            if i == runs[0]:  # labelled in the run's own colour: the shaded one is too dark
+                ends.append((xs[-1], ys[-1], text, plots.readable(view.colors[i], gui.light)))
+    # The higher end's label goes above its curve, the lower one's below: never on each other.
+    row = -1e9
+    for (x, y, text, color), dy in zip(sorted(ends, key=lambda e: -e[1]), (-10, 10), strict=False):
+        row = _label(gui, text, x, y, color, (-24, dy), below=row)
     hover = []
     for i in runs:
         for column, text in zip(columns[i], ("first", "last"), strict=True):
@@ -361,8 +368,9 @@ def _steps_panel(gui, view: TimelineView, actions) -> None:
     canyon a round bowl points its step at the minimum while −∇f points across the canyon."""
     panel = getattr(view.histories, "panels", {}).get("steps")
     implot = gui.implot
-    flags = implot.Flags_.no_legend | implot.Flags_.equal
-    if not implot.begin_plot(BY_NAME["steps"].title, None, flags):
+    # Not equal axes: the short bar would show a sliver of the bounds. Scaling an axis keeps a
+    # step that points at the minimum pointing at it; the arrows get one length in pixels.
+    if not implot.begin_plot(BY_NAME["steps"].title, None, implot.Flags_.no_legend):
         return
     if panel is None:
         implot.end_plot()
@@ -381,14 +389,15 @@ def _steps_panel(gui, view: TimelineView, actions) -> None:
         spec.line_weight = 0
         minima = np.ascontiguousarray(panel["minima"].T)
         implot.plot_scatter("minimum", minima[0], minima[1], spec)
-    length = 0.12 * max(x1 - x0, y1 - y0)
+    length = 0.12 * gui.implot.get_plot_size().x  # pixels
     for i in _visible(view):
         _path_and_arrows(gui, view, i, length)
     implot.end_plot()
 
 
 def _path_and_arrows(gui, view: TimelineView, i: int, length: float) -> None:
-    """Run i's path up to the shown step, its −∇f there (thin) and its next step (thick)."""
+    """Run i's path up to the shown step, its −∇f there (thin) and its next step (thick), both
+    `length` pixels long."""
     history, implot = view.histories[i], gui.implot
     rows = history.rows(view.step + 1)
     if not len(rows):
@@ -400,22 +409,36 @@ def _path_and_arrows(gui, view: TimelineView, i: int, length: float) -> None:
     here = shown[-1, 1:3]
     steps, gradients = history.probe("gradient", view.step)
     # An arrow needs a direction: none once a run sits on the minimum (its gradient and its
-    # step are rounding noise by then, 1e-9 of the start's or of the view).
+    # step are rounding noise by then: below 1e-9 of the first gradient or of the way travelled).
     arrows = []
     if len(steps) and steps[-1] == shown[-1, 0]:
         least = 1e-9 * float(np.hypot(*gradients[0]))
         arrows.append((-gradients[-1], least, 1.0, f"{view.names[i]} −∇f"))
     if len(rows) > len(shown):
         move = rows[len(shown), 1:3] - here
-        arrows.append((move, 1e-9 * length, 2.5, f"{view.names[i]} step"))
+        arrows.append(
+            (move, 1e-9 * float(np.hypot(*shown[0, 1:3] - here)), 2.5, f"{view.names[i]} step")
+        )
     for direction, least, weight, label in arrows:
         norm = float(np.hypot(*direction))
         if math.isfinite(norm) and norm > least:
-            tip = here + length * direction / norm
+            tip = _pixels_along(gui, here, direction / norm, length)
             spec = plots._spec(gui, color, weight)
             spec.marker, spec.marker_size = implot.Marker_.circle, (weight + 1) * gui.ui
             line = np.ascontiguousarray(np.array([here, tip]).T)
             implot.plot_line(label, line[0], line[1], spec)
+
+
+def _pixels_along(gui, start: np.ndarray, direction: np.ndarray, length: float) -> np.ndarray:
+    """The plot point `length` pixels from `start` in plot direction `direction` (unit)."""
+    implot = gui.implot
+    a = implot.plot_to_pixels(float(start[0]), float(start[1]))
+    probe = start + 1e-3 * direction * max(float(np.hypot(*start)), 1.0)
+    b = implot.plot_to_pixels(float(probe[0]), float(probe[1]))
+    dx, dy = b.x - a.x, b.y - a.y
+    norm = math.hypot(dx, dy) or 1.0
+    tip = implot.pixels_to_plot(a.x + length * dx / norm, a.y + length * dy / norm)
+    return np.array([tip.x, tip.y])
 
 
 # The catalogue's names -> drawing functions -----------------------------------------------------
