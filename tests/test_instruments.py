@@ -391,3 +391,30 @@ def test_the_steps_panel_has_the_gradient_and_the_surface_from_above():
     assert panel["bounds"].tolist() == [-2.5, 2.5, -1.0, 1.0]
     # top row (y = 1) is steep, the middle row (y ≈ 0) is the canyon's floor
     assert panel["shade"][0].min() > panel["shade"][24].min()
+
+
+def test_a_thinned_history_keeps_each_probe_with_its_step():
+    """RunHistory halves its resolution when full: the probes stay beside their own steps."""
+    from sandbox.app.model import RunHistory
+    from sandbox.trace.records import Step
+
+    history = RunHistory(capacity=8)
+    for k in range(20):
+        probes = (("margin", (k / 10,)),) if k % 3 == 0 else ()  # measured every 3rd step
+        history.add(Step(k, 1.0, 0.0, 0.0, 1.0, 0.1, weight_norm=2.0 * k, probes=probes))
+    rows = history.rows()
+    assert history.stride == 4 and list(rows[:, 0]) == [0, 4, 8, 12, 16]
+    steps, values = history.probe("margin")
+    assert list(steps) == [0, 12] and list(values[:, 0]) == [0.0, 1.2]
+    assert list(history.column("weight_norm")) == [0, 8, 16, 24, 32]
+    assert list(history.probe("margin", 11)[0]) == [0]
+
+
+def test_the_app_side_of_the_instruments_loads_no_torch():
+    import subprocess
+    import sys
+
+    modules = "sandbox.instruments, sandbox.app.plots, sandbox.app.instrument_plots"
+    code = f"import sys, {modules}; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
