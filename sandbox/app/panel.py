@@ -49,6 +49,10 @@ class Command:
 Action = LiveEdit | RestartEdit | Command
 
 
+LR_RANGE = 10.0  # the learning-rate slider spans ÷10 … ×10 of the file's value: 67 px of drag
+# moved η by ×36 across ×/÷100; now by about ×4.5, and Ctrl+click types any value
+
+
 @dataclass
 class PanelState:
     """What the panel remembers between frames (widget values being dragged, the file name)."""
@@ -176,8 +180,8 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
             f"lr{i}",
             "learning rate",
             lr,
-            run.lr / 100,
-            run.lr * 100,
+            run.lr / LR_RANGE,
+            run.lr * LR_RANGE,
             actions,
             lambda v, name=run.name: LiveEdit(name, "lr", v),
         )
@@ -292,7 +296,8 @@ def _release(gui, state: PanelState, key: str, changed: bool, value, actions, ma
     """Remember the dragged value; emit the action once, when the slider is let go."""
     imgui = gui.imgui
     lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
-    state.item_rects[key] = (lo.x, lo.y, hi.x, hi.y)
+    state.item_rects[key] = (lo.x, lo.y, hi.x, hi.y)  # the widget with its label
+    state.item_rects[f"{key} frame"] = (lo.x, lo.y, lo.x + imgui.calc_item_width(), hi.y)
     if changed:
         state.pending[key] = value
     if imgui.is_item_deactivated_after_edit() and key in state.pending:
@@ -308,11 +313,16 @@ def _slider(gui, state, key, label, value, lo, hi, fmt, actions, make) -> None:
 
 
 def _log_slider(gui, state, key, label, value, lo, hi, actions, make) -> None:
+    """A logarithmic slider (equal drags multiply by equal factors); Ctrl+click types a value,
+    which may lie outside the slider's range (the scenario's limits still apply)."""
+    imgui = gui.imgui
     shown = state.pending.get(key, value)
     lo, hi = min(lo, shown), max(hi, shown)
-    changed, new = gui.imgui.slider_float(
-        label, float(shown), float(lo), float(hi), "%.3g", gui.imgui.SliderFlags_.logarithmic
+    changed, new = imgui.slider_float(
+        label, float(shown), float(lo), float(hi), "%.3g", imgui.SliderFlags_.logarithmic
     )
+    if imgui.is_item_hovered() and not imgui.is_item_active():
+        imgui.set_tooltip("drag: ×10 either way of the file's value\nCtrl+click: type a value")
     _release(gui, state, key, changed, new, actions, make)
 
 
