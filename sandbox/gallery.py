@@ -38,6 +38,7 @@ FRAME_NAME = re.compile(r"([A-Za-z0-9_.-]+)/step(\d{6})\.png$")
 STALL_TIMEOUT = 120.0  # seconds without a new step before a scenario is given up
 POLL_SECONDS = 0.05  # between frames while the worker computes: the cycles go to training
 SETTLE_FRAMES = 3  # frames drawn at a step before saving it: ImGui lays out over two frames
+BALL_MARGIN = 8  # pixels at 720 of height: about a ball's radius
 THUMB_WIDTH = 320
 LABEL_PX = 15
 PAD = 8
@@ -207,8 +208,11 @@ def _shot(entry: object) -> Shot | None:
 # -- driving the app -------------------------------------------------------------------------
 
 
-def draw_scenario(app, name: str, folder: GalleryFolder, stall_timeout: float) -> list[Shot]:
-    """Save `app`'s frame at each of its scenario's gallery steps.
+def draw_scenario(
+    app, name: str, folder: GalleryFolder, stall_timeout: float, log: Log | None = None
+) -> list[Shot]:
+    """Save `app`'s frame at each of its scenario's gallery steps; `log` gets a line for each
+    ball that a frame does not show where it is (see `hidden_balls`).
 
     The worker finishes first, so that the scrubber's range and a moving slice's surface are
     the same whatever the machine's speed: the frames do not depend on how far it had got.
@@ -220,7 +224,43 @@ def draw_scenario(app, name: str, folder: GalleryFolder, stall_timeout: float) -
         shot = Shot(frame_name(name, step), name, step)
         folder.save_frame(shot, rgb)
         shots.append(shot)
+        for problem in hidden_balls(app) if log else []:
+            log(f"  {name} step {step}: {problem}")
     return shots
+
+
+def hidden_balls(app, camera=None) -> list[str]:
+    """Why a run's ball is not seen where it is in the frame on screen: off the drawn slice,
+    outside the window, or under the control panel, the timeline or a HUD panel (title,
+    legend, mini-map, subtitle). `camera` defaults to the one the frame was drawn with."""
+    from sandbox.render.world import WorldTransform
+
+    state, renderer = app.last_state, app.renderer
+    camera = camera or renderer.camera
+    if state is None or camera is None:
+        return []
+    width, height = app.window_size
+    margin = BALL_MARGIN * height / 720
+    panels = [(f"the HUD panel {_box_text(box)}", box) for box in renderer.hud_boxes]
+    if app.show_panel:
+        layout = app.layout()
+        panels += [("the control panel", layout.controls), ("the timeline", layout.timeline)]
+    world = WorldTransform.from_state(state)
+    problems = []
+    for trail in state.trails:
+        if not len(trail.xy) or not np.isfinite(trail.loss[-1]):
+            continue  # nothing yet, or diverged: drawn as a marker, not a ball
+        uv = world.raw_uv(trail.xy[-1:])[0]
+        if not ((0 <= uv) & (uv <= 1)).all():
+            problems.append(f"{trail.name}: off the drawn slice (a ring at its edge)")
+            continue
+        x, y = camera.project(world.point(trail.xy[-1:], trail.loss[-1:]), (width, height))[0]
+        if not (0 <= x < width and 0 <= y < height):
+            problems.append(f"{trail.name}: outside the window ({x:.0f}, {y:.0f})")
+        for label, (x0, y0, x1, y1) in panels:
+            if x0 - margin < x < x1 + margin and y0 - margin < y < y1 + margin:
+                problems.append(f"{trail.name}: under {label}, ball at ({x:.0f}, {y:.0f})")
+    return problems
 
 
 def _wait_until_finished(app, name: str, stall_timeout: float) -> None:
@@ -281,7 +321,7 @@ def make_gallery(
             started = time.monotonic()
             prefix = f"gallery [{number}/{len(scenarios)}] {name}"
             try:
-                made = _draw_one(scenario, name, folder, size, lecture, stall_timeout)
+                made = _draw_one(scenario, name, folder, size, lecture, stall_timeout, log)
             except GalleryError as error:
                 failures.append(str(error))
                 log(f"{prefix}: FAILED: {error}")
@@ -299,15 +339,20 @@ def make_gallery(
     return shots, failures
 
 
-def _draw_one(scenario, name, folder, size, lecture, stall_timeout) -> list[Shot]:
+def _draw_one(scenario, name, folder, size, lecture, stall_timeout, log) -> list[Shot]:
     from sandbox.app.window import App
     from sandbox.resources import find_scenario
 
     app = App(scenario, size, source=find_scenario(name), lecture_mode=lecture)
     try:
-        return draw_scenario(app, name, folder, stall_timeout)
+        return draw_scenario(app, name, folder, stall_timeout, log)
     finally:
         app.close()
+
+
+def _box_text(box) -> str:
+    x0, y0, x1, y1 = box
+    return f"({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f})"
 
 
 def _stderr(line: str) -> None:

@@ -47,7 +47,11 @@ def spy(app, name, step):
     rgb = frame_at(app, name, step)
     state = app.last_state
     same = bool(np.array_equal(rgb, app.renderer.read_rgb()))
-    seen.append([step, app.playback.step, app.playback.paused, state.step, state.caption, same])
+    # the balls as drawn, and as they would be with the view panned half a window to the left
+    panned = app.renderer.camera.pan(-0.5, 0)
+    hidden = [gallery.hidden_balls(app), gallery.hidden_balls(app, panned)]
+    seen.append([step, app.playback.step, app.playback.paused, state.step, state.caption, same,
+                 hidden])
     return rgb
 
 gallery._frame_at = spy
@@ -100,9 +104,20 @@ def test_each_frame_is_taken_paused_at_its_captions_step(saddle_gallery):
     scenario = load_scenario(find_scenario("saddle"))
     captions = {event.at: event.caption for event in scenario.timeline if event.caption}
     assert [row[0] for row in seen] == [0, 60, 150, 400]
-    for step, playback_step, paused, shown, caption, same in seen:
+    for step, playback_step, paused, shown, caption, same, _ in seen:
         assert (playback_step, paused, shown, same) == (step, True, step, True)
         assert caption == captions.get(step, captions[150])  # the last step keeps the last one
+
+
+@pytest.mark.slow
+def test_balls_under_a_panel_are_found(saddle_gallery):
+    _, seen, log = saddle_gallery
+    for step, *_, (as_drawn, panned) in seen:
+        assert as_drawn == [], step  # the layout keeps every ball clear of the panels
+        if step > 0:  # the three runs have parted: each is named
+            assert [p.split(":")[0] for p in panned] == ["GD", "GD + noise 0.3", "GD + noise 0.05"]
+            assert all("under the control panel, ball at" in p for p in panned)
+    assert not any(line.startswith("  saddle step") for line in log)  # nothing to report
 
 
 @pytest.mark.slow
