@@ -158,7 +158,9 @@ def _add_gallery_parser(commands) -> None:
     )
     gallery.add_argument("out", type=Path, metavar="OUT", help="output directory")
     gallery.add_argument("--only", nargs="+", metavar="NAME", help="these bundled scenarios only")
-    gallery.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
+    gallery.add_argument(
+        "--size", type=_size, default=(1280, 720), metavar="WxH", help="default 1280x720"
+    )
     gallery.add_argument("--lecture", action="store_true", help="as `sandbox run --lecture` shows")
     gallery.add_argument(
         "--force",
@@ -170,7 +172,7 @@ def _add_gallery_parser(commands) -> None:
         type=float,
         default=120.0,
         metavar="S",
-        help="give a scenario up when its worker computes no new step for S seconds",
+        help="give a scenario up when its worker computes no new step for S seconds (default 120)",
     )
     gallery.set_defaults(handler=_gallery)
 
