@@ -6,6 +6,9 @@ the renderer tests in this session already hold a headless one.
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,31 @@ def test_run_saves_a_screenshot_of_the_real_window(tmp_path):
     image = np.asarray(Image.open(shot).convert("RGB"))
     assert image.shape == (360, 640, 3)
     assert image.std() > 20 and len(np.unique(image.reshape(-1, 3), axis=0)) > 500
+    # it says how far it got: N frames of the runs moving, not N frames of step 0
+    shown, steps, computed = map(int, re.findall(r"shown step (\d+) of (\d+); computed (\d+)",
+                                                 p.stderr)[0])  # fmt: skip
+    assert steps == 400 and 1 <= shown <= computed
+
+
+@pytest.mark.slow
+def test_the_worker_keeps_up_beside_a_busy_program(tmp_path):
+    """Issue 17: at idle scheduling the trainer got almost no CPU while another program kept a
+    core busy (two minutes of "starting..." on init_gain_1, a 30-layer network). With a busy
+    loop beside it (and, in CI, the suite's long replay on the other core), a scripted run of
+    the app gets its frames of progress and exits 0; starved, it would stop after 120 s without
+    a step and exit 1."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        shot = tmp_path / "busy.png"
+        p = sandbox("run", "init_gain_1", "--frames", "20", "--size", "640x360",
+                    "--screenshot", str(shot), timeout=600)  # fmt: skip
+    finally:
+        hog.kill()
+        hog.wait()
+    assert p.returncode == 0, p.stderr[-2000:]
+    shown, steps, computed = map(int, re.findall(r"shown step (\d+) of (\d+); computed (\d+)",
+                                                 p.stderr)[0])  # fmt: skip
+    assert steps == 100 and 1 <= shown <= computed
 
 
 DRIVER = """
