@@ -143,10 +143,17 @@ def test_structural_edits_restart_and_bad_ones_are_refused():
             from sandbox.app.panel import RestartEdit, LiveEdit
             app = App(load_scenario(find_scenario("saddle")), (640, 360))
             frames_until(lambda: app.playback.step > 5)
-            old = app.worker.process
+            old, title = app.worker.process, app.scenario.title
             app.apply(RestartEdit(("runs", 0, "optimizer"), "adam"))
-            assert app.scenario.runs[0].optimizer == "adam" and app.playback.step == 0
+            assert app.scenario.runs[0].optimizer == "adam"
+            # issue 17: the old runs stay on screen while the new worker starts (the window
+            # went blank), and the title says what was edited
+            assert app.pending is not None and old.is_alive()
+            app.frame()
+            assert app.waiting is None and app.last_state.title == title
+            frames_until(lambda: app.pending is None)
             assert not old.is_alive() and app.worker.process.is_alive()
+            frames_until(lambda: app.last_state.title == f"{title} (edited: optimizer = adam)")
             app.apply(LiveEdit("GD", "lr", -1.0))  # refused by the file's own validation
             assert app.message_is_error and "lr" in app.message
             assert app.scenario.runs[0].lr == 0.05
@@ -173,6 +180,8 @@ def test_hot_reload_keeps_the_camera_and_survives_a_bad_edit(tmp_path):
             path = Path({str(path)!r})
             app = App(load_scenario(path), (640, 360), source=path)
             frames_until(lambda: app.camera is not None)
+            app.camera = app.camera.orbit(10, 0)  # moved by the user: a reload keeps it (a
+            # camera still as framed is framed again around the new, longer title)
             camera, text = app.camera, path.read_text()
             time.sleep(0.05)
             path.write_text(text.replace('title = "', 'title = "Edited: ', 1))

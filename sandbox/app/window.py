@@ -131,6 +131,8 @@ class App:
 
         self.pygame = pygame
         self.scenario = scenario
+        self.base_title = scenario.title  # the file's: edits are noted after it
+        self.edits: dict[tuple, object] = {}  # structural edits since the file was read
         self.source = source
         self.playlist = list(playlist or ([source] if source else []))
         self.lecture = lecture_mode
@@ -183,19 +185,22 @@ class App:
         self.renderer.release()
         self.pygame.display.quit()
 
-    def restart_with(self, scenario: Scenario, at: int = 0, note: str = "") -> None:
-        """Run `scenario` instead; with `at` > 0 keep showing the old runs until the new worker
-        has computed step `at`, then continue from there."""
+    def restart_with(
+        self, scenario: Scenario, at: int = 0, note: str = "", keep_showing: bool = False
+    ) -> None:
+        """Run `scenario` instead. With `at` > 0 or `keep_showing`, the old runs stay on screen
+        until the new worker has its surface and has computed step `at`, then it continues from
+        there: an edit does not blank the window while the new landscape is computed."""
         self._drop_pending()
         self.scenario = scenario
-        if at <= 0:
+        if at <= 0 and not (keep_showing and self.last_state is not None):
             self.worker.close()
             speed = self.playback.speed
             self.start()
             self.playback.speed = speed
             return
         worker = BackgroundWorker(scenario).start()
-        self.pending = Pending(worker, ViewModel(scenario), at, note)
+        self.pending = Pending(worker, ViewModel(scenario), max(at, 0), note)
 
     def _drop_pending(self) -> None:
         pending, self.pending = self.pending, None
@@ -209,7 +214,9 @@ class App:
         for message in pending.worker.drain(limit=256):
             pending.model.apply(message)
         failed = pending.model.failure or pending.worker.died()
-        if pending.model.available_step() >= pending.at or pending.model.finished or failed:
+        model = pending.model
+        ready = model.surface is not None and model.available_step() >= pending.at
+        if ready or model.finished or failed:
             self.pending = None
             self.worker.close()
             self.worker, self.model = pending.worker, pending.model
@@ -225,6 +232,7 @@ class App:
             self.say(str(error), error=True)
             return False
         self.source, self.watch = path, FileWatch(path)
+        self.base_title, self.edits = scenario.title, {}
         self.camera, self.hidden, self.reload_error = None, set(), ""
         self.panel_state.save_name = ""
         self.pygame.display.set_caption(f"Loss Landscape Sandbox: {scenario.title}")
@@ -401,7 +409,8 @@ class App:
             return
         self.reload_error = ""
         self.say(f"reloaded {self.source.name}")
-        self.restart_with(scenario)
+        self.base_title, self.edits = scenario.title, {}
+        self.restart_with(scenario, note=f"reloading {self.source.name}", keep_showing=True)
 
     # --- actions from the panels -------------------------------------------------------------
     def apply(self, action) -> None:
@@ -417,7 +426,19 @@ class App:
                 self.restart_with(scenario, at, f"applying {note}")
                 self.say(note)
             elif isinstance(action, RestartEdit):
-                self.restart_with(edit.restart_change(self.scenario, action.path, action.value))
+                scenario = edit.restart_change(self.scenario, action.path, action.value)
+                self.edits[action.path] = action.value
+                note = ", ".join(f"{path[-1]} = {value}" for path, value in self.edits.items())
+                # the title says what was changed: "with skip connections" must not stay
+                scenario = scenario.model_copy(
+                    update={"title": f"{self.base_title} (edited: {note})"}
+                )
+                self.restart_with(
+                    scenario,
+                    note=f"restarting with {action.path[-1]} = {action.value}",
+                    keep_showing=True,
+                )
+                self.pygame.display.set_caption(f"Loss Landscape Sandbox: {scenario.title}")
                 self.say(f"{action.path[-1]} = {action.value}: runs restarted")
             elif isinstance(action, Command):
                 self.command(action.name, action.value)
