@@ -115,3 +115,15 @@ def test_a_framed_frame_has_no_hud_panel_over_the_surface_or_a_ball(gl_context, 
         assert (y1 - y0) / 2 > 1 / 4
     finally:
         renderer.release()
+
+
+def test_the_readme_lists_every_key_the_window_knows():
+    """One key table (app/keys.py) for the window, the help overlay and the README."""
+    from pathlib import Path
+
+    from sandbox.app.keys import KEYS, markdown_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert markdown_table() in readme
+    commands = {key.command for key in KEYS}
+    assert {"grid", "help", "record", "screenshot", "panels", "quit"} <= commands

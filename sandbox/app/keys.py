@@ -22,15 +22,22 @@ KEYS = (
     Key(("PERIOD",), ".", "step", "one step (pauses)"),
     Key(("PLUS", "EQUALS", "KP_PLUS"), "+", "faster", "play faster"),
     Key(("MINUS", "KP_MINUS"), "−", "slower", "play slower"),
-    Key(("PAGEDOWN", "RIGHT", "DOWN"), "PgDn  →  ↓", "next_caption", "next caption"),
-    Key(("PAGEUP", "LEFT", "UP"), "PgUp  ←  ↑", "previous_caption", "previous caption"),
-    Key(("r",), "r", "restart", "restart the runs"),
+    Key(
+        ("PAGEDOWN", "RIGHT", "DOWN"),
+        "PgDn  →  ↓",
+        "next_caption",
+        "next caption (then the next scenario)",
+    ),
+    Key(
+        ("PAGEUP", "LEFT", "UP"), "PgUp  ←  ↑", "previous_caption", "previous caption (or scenario)"
+    ),
+    Key(("r",), "r", "restart", "restart the runs (also after a crash)"),
     Key(("p", "TAB"), "p  /  Tab", "panels", "control panel and plots"),
     Key(("g",), "g", "grid", "grid lines on the surface"),
     Key(("f",), "f", "fullscreen", "full screen"),
     Key(("s",), "s", "screenshot", "screenshot (PNG)"),
     Key(("v",), "v", "record", "record a video (MP4)"),
-    Key(("h",), "h", "help", "this help"),
+    Key(("h",), "h", "help", "help: keys and marks"),
     Key(("ESCAPE",), "Esc", "quit", "quit"),
 )
 
@@ -49,3 +56,9 @@ def help_rows() -> tuple[tuple[str, str], ...]:
 def key_commands(pygame) -> dict[int, str]:
     """pygame key code -> command, for the window's key handler."""
     return {getattr(pygame, f"K_{name}"): key.command for key in KEYS for name in key.names}
+
+
+def markdown_table() -> str:
+    """The README's table of inputs (tests/test_layout.py checks the README has it)."""
+    rows = [f"| {keys} | {does} |" for keys, does in help_rows()]
+    return "\n".join(["| input | does |", "|---|---|", *rows])
