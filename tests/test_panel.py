@@ -432,3 +432,16 @@ def test_the_help_overlay_is_drawn_over_the_panels_and_lists_every_key():
             """
         )
     )
+
+
+def test_shift_drag_moves_a_log_slider_ten_times_finer():
+    """Issue 17: no fine-drag on the learning-rate slider. With Shift down, the value moves by a
+    tenth of the factor (log scale) the mouse moves the slider by, from where it was."""
+    from sandbox.app.panel import PanelState, _fine
+
+    state = PanelState()
+    assert _fine(state, "lr0", 0.2, 0.05, shift=False) == 0.2  # no Shift: where the mouse is
+    assert _fine(state, "lr0", 0.2, 0.05, shift=True) == 0.05  # Shift down: stays put
+    assert _fine(state, "lr0", 2.0, 0.05, shift=True) == pytest.approx(0.05 * 10**0.1)
+    assert _fine(state, "lr0", 0.02, 0.06, shift=True) == pytest.approx(0.05 * 0.1**0.1)
+    assert _fine(state, "lr0", 0.02, 0.05, shift=False) == 0.02 and "lr0" not in state.fine

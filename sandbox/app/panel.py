@@ -49,6 +49,7 @@ class Command:
 Action = LiveEdit | RestartEdit | Command
 
 
+FINE_DRAG = 0.1  # Shift+drag on a logarithmic slider: this power of the factor dragged
 LR_RANGE = 10.0  # the learning-rate slider spans ÷10 … ×10 of the file's value: 67 px of drag
 # moved η by ×36 across ×/÷100; now by about ×4.5, and Ctrl+click types any value
 
@@ -60,6 +61,7 @@ class PanelState:
     save_name: str = ""
     pending: dict[str, Any] = field(default_factory=dict)  # slider id -> value while dragging
     item_rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    fine: dict[str, tuple[float, float]] = field(default_factory=dict)  # Shift+drag anchors
     controls_open: bool = True  # the docked panels' collapse arrows (app/layout.py)
     timeline_open: bool = True
 
@@ -321,9 +323,26 @@ def _log_slider(gui, state, key, label, value, lo, hi, actions, make) -> None:
     changed, new = imgui.slider_float(
         label, float(shown), float(lo), float(hi), "%.3g", imgui.SliderFlags_.logarithmic
     )
-    if imgui.is_item_hovered() and not imgui.is_item_active():
-        imgui.set_tooltip("drag: ×10 either way of the file's value\nCtrl+click: type a value")
+    if changed:
+        new = _fine(state, key, new, shown, imgui.get_io().key_shift)
+    if not imgui.is_item_active():
+        state.fine.pop(key, None)
+        if imgui.is_item_hovered():
+            imgui.set_tooltip(
+                "drag: ×10 either way of the file's value\n"
+                "Shift+drag: ten times finer\nCtrl+click: type a value"
+            )
     _release(gui, state, key, changed, new, actions, make)
+
+
+def _fine(state: PanelState, key: str, raw: float, shown: float, shift: bool) -> float:
+    """With Shift held, a logarithmic slider moves ten times less: the value goes from where
+    it was when Shift went down by a tenth of the factor the mouse moves it by."""
+    if not shift:
+        state.fine.pop(key, None)
+        return raw
+    anchor, raw_then = state.fine.setdefault(key, (shown, raw))
+    return anchor * (raw / raw_then) ** FINE_DRAG if raw > 0 and raw_then > 0 else raw
 
 
 def _int_slider(gui, state, key, label, value, lo, hi, actions, make) -> None:
