@@ -248,3 +248,31 @@ print("ok")
 """
     )
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_scripted_run_whose_worker_dies_exits_1_and_says_why():
+    """Issue 17: `run --frames` exited 0 whatever the worker did. A worker that dies before its
+    first surface ends a scripted run at once with exit code 1 and the reason."""
+    p = python(
+        """
+        import os, signal, sys
+        from sandbox.app import window
+        from sandbox.app.worker import BackgroundWorker
+        from sandbox.resources import find_scenario
+        from sandbox.scenario.load import load_scenario
+
+        class Dying(BackgroundWorker):
+            def start(self):
+                super().start()
+                os.kill(self.process.pid, signal.SIGKILL)
+                return self
+
+        window.BackgroundWorker = Dying
+        scenario = load_scenario(find_scenario("saddle"))
+        sys.exit(window.run_app(scenario, size=(320, 180), frames=5))
+        """
+    )
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "error: the worker failed: the background worker stopped unexpectedly" in p.stderr
+    assert "shown step 0 of 400; computed 0" in p.stderr
