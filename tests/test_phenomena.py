@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from captions import says
 
 import sandbox
 from sandbox.resources import find_scenario
@@ -14,13 +15,6 @@ from sandbox.scenario.load import load_scenario, parse_scenario
 
 def replay(name: str):
     return sandbox.replay(find_scenario(name))
-
-
-def says(scenario, step: int, *texts: str) -> None:
-    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
-    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
-    for text in texts:
-        assert text in caption, (step, text, caption)
 
 
 def steps_to(loss: np.ndarray, eps: float = 1e-6) -> int:

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from captions import says
 
 import sandbox
 from sandbox.cli import main as cli_main
@@ -66,13 +67,6 @@ def hessian_eigenvalues(scenario, xy: tuple[float, float]) -> np.ndarray:
     point = torch.tensor(xy, dtype=torch.float64)
     h = torch.autograd.functional.hessian(lambda t: surface.fn(t, params), point)
     return torch.linalg.eigvalsh(h).numpy()
-
-
-def says(scenario, step: int, *texts: str) -> None:
-    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
-    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
-    for text in texts:
-        assert text in caption, (step, text, caption)
 
 
 def first(mask: np.ndarray) -> float:

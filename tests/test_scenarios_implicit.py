@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from captions import says
 from scipy.optimize import minimize
 
 import sandbox
@@ -43,13 +44,6 @@ def trained(name: str, every=lambda k: True):
     (run,) = scenario.runs
     steps = list(run_steps(problem, run, scenario, observe))
     return scenario, problem, steps, thetas
-
-
-def says(scenario, step: int, *texts: str) -> None:
-    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
-    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
-    for text in texts:
-        assert text in caption, (step, text, caption)
 
 
 # PHENOMENA 16 -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from captions import says
 
 import sandbox
 from sandbox.cli import main
@@ -53,13 +54,6 @@ def replay(source):
         result = sandbox.replay(find_scenario(source) if isinstance(source, str) else source)
     assert not caught, [str(w.message) for w in caught]
     return result
-
-
-def says(scenario, step: int, *texts: str) -> None:
-    """The caption shown at `step` quotes each of `texts`: the numbers the test asserts there."""
-    (caption,) = (event.caption for event in scenario.timeline if event.at == step)
-    for text in texts:
-        assert text in caption, (step, text, caption)
 
 
 def test_bundled_files_are_valid(capsys):
