@@ -8,6 +8,7 @@ Bad input never shows a traceback; set SANDBOX_DEBUG=1 to see one for unexpected
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -256,8 +257,14 @@ def _replay(args: argparse.Namespace) -> int:
     also_write = None
     if args.plots or args.frames or args.video:
         also_write = lambda result, folder: _write_extras(result.scenario, folder, args)  # noqa: E731
-    with _terminate_like_ctrl_c(), tempfile.TemporaryDirectory(prefix="sandbox-") as scratch:
-        out = args.out if args.out is not None else Path(scratch) / "new"
+    # a scratch folder only for `--compare` alone: the new replay is compared, then dropped
+    scratch = (
+        tempfile.TemporaryDirectory(prefix="sandbox-")
+        if args.out is None
+        else contextlib.nullcontext(None)
+    )
+    with _terminate_like_ctrl_c(), scratch as folder:
+        out = args.out if args.out is not None else Path(folder) / "new"
         replay(
             path, out, force=args.force, progress=progress, keep_arrays=False, also_write=also_write
         )
