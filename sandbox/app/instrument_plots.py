@@ -18,9 +18,21 @@ from sandbox.app.plots import TimelineView
 from sandbox.instruments import BY_NAME, RANK_THRESHOLD, effective_ranks
 from sandbox.render.numbers import human
 
-CLASS_COLORS = ((0.30, 0.85, 0.72), (0.95, 0.88, 0.30))  # the data's two classes: no run's colour
-REFERENCE_GREY = (0.62, 0.62, 0.66)  # the SVM line, the straight path, thresholds
-CURVE_GREEN = (0.35, 0.88, 0.45)
+# Fixed colours (no run has them), dark theme first, then the light (lecture) theme's darker
+# ones that still read on white.
+CLASS_COLORS = (
+    ((0.30, 0.85, 0.72), (0.95, 0.88, 0.30)),  # the data's two classes
+    ((0.05, 0.55, 0.45), (0.70, 0.52, 0.00)),
+)
+REFERENCE_GREY = ((0.62, 0.62, 0.66), (0.40, 0.40, 0.44))  # SVM line, straight path, thresholds
+CURVE_GREEN = ((0.35, 0.88, 0.45), (0.10, 0.55, 0.20))
+
+
+def _fixed(gui, colors):
+    """The theme's one of a (dark, light) pair of fixed colours."""
+    return colors[1] if gui.light else colors[0]
+
+
 # Vanishing gradients span ~15 decades from the last layer to the first (depth_sigmoid_plain):
 # this plot's log axis may reach further down than plots.LOG_DECADES.
 GRADIENT_DECADES = 20
@@ -112,10 +124,11 @@ def _series_plot(
         if len(xs):
             gui.implot.plot_line(view.names[i], xs, ys, plots._spec(gui, view.colors[i]))
     if reference:
-        spec = plots._spec(gui, REFERENCE_GREY, 1.0)
+        spec = plots._spec(gui, _fixed(gui, REFERENCE_GREY), 1.0)
         spec.flags = gui.implot.InfLinesFlags_.horizontal
         gui.implot.plot_inf_lines(reference[1], np.array([reference[0]]), spec)
-        _label(gui, reference[1], 0.5 * view.steps, reference[0], REFERENCE_GREY, (0, -9))
+        grey = _fixed(gui, REFERENCE_GREY)
+        _label(gui, reference[1], 0.5 * view.steps, reference[0], grey, (0, -9))
     plots._end(gui, view, actions, _hover(gui, view, values_of, label))
 
 
@@ -251,10 +264,10 @@ def _singular_values(gui, view: TimelineView, actions) -> None:
         return
     if shown and np.isfinite(shown[0]).any():
         threshold = RANK_THRESHOLD * np.nanmax(shown[0])
-        spec = plots._spec(gui, REFERENCE_GREY, 1.0)
+        spec = plots._spec(gui, _fixed(gui, REFERENCE_GREY), 1.0)
         spec.flags = gui.implot.InfLinesFlags_.horizontal
         gui.implot.plot_inf_lines("1 % of the largest", np.array([threshold]), spec)
-        _label(gui, "1 %", len(shown[0]) + 0.5, threshold, REFERENCE_GREY, (-16, -9))
+        _label(gui, "1 %", len(shown[0]) + 0.5, threshold, _fixed(gui, REFERENCE_GREY), (-16, -9))
     gui.implot.end_plot()
 
 
@@ -286,7 +299,8 @@ def _data_panel(gui, view: TimelineView, actions) -> None:
     implot.setup_axes_limits(
         lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad, implot.Cond_.always
     )
-    for label, color, marker in zip((-1.0, 1.0), CLASS_COLORS, ("circle", "square"), strict=True):
+    classes = zip((-1.0, 1.0), _fixed(gui, CLASS_COLORS), ("circle", "square"), strict=True)
+    for label, color, marker in classes:
         points = np.ascontiguousarray(x[data["labels"] == label].T)  # rows: the xs, the ys
         spec = implot.Spec(
             marker=getattr(implot.Marker_, marker),
@@ -297,7 +311,8 @@ def _data_panel(gui, view: TimelineView, actions) -> None:
         implot.plot_scatter(f"class {label:+.0f}", points[0], points[1], spec)
     reach = 2 * float((hi - lo).max() + pad)
     if svm is not None and np.isfinite(svm["direction"]).all():
-        _boundary(gui, "SVM", svm["direction"], reach, REFERENCE_GREY, 3.0, lo, hi, "SVM")
+        grey = _fixed(gui, REFERENCE_GREY)
+        _boundary(gui, "SVM", svm["direction"], reach, grey, 3.0, lo, hi, "SVM")
     for i in _visible(view):
         steps, values = view.histories[i].probe("boundary", view.step)
         if len(steps):
@@ -347,8 +362,8 @@ def _mode_path(gui, view: TimelineView, actions) -> None:
         implot.setup_axis_ticks(implot.ImAxis_.y1, list(values_), list(labels))
     middle = len(t) // 2
     for name, losses, color, offset in (
-        ("straight line", line, REFERENCE_GREY, (0, -10)),
-        ("curve", curve, CURVE_GREEN, (0, 10)),
+        ("straight line", line, _fixed(gui, REFERENCE_GREY), (0, -10)),
+        ("curve", curve, _fixed(gui, CURVE_GREEN), (0, 10)),
     ):
         implot.plot_line(name, t, _positive(losses), plots._spec(gui, color, 2.0))
         _label(gui, name.split()[-1], t[middle], losses[middle], color, offset)
