@@ -111,14 +111,18 @@ def _series_plot(
     label: str,
     reference: tuple[float, str] | None = None,
     floor: float = -math.inf,
+    counts: bool = False,
 ) -> None:
     """One curve per visible run of `values_of(history)` over the steps, with the step line;
     `reference`, a value and its name, is a thin grey horizontal line inside the axis. The axis
-    reaches down to `floor` at most: lower values leave the plot at its bottom edge."""
+    reaches down to `floor` at most: lower values leave the plot at its bottom edge. `counts`:
+    whole numbers from 0, labelled as such."""
     values = [np.maximum(values_of(view.histories[i])[1], floor) for i in _visible(view)]
     values += [np.array([reference[0]])] if reference else []
     if not plots._begin(gui, view, title, log_y, values):
         return
+    if counts:
+        _count_axis(gui, values)
     for i in _visible(view):
         xs, ys = _probe_series(gui, view, i, values_of, positive=log_y)
         if len(xs):
@@ -130,6 +134,17 @@ def _series_plot(
         grey = _fixed(gui, REFERENCE_GREY)
         _label(gui, reference[1], 0.5 * view.steps, reference[0], grey, (0, -9))
     plots._end(gui, view, actions, _hover(gui, view, values_of, label))
+
+
+def _count_axis(gui, values: list[np.ndarray]) -> None:
+    """A y axis for whole numbers (a rank): 0 … the largest, at most five integer labels."""
+    implot = gui.implot
+    finite = [v[np.isfinite(v)] for v in values]
+    top = max((int(v.max()) for v in finite if len(v)), default=1)
+    stride = max(1, math.ceil(top / 4))
+    ticks = [float(t) for t in range(0, top + 1, stride)]
+    implot.setup_axis_limits(implot.ImAxis_.y1, -0.5, top + 0.5, implot.Cond_.always)
+    implot.setup_axis_ticks(implot.ImAxis_.y1, ticks, [str(int(t)) for t in ticks])
 
 
 def _margin(gui, view: TimelineView, actions) -> None:
@@ -467,7 +482,7 @@ DRAW: dict[str, Callable] = {
     "weight_norm": lambda gui, view, a: plots._plot(gui, view, "‖w‖", "weight_norm", False, a),
     "singular_values": _singular_values,
     "effective_rank": lambda gui, view, a: _series_plot(
-        gui, view, a, BY_NAME["effective_rank"].title, _ranks(view.step), False, "rank"
+        gui, view, a, BY_NAME["effective_rank"].title, _ranks(view.step), False, "rank", counts=True
     ),
     "signal": _signal,
     "margin": _margin,
