@@ -14,6 +14,7 @@ from sandbox.render.framing import Box
 
 PANEL_WIDTH = 360  # the control column, pixels at 720 of height
 TIMELINE_HEIGHT = 0.30  # the timeline strip, as a share of the window's height
+INSTRUMENTS_HEIGHT = 0.38  # ... for a scenario that declares its plots: they carry its claim
 MARGIN = 16  # pixels at 720 of height
 BAR = 30  # a collapsed panel's title bar, pixels at 720 of height (ImGui's is ~26)
 
@@ -28,11 +29,16 @@ class Docked:
 
 
 def docked(
-    size: tuple[int, int], ui: float, controls_open: bool = True, timeline_open: bool = True
+    size: tuple[int, int],
+    ui: float,
+    controls_open: bool = True,
+    timeline_open: bool = True,
+    timeline_share: float = TIMELINE_HEIGHT,
 ) -> Docked:
     """The layout for a window of `size` whose text is scaled by `ui` (height / 720 × the font
-    scale). A collapsed panel keeps only its title bar: the control bar at the top left (the
-    view starts below it), the timeline bar along the bottom."""
+    scale), the open timeline `timeline_share` of its height. A collapsed panel keeps only its
+    title bar: the control bar at the top left (the view starts below it), the timeline bar
+    along the bottom."""
     width, height = size
     margin, bar = MARGIN * ui, BAR * ui
     right = margin + PANEL_WIDTH * ui
@@ -42,7 +48,7 @@ def docked(
     else:
         controls = (margin, margin, right, margin + bar)
         view_left, view_top = 0.0, margin + bar
-    strip = TIMELINE_HEIGHT * height if timeline_open else bar
+    strip = timeline_share * height if timeline_open else bar
     left = (right if controls_open else 0.0) + margin
     timeline = (left, height - margin - strip, width - margin, height - margin)
     view = (view_left, view_top, float(width), timeline[1])

@@ -184,7 +184,8 @@ def _begin(
     if not implot.begin_plot(title, None, implot.Flags_.no_legend):
         return False
     y_range = axis_range(values, log_y, decades)
-    implot.setup_axes("step", "", 0, implot.AxisFlags_.auto_fit if y_range is None else 0)
+    # no "step" under the axis: the scrubber above says it, and the ~20 px go to the curves
+    implot.setup_axes("", "", 0, implot.AxisFlags_.auto_fit if y_range is None else 0)
     last = max(view.steps, 1)
     implot.setup_axis_limits(implot.ImAxis_.x1, 0, last, implot.Cond_.always)
     ticks = [0.0, last / 2, float(last)]  # narrow plots: 3 labels, short ones ("10k", not "10000")

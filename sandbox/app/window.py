@@ -320,11 +320,13 @@ class App:
 
     def layout(self):
         """Where the docked panels and the 3-D view go this frame (app/layout.py)."""
-        from sandbox.app.layout import docked
+        from sandbox.app.layout import INSTRUMENTS_HEIGHT, TIMELINE_HEIGHT, docked
 
         state = self.panel_state
         ui = self.gui.ui * self.gui.font_scale
-        return docked(self.window_size, ui, state.controls_open, state.timeline_open)
+        declared = self.scenario.view is not None  # its [view] plots carry the claim
+        share = INSTRUMENTS_HEIGHT if declared else TIMELINE_HEIGHT
+        return docked(self.window_size, ui, state.controls_open, state.timeline_open, share)
 
     def _frame_camera(self, state, area) -> None:
         """Frame the surface in the part of the view that no panel covers, the first time and
