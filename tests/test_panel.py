@@ -445,3 +445,26 @@ def test_shift_drag_moves_a_log_slider_ten_times_finer():
     assert _fine(state, "lr0", 2.0, 0.05, shift=True) == pytest.approx(0.05 * 10**0.1)
     assert _fine(state, "lr0", 0.02, 0.06, shift=True) == pytest.approx(0.05 * 0.1**0.1)
     assert _fine(state, "lr0", 0.02, 0.05, shift=False) == 0.02 and "lr0" not in state.fine
+
+
+@pytest.mark.slow
+def test_lecture_mode_shows_the_plots_of_a_scenario_whose_claim_is_in_them():
+    """Issue 16: in lecture mode the panels were hidden, so max_margin's margin, angle and data
+    (its claim) were drawn nowhere. A scenario with [view] plots opens with the timeline and
+    the control panel collapsed to its bar; one without keeps the clean view."""
+    ok(
+        drive(
+            """
+            app = App(load_scenario(find_scenario("max_margin")), (1280, 720), lecture_mode=True)
+            frames_until(lambda: app.camera is not None and "plots" in app.panel_state.item_rects)
+            x0, y0, x1, y1 = app.panel_state.item_rects["panel"]
+            assert app.show_panel and not app.panel_state.controls_open and y1 - y0 < 40
+            plots = app.panel_state.item_rects["plots"]
+            assert plots[3] - plots[1] > 200  # open: 38 % of 720
+            app.open(find_scenario("saddle"))
+            assert not app.show_panel
+            app.close()
+            print("ok")
+            """
+        )
+    )

@@ -118,6 +118,8 @@ def control_panel(gui, view: PanelView, state: PanelState, box: tuple) -> list[A
     imgui.set_next_window_pos((left, top), imgui.Cond_.always)
     imgui.set_next_window_size((right - left, max(bottom - top, 60 * ui)), imgui.Cond_.always)
     flags = imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
+    if not state.controls_open:  # opened collapsed (lecture mode); the arrow opens it
+        imgui.set_next_window_collapsed(True, imgui.Cond_.first_use_ever)
     state.controls_open = imgui.begin("Controls", None, flags)[0]
     low, extent = imgui.get_window_pos(), imgui.get_window_size()
     state.item_rects["panel"] = (low.x, low.y, low.x + extent.x, low.y + extent.y)

@@ -145,8 +145,10 @@ class App:
             self._go_fullscreen()
         self.renderer = Renderer(self.ctx, self.window_size)
         self.gui = Gui(self.ctx, self.window_size, light=lecture_mode)
-        self.panel_state = PanelState()
-        self.show_panel = not lecture_mode  # lecture: hidden until `p`
+        # lecture mode: no control panel (`p` shows it), but the timeline with the plots of a
+        # scenario whose claim is in them ([view] plots), the panel collapsed to its bar
+        self.panel_state = PanelState(controls_open=not lecture_mode)
+        self.show_panel = self._panels_at_open(scenario)
         self.hidden: set[int] = set()
         self._drawn: tuple | None = None  # what the frame on screen shows (`_looks`)
         self.camera = None
@@ -233,12 +235,16 @@ class App:
             return False
         self.source, self.watch = path, FileWatch(path)
         self.base_title, self.edits = scenario.title, {}
+        self.show_panel = self._panels_at_open(scenario) if self.lecture else self.show_panel
         self.camera, self.hidden, self.reload_error = None, set(), ""
         self.panel_state.save_name = ""
         self.pygame.display.set_caption(f"Loss Landscape Sandbox: {scenario.title}")
         self.restart_with(scenario)
         self.say(f"opened {path.name}")
         return True
+
+    def _panels_at_open(self, scenario: Scenario) -> bool:
+        return not self.lecture or scenario.view is not None
 
     def say(self, message: str, error: bool = False) -> None:
         self.message, self.message_is_error = message, error
