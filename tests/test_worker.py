@@ -182,3 +182,36 @@ def test_final_center_surface_is_around_the_first_runs_end():
     end = collect(messages)[0][-1]
     assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((end.x, end.y), abs=1e-5)
     assert (end.x, end.y) != pytest.approx((0, 0), abs=1e-2)  # it did move away from θ0
+
+
+def test_the_legend_gives_lambda_max_and_two_over_eta_at_the_shown_step():
+    """The legend's λmax line showed each run's latest estimate and the 2/η of its last step
+    whatever step was shown: edge_of_stability scrubbed back to 0 said 'λmax 40.2'. It now
+    gives the numbers in force at the shown step (a dash before the first estimate)."""
+    from sandbox.app.model import ViewModel
+
+    scenario = parse_scenario(
+        """
+title = "canyon"
+steps = 40
+[landscape]
+kind = "analytic"
+surface = "quadratic"
+params = { l1 = 1.0, l2 = 10.0 }
+[[runs]]
+name = "GD"
+optimizer = "gd"
+lr = 0.05
+start = [1.0, 1.0]
+sharpness_every = 5
+[[timeline]]
+at = 20
+set = { run = "GD", lr = 0.1 }
+"""
+    )
+    model = ViewModel(scenario)
+    for message in scenario_stream(scenario):
+        model.apply(message)
+    line = lambda step: [h for h in model.scene(step).hud_lines if "λmax" in h]  # noqa: E731
+    assert line(10) == ["GD: λmax 10   2/η 40"]
+    assert line(30) == ["GD: λmax 10   2/η 20"]

@@ -14,6 +14,7 @@ import numpy as np
 
 from sandbox.app.worker import Failed, Finished, Message, Panel, Steps, Surface
 from sandbox.instruments import DEFAULT_PLOTS
+from sandbox.render.hud import DROP_LINE_NOTE
 from sandbox.render.numbers import human
 from sandbox.render.scene import RUN_COLORS, SceneState, Trail
 from sandbox.scenario.schema import AnalyticLandscape, Scenario
@@ -220,6 +221,8 @@ class ViewModel:
             label = f"loss {human(loss[-1])}  lr {human(lr)}" if len(loss) and last else "starting…"
             trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label))
             hud.extend(self._sharpness_line(run.name, i, step))
+        if self.network:  # iterates off the drawn plane get a drop line: say what it is
+            hud.append(DROP_LINE_NOTE)
         alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""
         return SceneState(
             title=self.scenario.title,
@@ -237,10 +240,14 @@ class ViewModel:
         )
 
     def _sharpness_line(self, name: str, i: int, step: int) -> list[str]:
-        last = self.histories[i].last
-        if last is None or not self.scenario.runs[i].sharpness_every:
+        """λmax and 2/η of run i *at the shown step* (the last estimate at or before it; a dash
+        before the first), for every run that measures it, so the legend keeps its rows and a
+        scrub back shows the numbers of that step, not the run's latest."""
+        if not self.scenario.runs[i].sharpness_every:
             return []
-        sharp = self.sharpness.get(i)
-        if sharp is None:
-            return []
-        return [f"{name}: λmax {human(sharp)}   2/η {human(2 / last.lr)}"]
+        rows = self.histories[i].rows(step)
+        sharp = rows[:, COLUMNS.index("sharpness")]
+        measured = sharp[np.isfinite(sharp)]
+        lam = human(float(measured[-1])) if len(measured) else "—"
+        lr = rows[-1, COLUMNS.index("lr")] if len(rows) else self.scenario.runs[i].lr
+        return [f"{name}: λmax {lam}   2/η {human(2 / lr)}"]

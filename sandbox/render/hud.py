@@ -33,6 +33,8 @@ HELP_MARKS = (
     ("ring at an edge", "a run outside the view (arrow: where it left)"),
     ("pale-centred ball", "behind the surface, seen through it"),
 )
+# A network slice's legend ends with this line (app/model.py), always: a row that came and went
+# with the drop lines made the legend, and so the framed view, jump between captions.
 DROP_LINE_NOTE = "dashed line: true loss, off the drawn plane"
 
 
@@ -88,7 +90,12 @@ def top_panels(
     x0, y0, x1, _ = area
     width, margin = x1 - x0, MARGIN * ui
     legend_w = legend_width(overlay, state, trails, ui)
-    stacked = legend_w > LEGEND_SHARE * width  # a wide legend: each detail under its name
+    # a wide legend puts each detail under its name, unless that makes it taller than half
+    # the area (eight runs: it ran into the timeline)
+    rows = len(trails)
+    stacked = legend_w > LEGEND_SHARE * width and rows * (BODY_PX + SMALL_PX) * 1.35 * ui < (
+        0.5 * (area[3] - y0)
+    )
     if stacked:
         legend_w = legend_width(overlay, state, trails, ui, stacked=True)
     beside = width - legend_w - 3 * margin
@@ -111,8 +118,6 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
         detail = trail.label or f"loss {human(float(last))}"
         rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
     extra = [(line, SMALL_PX, False, state.theme.dim) for line in state.hud_lines]
-    if any(t.has_head and not t.head_on_surface for t in trails):  # a drop line is drawn
-        extra.append((DROP_LINE_NOTE, SMALL_PX, False, state.theme.dim))
     return rows, extra
 
 

@@ -377,7 +377,7 @@ class Renderer:
         small window a tall legend can reach down to it: then the top view goes, not a run).
         Measured once per layout: it depends on the texts, not on the step."""
         key = (
-            area, ui, state.title, state.captions, state.theme, state.alert, state.hud_lines,
+            area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
             tuple((t.trail.name, bool(t.trail.label)) for t in trails), minimap_box,
         )  # fmt: skip
         if self._arranged[0] != key:
