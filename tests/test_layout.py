@@ -127,3 +127,22 @@ def test_the_readme_lists_every_key_the_window_knows():
     assert markdown_table() in readme
     commands = {key.command for key in KEYS}
     assert {"grid", "help", "record", "screenshot", "panels", "quit"} <= commands
+
+
+def test_without_the_legend_the_title_takes_the_top_and_the_view_the_rest(gl_context):
+    """While the app's control panel is open it lists each run's numbers under its name, and
+    the frame has no legend: edge_of_stability's view was a 60-pixel patch under a legend of
+    two runs, their λmax lines and the drop-line note."""
+    size = (1280, 720)
+    renderer = Renderer(gl_context, size)
+    try:
+        state = many_runs_scene(4)
+        area = docked(size, 1.0).view
+        renderer.draw(state, None, area)
+        with_legend = renderer.region
+        renderer.draw(SceneState(**{**state.__dict__, "show_legend": False}), None, area)
+        assert len(renderer.hud_boxes) == 2  # the title and the mini-map
+        height = lambda region: region[3] - region[2]  # noqa: E731
+        assert height(renderer.region) > 1.3 * height(with_legend)
+    finally:
+        renderer.release()

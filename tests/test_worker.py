@@ -185,9 +185,10 @@ def test_final_center_surface_is_around_the_first_runs_end():
 
 
 def test_the_legend_gives_lambda_max_and_two_over_eta_at_the_shown_step():
-    """The legend's λmax line showed each run's latest estimate and the 2/η of its last step
+    """The legend's λmax showed each run's latest estimate and the 2/η of its last step
     whatever step was shown: edge_of_stability scrubbed back to 0 said 'λmax 40.2'. It now
-    gives the numbers in force at the shown step (a dash before the first estimate)."""
+    gives the numbers in force at the shown step (a dash before the first estimate), on the
+    run's own legend row."""
     from sandbox.app.model import ViewModel
 
     scenario = parse_scenario(
@@ -212,6 +213,6 @@ set = { run = "GD", lr = 0.1 }
     model = ViewModel(scenario)
     for message in scenario_stream(scenario):
         model.apply(message)
-    line = lambda step: [h for h in model.scene(step).hud_lines if "λmax" in h]  # noqa: E731
-    assert line(10) == ["GD: λmax 10   2/η 40"]
-    assert line(30) == ["GD: λmax 10   2/η 20"]
+    label = lambda step: model.scene(step).trails[0].label  # noqa: E731
+    assert label(10).endswith("lr 0.05  λmax 10 (2/η 40)"), label(10)
+    assert label(30).endswith("lr 0.1  λmax 10 (2/η 20)"), label(30)

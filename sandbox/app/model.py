@@ -219,8 +219,8 @@ class ViewModel:
             shown = self.histories[i].rows(step)  # the lr in force at the shown step
             lr = shown[-1, COLUMNS.index("lr")] if len(shown) else last.lr if last else 0.0
             label = f"loss {human(loss[-1])}  lr {human(lr)}" if len(loss) and last else "starting…"
+            label += self._sharpness(i, step) if len(loss) and last else ""
             trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label))
-            hud.extend(self._sharpness_line(run.name, i, step))
         if self.network:  # iterates off the drawn plane get a drop line: say what it is
             hud.append(DROP_LINE_NOTE)
         alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""
@@ -239,15 +239,16 @@ class ViewModel:
             **view,
         )
 
-    def _sharpness_line(self, name: str, i: int, step: int) -> list[str]:
-        """λmax and 2/η of run i *at the shown step* (the last estimate at or before it; a dash
-        before the first), for every run that measures it, so the legend keeps its rows and a
-        scrub back shows the numbers of that step, not the run's latest."""
+    def _sharpness(self, i: int, step: int) -> str:
+        """ "  λmax 44.5 (2/η 40)" for run i *at the shown step* (the last estimate at or before
+        it; a dash before the first), for a run that measures it: on the run's own legend row,
+        not on a line of its own that repeats its name, and a scrub back shows the numbers of
+        that step, not the run's latest."""
         if not self.scenario.runs[i].sharpness_every:
-            return []
+            return ""
         rows = self.histories[i].rows(step)
         sharp = rows[:, COLUMNS.index("sharpness")]
         measured = sharp[np.isfinite(sharp)]
         lam = human(float(measured[-1])) if len(measured) else "—"
         lr = rows[-1, COLUMNS.index("lr")] if len(rows) else self.scenario.runs[i].lr
-        return [f"{name}: λmax {lam}   2/η {human(2 / lr)}"]
+        return f"  λmax {lam} (2/η {human(2 / lr)})"

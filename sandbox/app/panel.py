@@ -79,6 +79,8 @@ class PanelView:
     message: str  # the last edit's error or confirmation
     message_is_error: bool
     busy: str  # e.g. "applying lr = 0.1 from step 120…"
+    details: dict[str, str] = field(default_factory=dict)  # run name -> its numbers now
+    notes: tuple[str, ...] = ()  # lines under the runs (e.g. what a drop line is)
 
 
 def readable(color: tuple[float, float, float], light: bool) -> tuple[float, float, float]:
@@ -133,6 +135,8 @@ def control_panel(gui, view: PanelView, state: PanelState, box: tuple) -> list[A
             imgui.text_colored(imgui.ImVec4(1.0, 0.8, 0.3, 1.0), view.busy)
         for i, run in enumerate(view.scenario.runs):
             _run_section(gui, view, state, i, run, actions)
+        for note in view.notes:
+            imgui.text_disabled(note)
         if isinstance(view.scenario.landscape, NetworkLandscape):
             _network_section(gui, view, state, actions)
         _save_section(gui, view, state, actions)
@@ -161,6 +165,8 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
         imgui.push_style_color(imgui.Col_.text, color)
         open_ = imgui.collapsing_header(run.name, imgui.TreeNodeFlags_.default_open)
         imgui.pop_style_color()
+        if view.details.get(run.name):  # the legend's numbers, shown even when folded
+            imgui.text_wrapped(view.details[run.name])
         if not open_:
             return
         shown, visible = imgui.checkbox("visible", i not in view.hidden)

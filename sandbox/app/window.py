@@ -289,12 +289,16 @@ class App:
         else:
             # With the panels up, the alert goes over them (`_panels`): the HUD's banner at the
             # bottom would sit under the timeline
-            drawn = replace(state, alert="", help=()) if self.show_panel else state
+            drawn = state
+            if self.show_panel:  # the panels show the alert, the help goes over them, and an
+                # open control panel lists each run's numbers under its name: no legend
+                legend = not self.panel_state.controls_open
+                drawn = replace(state, alert="", help=(), show_legend=legend)
             area = self.layout().view if self.show_panel else None
             self.renderer.draw(drawn, self.camera, area)
             self._frame_camera(drawn, area)
             if self.show_panel:
-                self._panels(state.alert)
+                self._panels(state)
                 if state.help:  # the key help goes over everything, the panels too
                     self.renderer.draw_help(state.help, self.theme)
             self.renderer.present(self.ctx.screen, self.window_size)
@@ -351,8 +355,10 @@ class App:
             return f"Worker failed: {self.model.failure}  (press r to restart)"
         return self.reload_error
 
-    def _panels(self, alert: str = "") -> None:
+    def _panels(self, state) -> None:
         from sandbox.app import panel, plots
+
+        alert = state.alert
 
         view = panel.PanelView(
             scenario=self.scenario,
@@ -364,6 +370,8 @@ class App:
             message=self.message,
             message_is_error=self.message_is_error,
             busy=f"{self.pending.note}…" if self.pending else "",
+            details={trail.name: trail.label for trail in state.trails},
+            notes=state.hud_lines,
         )
         timeline = plots.TimelineView(
             names=[run.name for run in self.model.scenario.runs],

@@ -89,7 +89,7 @@ def top_panels(
     area puts each run's detail under its name. Nothing ever overlaps. Returns the boxes drawn."""
     x0, y0, x1, _ = area
     width, margin = x1 - x0, MARGIN * ui
-    legend_w = legend_width(overlay, state, trails, ui)
+    legend_w = legend_width(overlay, state, trails, ui) if state.show_legend else 0.0
     # a wide legend puts each detail under its name, unless that makes it taller than half
     # the area (eight runs: it ran into the timeline)
     rows = len(trails)
@@ -106,7 +106,7 @@ def top_panels(
     else:
         title = title_panel(overlay, state, ui, width - 2 * margin, x0 + margin, y0 + margin)
         top = title[3] + margin / 2
-    boxes = [title, legend(overlay, state, trails, ui, x1, top, stacked)]
+    boxes = [title, legend(overlay, state, trails, ui, x1, top, stacked) if legend_w else None]
     return [box for box in boxes if box is not None]
 
 

@@ -375,10 +375,12 @@ class Renderer:
         """The arrangement of title and legend (hud.ARRANGEMENTS) that leaves the surface the
         largest picture with no two panels overlapping, and whether the mini-map has room (in a
         small window a tall legend can reach down to it: then the top view goes, not a run).
-        Measured once per layout: it depends on the texts, not on the step."""
+        Measured once per layout: it depends on the texts with their numbers as templates (the
+        legend's steady widths), not on the step or the digits."""
         key = (
             area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
-            tuple((t.trail.name, bool(t.trail.label)) for t in trails), minimap_box,
+            state.show_legend, minimap_box,
+            tuple((t.trail.name, hud.NUMBER.sub("0", t.trail.label)) for t in trails),
         )  # fmt: skip
         if self._arranged[0] != key:
             best = (-math.inf, ("beside", False))

@@ -103,6 +103,10 @@ class SceneState:
         The key help overlay's rows, (keys, what they do); empty: no overlay.
     axis_labels
         Names of the x, y and height axes (``"α (d₁)"`` ... for network slices).
+    show_legend
+        The legend panel (runs, their numbers, the extra lines). The app turns it off while its
+        control panel is open: each run's numbers are then under its name there, and the 3-D
+        view gets the room.
     alert
         A message shown in a red banner (e.g. a background worker crashed); empty for none.
     theme
@@ -122,6 +126,7 @@ class SceneState:
     wireframe: bool = False
     help: tuple[tuple[str, str], ...] = ()
     axis_labels: tuple[str, str, str] = ("x", "y", "loss")
+    show_legend: bool = True
     alert: str = ""
     theme: Theme = DARK
 
