@@ -47,8 +47,12 @@ def spy(app, name, step):
     rgb = frame_at(app, name, step)
     state = app.last_state
     same = bool(np.array_equal(rgb, app.renderer.read_rgb()))
-    # the balls as drawn, and as they would be with the view panned half a window to the left
-    panned = app.renderer.camera.pan(-0.5, 0)
+    # the balls as drawn, and as they would be with the view's centre panned onto the middle
+    # of the control panel (pan is in view heights: the centre moves by dx * height pixels)
+    x0, _, x1, _ = app.layout().controls
+    region = app.renderer.region  # where the view is framed, normalised device coordinates
+    centre = (region[0] + region[1]) / 4 * app.window_size[0] + app.window_size[0] / 2
+    panned = app.renderer.camera.pan(((x0 + x1) / 2 - centre) / app.window_size[1], 0)
     hidden = [gallery.hidden_balls(app), gallery.hidden_balls(app, panned)]
     seen.append([step, app.playback.step, app.playback.paused, state.step, state.caption, same,
                  hidden])
