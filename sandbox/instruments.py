@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sandbox.catalogue.networks import n_classes_of
+
 RANK_THRESHOLD = 0.01  # effective rank: singular values above 1 % of the largest
 PROBE_POINTS = 5_000  # probes are measured at this many steps of a run at most (each <1 ms)
 
@@ -213,7 +215,7 @@ def _has(scenario, needs: str) -> bool:
         return False
     model, data = land.model, land.data
     layers = len(model.widths) - 1
-    one_layer_binary = layers == 1 and model.widths[-1] == 1 and _classes(data) == 2
+    one_layer_binary = layers == 1 and model.widths[-1] == 1 and n_classes_of(data) == 2
     return {
         "network": True,
         "layers": layers >= 2,
@@ -225,10 +227,3 @@ def _has(scenario, needs: str) -> bool:
         "plane classifier": one_layer_binary and model.widths[0] == 2,
         "connect": land.slice.directions == "connect",
     }[needs]
-
-
-def _classes(data) -> int:
-    """The number of classes of a dataset spec (0 for regression); as sandbox.landscape.data."""
-    from sandbox.landscape.data import n_classes_of
-
-    return n_classes_of(data)

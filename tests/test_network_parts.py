@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sandbox.catalogue.networks import check_compatible
 from sandbox.landscape.data import make_dataset
-from sandbox.landscape.mlp import FlatMLP, check_compatible, make_loss
+from sandbox.landscape.mlp import FlatMLP, make_loss
 from sandbox.landscape.slicing import (
     Plane,
     grid_axis,

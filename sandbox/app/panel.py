@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.scenario.rules import KEYS_FOR_OPTIMIZER
-from sandbox.scenario.schema import ACTIVATIONS, INITS, OPTIMIZERS, NetworkLandscape, Scenario
+from sandbox.catalogue import optimizers, settings
+from sandbox.catalogue.networks import ACTIVATIONS, INITS
+from sandbox.scenario.schema import NetworkLandscape, Scenario
 
-PRECONDITIONERS = ("none", "diag", "newton")
+OPTIMIZERS = optimizers.NAMES
+PRECONDITIONERS = optimizers.PRECONDITIONERS
+
 MAX_HIDDEN_LAYERS = 8
 MAX_WIDTH = 256
 
@@ -94,10 +97,7 @@ def readable(color: tuple[float, float, float], light: bool) -> tuple[float, flo
 
 def current_values(scenario: Scenario, step: int) -> list[dict[str, Any]]:
     """Each run's live hyper-parameters in force at `step` (its own, then timeline changes)."""
-    values = [
-        {"lr": r.lr, "noise": r.noise, "momentum": r.momentum, "batch_size": r.batch_size}
-        for r in scenario.runs
-    ]
+    values = [{key: getattr(r, key) for key in settings.PANEL_KEYS} for r in scenario.runs]
     names = [r.name for r in scenario.runs]
     for event in sorted(scenario.timeline, key=lambda e: e.at):
         if event.set is None or event.at > step or event.set.run not in names:
@@ -188,7 +188,7 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
             gui,
             state,
             f"lr{i}",
-            "learning rate",
+            settings.LABELS["lr"],
             lr,
             run.lr / LR_RANGE,
             run.lr * LR_RANGE,
@@ -200,7 +200,7 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
             gui,
             state,
             f"noise{i}",
-            "gradient noise",
+            settings.LABELS["noise"],
             values["noise"],
             0.0,
             top,
@@ -208,12 +208,12 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
             actions,
             lambda v, name=run.name: LiveEdit(name, "noise", v),
         )
-        if run.optimizer in KEYS_FOR_OPTIMIZER["momentum"]:
+        if optimizers.reads(run.optimizer, "momentum"):
             _slider(
                 gui,
                 state,
                 f"momentum{i}",
-                "momentum",
+                settings.LABELS["momentum"],
                 values["momentum"] or 0.0,
                 0.0,
                 0.99,
@@ -229,7 +229,7 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
                 gui,
                 state,
                 f"batch{i}",
-                "batch size",
+                settings.LABELS["batch_size"],
                 batch,
                 1,
                 n,

@@ -2,8 +2,10 @@
 
 Each surface is a differentiable torch function of a point, so optimisers see exactly the
 derivatives autograd gives them (gradients, and Hessians for Newton and preconditioning), and the
-listed critical points let tests and captions check where a run ended. Points have shape
-``(..., 2)``; values have shape ``(...)`` and the points' dtype.
+listed critical points let tests and captions check where a run ended. The surfaces' names,
+parameters and default views are the catalogue's (`sandbox.catalogue.surfaces`); this module adds
+each one's function and critical points. Points have shape ``(..., 2)``; values have shape
+``(...)`` and the points' dtype.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch.autograd.functional import hessian, jacobian
+
+from sandbox.catalogue import surfaces as catalogue
+from sandbox.catalogue.surfaces import resolve_params
 
 Params = Mapping[str, float]
 SurfaceFn = Callable[[torch.Tensor, Params], torch.Tensor]
@@ -33,7 +38,8 @@ class CriticalPoint:
 
 @dataclass(frozen=True)
 class Surface:
-    """A named analytic surface: its function, parameters, default view and critical points."""
+    """A surface of the catalogue (parameters, default view and start) with its torch function
+    and critical points."""
 
     name: str
     title: str
@@ -237,190 +243,40 @@ def _steep_valley_critical(p: Params) -> tuple[CriticalPoint, ...]:
     return (_at(_steep_valley, p, (lo, 0.0), "min"),)
 
 
-# ---------------------------------------------------------------------------- registry
+# ---------------------------------------------------------------------------- implementations
+# Each surface of the catalogue (sandbox/catalogue/surfaces.py): its function and critical points.
+_IMPLEMENTATIONS: dict[str, tuple[SurfaceFn, Callable[[Params], tuple[CriticalPoint, ...]]]] = {
+    "quadratic": (_quadratic, _fixed(_quadratic, ((0.0, 0.0), "min"))),
+    "canyon": (_canyon, _fixed(_canyon, ((0.0, 0.0), "min"))),
+    "saddle": (_saddle, _fixed(_saddle, ((0.0, 0.0), "saddle"))),
+    "double_well_saddle": (
+        _double_well_saddle,
+        _fixed(
+            _double_well_saddle, ((0.0, 0.0), "saddle"), ((0.0, 1.0), "min"), ((0.0, -1.0), "min")
+        ),
+    ),
+    "monkey_saddle": (_monkey_saddle, _fixed(_monkey_saddle, ((0.0, 0.0), "saddle"))),
+    "rosenbrock": (
+        _rosenbrock,
+        lambda p: (_at(_rosenbrock, p, (p["a"], p["a"] ** 2), "min"),),
+    ),
+    "himmelblau": (_himmelblau, _fixed(_himmelblau, *_HIMMELBLAU)),
+    "rastrigin": (_rastrigin, _memoized(_rastrigin_critical)),
+    "beale": (_beale, _fixed(_beale, *_BEALE)),
+    "plateau": (_plateau, _fixed(_plateau, ((0.0, 0.0), "min"))),
+    "sharp_flat": (_sharp_flat, _memoized(_sharp_flat_critical)),
+    "two_weight_net": (
+        _two_weight_net,
+        _fixed(_two_weight_net, ((0.0, 0.0), "saddle"), ((1.0, 1.0), "min"), ((-1.0, -1.0), "min")),
+    ),
+    "steep_valley": (_steep_valley, _memoized(_steep_valley_critical)),
+}
 SURFACES: dict[str, Surface] = {
-    s.name: s
-    for s in (
-        Surface(
-            "quadratic",
-            "A quadratic bowl",
-            {"l1": 1.0, "l2": 1.0, "angle": 0.0},
-            ((-2, 2), (-2, 2)),
-            (1.5, 1.0),
-            _quadratic,
-            _fixed(_quadratic, ((0.0, 0.0), "min")),
-        ),
-        Surface(
-            "canyon",
-            "An ill-conditioned canyon",
-            {"kappa": 10.0, "angle": 0.0},
-            ((-2, 2), (-2, 2)),
-            (-1.8, 0.8),
-            _canyon,
-            _fixed(_canyon, ((0.0, 0.0), "min")),
-        ),
-        Surface(
-            "saddle",
-            "A saddle point",
-            {},
-            ((-2, 2), (-2, 2)),
-            (1.5, 0.05),
-            _saddle,
-            _fixed(_saddle, ((0.0, 0.0), "saddle")),
-        ),
-        Surface(
-            "double_well_saddle",
-            "A saddle between two wells",
-            {},
-            ((-2, 2), (-2, 2)),
-            (1.5, 0.0),
-            _double_well_saddle,
-            _fixed(
-                _double_well_saddle,
-                ((0.0, 0.0), "saddle"),
-                ((0.0, 1.0), "min"),
-                ((0.0, -1.0), "min"),
-            ),
-        ),
-        # Its Hessian vanishes at the origin: a degenerate saddle with three downhill valleys.
-        Surface(
-            "monkey_saddle",
-            "A monkey saddle",
-            {},
-            ((-1.5, 1.5), (-1.5, 1.5)),
-            (1.2, 0.1),
-            _monkey_saddle,
-            _fixed(_monkey_saddle, ((0.0, 0.0), "saddle")),
-        ),
-        Surface(
-            "rosenbrock",
-            "Rosenbrock's curved canyon",
-            {"a": 1.0, "b": 100.0},
-            ((-2, 2), (-1, 3)),
-            (-1.5, 2.0),
-            _rosenbrock,
-            lambda p: (_at(_rosenbrock, p, (p["a"], p["a"] ** 2), "min"),),
-        ),
-        Surface(
-            "himmelblau",
-            "Himmelblau's four minima",
-            {},
-            ((-5, 5), (-5, 5)),
-            (0.0, 0.0),
-            _himmelblau,
-            _fixed(_himmelblau, *_HIMMELBLAU),
-        ),
-        Surface(
-            "rastrigin",
-            "Rastrigin's egg crate",
-            {"A": 10.0},
-            ((-3, 3), (-3, 3)),
-            (2.2, -1.6),
-            _rastrigin,
-            _memoized(_rastrigin_critical),
-        ),
-        Surface(
-            "beale",
-            "Beale's flat-bottomed valleys",
-            {},
-            ((-4.5, 4.5), (-4.5, 4.5)),
-            (1.0, 1.5),
-            _beale,
-            _fixed(_beale, *_BEALE),
-        ),
-        Surface(
-            "plateau",
-            "A plateau with a single well",
-            {"width": 0.5},
-            ((-2.5, 2.5), (-2.5, 2.5)),
-            (1.2, 0.9),
-            _plateau,
-            _fixed(_plateau, ((0.0, 0.0), "min")),
-        ),
-        Surface(
-            "sharp_flat",
-            "A sharp and a flat minimum",
-            {"sharp_width": 0.15, "flat_width": 0.6},
-            ((-2.2, 2.2), (-1.6, 1.6)),
-            (0.0, 0.8),
-            _sharp_flat,
-            _memoized(_sharp_flat_critical),
-        ),
-        # The minima form the hyperbola xy = 1; its Hessian there is singular along the valley.
-        Surface(
-            "two_weight_net",
-            "A two-weight linear network",
-            {},
-            ((-2, 2), (-2, 2)),
-            (0.2, 0.1),
-            _two_weight_net,
-            _fixed(
-                _two_weight_net, ((0.0, 0.0), "saddle"), ((1.0, 1.0), "min"), ((-1.0, -1.0), "min")
-            ),
-        ),
-        Surface(
-            "steep_valley",
-            "A cliff above a long gentle valley",
-            {"slope": 0.05, "length": 10.0, "cliff": 5.0},
-            ((-2.5, 12.5), (-2.5, 2.5)),
-            (-1.5, 0.75),
-            _steep_valley,
-            _memoized(_steep_valley_critical),
-        ),
+    entry.name: Surface(
+        entry.name, entry.title, entry.defaults, entry.bounds, entry.start, *_IMPLEMENTATIONS[name]
     )
+    for name, entry in catalogue.SURFACES.items()
 }
-
-
-# ---------------------------------------------------------------------------- parameters
-def _rule(test: Callable[[float], bool], why: str) -> tuple[Callable[[float], bool], str]:
-    return test, why
-
-
-_POSITIVE = _rule(lambda v: v > 0, "must be > 0")
-_NON_NEGATIVE = _rule(lambda v: v >= 0, "must be >= 0")
-# Narrower bumps make the ridge between the minima flat to within float64 rounding, where its
-# saddle can no longer be located; wider ones merge the basins.
-_RULES: dict[str, dict[str, tuple[Callable[[float], bool], str]]] = {
-    "quadratic": {"l1": _POSITIVE, "l2": _POSITIVE},
-    "canyon": {"kappa": _POSITIVE},
-    "rosenbrock": {"b": _POSITIVE},
-    "rastrigin": {"A": _NON_NEGATIVE},
-    "plateau": {"width": _POSITIVE},
-    "sharp_flat": {
-        "sharp_width": _rule(lambda v: 0.1 <= v <= 2, "must be in [0.1, 2]"),
-        "flat_width": _rule(lambda v: 0.3 <= v <= 2, "must be in [0.3, 2]"),
-    },
-    "steep_valley": {"slope": _POSITIVE, "length": _POSITIVE, "cliff": _NON_NEGATIVE},
-}
-
-
-def resolve_params(name: str, params: Mapping[str, float]) -> dict[str, float]:
-    """The surface's complete parameters: its defaults overridden by ``params``, validated.
-
-    Raises
-    ------
-    ValueError
-        For an unknown surface or parameter, a non-numeric or non-finite value, or a value out of
-        the parameter's range; the message names the surface, the parameter and the reason.
-    """
-    if name not in SURFACES:
-        raise ValueError(f"unknown surface '{name}'; available: {', '.join(SURFACES)}")
-    defaults = SURFACES[name].defaults
-    resolved = dict(defaults)
-    for key, value in params.items():
-        if key not in defaults:
-            allowed = ", ".join(defaults) or "(none)"
-            raise ValueError(f"unknown parameter '{key}' for surface '{name}'; allowed: {allowed}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(
-                f"parameter '{key}' for surface '{name}' must be a number, got {value!r}"
-            )
-        test, why = _RULES.get(name, {}).get(key, (lambda v: True, ""))
-        if not math.isfinite(value) or not test(value):
-            why = why if math.isfinite(value) else "must be finite"
-            raise ValueError(f"parameter '{key}' for surface '{name}' {why}, got {value!r}")
-        resolved[key] = float(value)
-    return resolved
 
 
 def evaluate(name: str, params: Mapping[str, float], xy: torch.Tensor) -> torch.Tensor:

@@ -22,12 +22,8 @@ from typing import Literal
 
 import torch
 
+from sandbox.catalogue.networks import n_classes_of
 from sandbox.scenario.schema import DataSpec
-
-# Datasets whose number of classes is fixed; the others take DataSpec.classes.
-FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0, "low_rank": 0}
-# DataSpec keys that apply to some datasets only (validated in sandbox.scenario.rules).
-KEYS_FOR_DATASET = {"dim": ("low_rank",), "rank": ("low_rank",)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,23 +36,6 @@ class Dataset:
     n_classes: int  # 0 for regression
     input_dim: int
     target_map: torch.Tensor | None = None  # low_rank: W* (dim, dim), float64
-
-
-def n_classes_of(spec: DataSpec) -> int:
-    """Number of classes the spec's dataset has (0 for the regression datasets)."""
-    return FIXED_CLASSES.get(spec.name, spec.classes)
-
-
-def input_dim_of(spec: DataSpec) -> int:
-    """Input dimension of the spec's dataset: 1 for ``sine``, ``dim`` for ``low_rank``, else 2."""
-    return {"sine": 1, "low_rank": spec.dim}.get(spec.name, 2)
-
-
-def target_dim_of(spec: DataSpec) -> int:
-    """Width of a regression target: ``dim`` for ``low_rank``, else 1 (0 for classification)."""
-    if n_classes_of(spec):
-        return 0
-    return spec.dim if spec.name == "low_rank" else 1
 
 
 def make_dataset(spec: DataSpec, seed: int) -> Dataset:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from sandbox.landscape.data import Dataset, input_dim_of, n_classes_of, target_dim_of
-from sandbox.scenario.schema import DataSpec, ModelSpec
+from sandbox.catalogue.networks import loss_problems
+from sandbox.landscape.data import Dataset
+from sandbox.scenario.schema import ModelSpec
 
 BN_EPS = 1e-5  # as torch.nn.BatchNorm1d
 
@@ -258,7 +259,7 @@ def make_loss(name: str, dataset: Dataset, out_dim: int) -> LossFn:
         If the loss cannot be used with that dataset and output width.
     """
     target_dim = dataset.y.shape[-1] if dataset.task == "regression" else 0
-    problems = _loss_problems(name, dataset.task, dataset.n_classes, out_dim, target_dim)
+    problems = loss_problems(name, dataset.task, dataset.n_classes, out_dim, target_dim)
     if problems:
         raise ValueError("; ".join(reason for _, reason in problems))
     if name == "bce":
@@ -294,88 +295,3 @@ _ELEMENTWISE: dict[str, LossFn] = {
     "mae": lambda out, t: (out - t).abs(),
     "huber": lambda out, t: F.huber_loss(out, t.expand_as(out), reduction="none", delta=1.0),
 }
-
-
-def _loss_problems(
-    loss: str, task: str, n_classes: int, out_dim: int, target_dim: int = 1
-) -> list[tuple[str, str]]:
-    """(``"loss"`` or ``"widths"``, reason) for each way the loss does not fit data and width."""
-    if loss in ("bce", "cross_entropy") and task == "regression":
-        return [("loss", f"loss {loss!r} needs a classification dataset, not regression data")]
-    if loss == "bce" and n_classes != 2:
-        return [
-            (
-                "loss",
-                f"loss 'bce' needs a 2-class dataset, got {n_classes} classes "
-                "(use 'cross_entropy')",
-            )
-        ]
-    if loss == "bce" and out_dim != 1:
-        return [("widths", f"loss 'bce' needs output width 1, got {out_dim}")]
-    if loss == "cross_entropy" and out_dim != n_classes:
-        return [
-            (
-                "widths",
-                f"loss 'cross_entropy' needs output width equal to the number of "
-                f"classes {n_classes}, got {out_dim}",
-            )
-        ]
-    if task == "regression" and out_dim != target_dim:
-        return [
-            (
-                "widths",
-                f"loss {loss!r} on regression data needs output width {target_dim} "
-                f"(the targets' width), got {out_dim}",
-            )
-        ]
-    if task == "classification" and out_dim != n_classes and not (out_dim == 1 and n_classes == 2):
-        return [
-            (
-                "widths",
-                f"loss {loss!r} on {n_classes}-class data needs output width "
-                f"{n_classes} (one-hot targets)"
-                + (" or 1 (±1 targets)" if n_classes == 2 else "")
-                + f", got {out_dim}",
-            )
-        ]
-    return []
-
-
-def check_compatible(
-    spec_model: ModelSpec, spec_data: DataSpec, loss_name: str
-) -> list[tuple[tuple, str]]:
-    """(key path, reason) for every way model, data and loss do not fit together.
-
-    Cheap: nothing is generated or built, so the scenario validator can call it on any size.
-    """
-    here = ("landscape",)
-    problems: list[tuple[tuple, str]] = []
-    dim, k = input_dim_of(spec_data), n_classes_of(spec_data)
-    if spec_model.widths[0] != dim:
-        problems.append(
-            (
-                (*here, "model", "widths"),
-                (
-                    f"widths[0] must equal the data's input dimension {dim} ({spec_data.name!r}), "
-                    f"got {spec_model.widths[0]}"
-                ),
-            )
-        )
-    if spec_data.name not in ("spirals", "gaussians") and "classes" in spec_data.model_fields_set:
-        if spec_data.classes != k:
-            problems.append(
-                (
-                    (*here, "data", "classes"),
-                    (
-                        f"{spec_data.name!r} has a fixed number of classes; "
-                        "'classes' applies to 'spirals' and 'gaussians' only"
-                    ),
-                )
-            )
-    if k > spec_data.n:
-        problems.append(((*here, "data", "n"), f"n = {spec_data.n} is fewer than the {k} classes"))
-    task = "regression" if k == 0 else "classification"
-    target_dim = target_dim_of(spec_data)
-    for key, reason in _loss_problems(loss_name, task, k, spec_model.widths[-1], target_dim):
-        problems.append(((*here, "loss") if key == "loss" else (*here, "model", "widths"), reason))
-    return problems

@@ -1,4 +1,5 @@
-"""Optimisers by name, from simple to complex, all from torch.optim.
+"""Optimisers by name, from simple to complex, all from torch.optim: one case per entry of the
+optimiser catalogue (sandbox/catalogue/optimizers.py), which says which run keys each one reads.
 
 `newton` is plain SGD on a gradient that `precondition.py` has multiplied by the (damped) inverse
 Hessian, so the step is lr·H⁻¹∇f. `gd` and `sgd` are the same update; `sgd` is the name users
@@ -9,15 +10,16 @@ from __future__ import annotations
 
 import torch
 
+from sandbox.catalogue import optimizers
 from sandbox.scenario.schema import Run
-
-DEFAULT_MOMENTUM = {"momentum": 0.9, "nesterov": 0.9}
 
 
 def make_optimizer(run: Run, params: list[torch.Tensor]) -> torch.optim.Optimizer:
     """The torch.optim optimiser a run asks for, over `params`."""
     momentum = (
-        run.momentum if run.momentum is not None else DEFAULT_MOMENTUM.get(run.optimizer, 0.0)
+        run.momentum
+        if run.momentum is not None
+        else optimizers.default(run.optimizer, "momentum", 0.0)
     )
     # foreach=False is what torch picks for CPU tensors anyway; saying so skips making that
     # choice again on every step (a few per cent of a 2-parameter step).

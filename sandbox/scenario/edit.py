@@ -17,12 +17,12 @@ from typing import Any
 
 import tomli_w
 
+from sandbox.catalogue import optimizers, settings
 from sandbox.scenario.load import parse_scenario
-from sandbox.scenario.rules import KEYS_FOR_OPTIMIZER
 from sandbox.scenario.schema import Scenario
 
-# Run keys a timeline event may change from a step on (the rest need a restart).
-LIVE_KEYS = ("lr", "momentum", "noise", "batch_size")
+# Run keys the control panel changes from a step on (the rest need a restart).
+LIVE_KEYS = settings.PANEL_KEYS
 
 
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
@@ -111,15 +111,17 @@ def save_scenario(scenario: Scenario, path: Path, header: str = "") -> Path:
 
 def _fit_run_to_optimizer(data: dict[str, Any], index: int, optimizer: str) -> None:
     run = data["runs"][index]
-    for key, optimizers in KEYS_FOR_OPTIMIZER.items():
-        if optimizer not in optimizers:
+    for key, readers in optimizers.KEYS_FOR_OPTIMIZER.items():
+        if optimizer not in readers:
             run.pop(key, None)
             for event in data.get("timeline", []):
                 change = event.get("set")
                 if change and change["run"] == run["name"]:
                     change.pop(key, None)
-    if optimizer == "nesterov" and not run.get("momentum"):
-        run["momentum"] = 0.9
+    entry = optimizers.OPTIMIZERS[optimizer]
+    for key in entry.positive:  # nesterov gets momentum 0.9 if it has none
+        if not run.get(key):
+            run[key] = entry.defaults[key]
     for event in data.get("timeline", []):  # a change left with nothing to change goes
         if event.get("set") is not None and set(event["set"]) == {"run"}:
             del event["set"]

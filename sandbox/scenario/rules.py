@@ -12,6 +12,9 @@ import unicodedata
 from collections.abc import Iterator
 
 from sandbox import instruments
+from sandbox.catalogue import optimizers, settings
+from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible
+from sandbox.catalogue.surfaces import resolve_params
 from sandbox.scenario.schema import (
     LIMITS,
     AnalyticLandscape,
@@ -22,14 +25,6 @@ from sandbox.scenario.schema import (
 )
 from sandbox.trace.names import file_safe
 
-# Which optional run keys mean something for which optimiser.
-KEYS_FOR_OPTIMIZER = {
-    "momentum": {"gd", "sgd", "momentum", "nesterov", "rmsprop"},
-    "dampening": {"gd", "sgd", "momentum"},
-    "alpha": {"rmsprop"},
-    "betas": {"adam", "adamw"},
-    "eps": {"adagrad", "rmsprop", "adam", "adamw"},
-}
 NETWORK_ONLY = ("batch_size", "init_seed")
 ANALYTIC_ONLY = ("start",)
 
@@ -183,8 +178,6 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
 def _landscape(scenario: Scenario) -> Found:
     land = scenario.landscape
     if isinstance(land, AnalyticLandscape):
-        from sandbox.landscape.analytic import resolve_params
-
         try:
             resolve_params(land.surface, land.params)
         except ValueError as exc:
@@ -196,8 +189,6 @@ def _landscape(scenario: Scenario) -> Found:
 
 
 def _network(land: NetworkLandscape) -> Found:
-    from sandbox.landscape.mlp import check_compatible
-
     yield from check_compatible(land.model, land.data, land.loss)
     n_params = count_parameters(land.model)
     if n_params > LIMITS["parameters"]:
@@ -277,8 +268,6 @@ def _same_endpoint(scenario: Scenario, a: Run, b: Run) -> bool:
 
 def _data_keys(land: NetworkLandscape) -> Found:
     """Dataset keys that apply to one dataset only."""
-    from sandbox.landscape.data import KEYS_FOR_DATASET
-
     data, here = land.data, ("landscape", "data")
     for key, names in KEYS_FOR_DATASET.items():
         if key in data.model_fields_set and data.name not in names:
@@ -298,21 +287,22 @@ def count_parameters(model: ModelSpec) -> int:
 def _run(scenario: Scenario, i: int, run: Run) -> Found:
     here = ("runs", i)
     is_network = isinstance(scenario.landscape, NetworkLandscape)
-    for key, optimizers in KEYS_FOR_OPTIMIZER.items():
-        if key in run.model_fields_set and run.optimizer not in optimizers:
+    for key, readers in optimizers.KEYS_FOR_OPTIMIZER.items():
+        if key in run.model_fields_set and run.optimizer not in readers:
             yield (
                 (*here, key),
                 (
                     f"has no effect with optimizer {run.optimizer!r} "
-                    f"(it applies to {', '.join(sorted(optimizers))})"
+                    f"(it applies to {', '.join(sorted(readers))})"
                 ),
             )
     for key in NETWORK_ONLY if not is_network else ANALYTIC_ONLY:
         if key in run.model_fields_set:
             kind = "network" if not is_network else "analytic"
             yield (*here, key), f"applies to {kind} landscapes only"
-    if run.optimizer == "nesterov" and run.momentum == 0:
-        yield (*here, "momentum"), "nesterov needs momentum > 0"
+    for key in optimizers.OPTIMIZERS[run.optimizer].positive:
+        if getattr(run, key) == 0:
+            yield (*here, key), f"{run.optimizer} needs {key} > 0"
     if is_network:
         yield from _network_run(scenario, here, run)
 
@@ -349,11 +339,12 @@ def _timeline(scenario: Scenario) -> Found:
         if event.set.run not in names:
             continue  # reported by raw_problems
         run = names[event.set.run]
-        if event.set.momentum is not None and run.optimizer not in KEYS_FOR_OPTIMIZER["momentum"]:
+        if event.set.momentum is not None and not optimizers.reads(run.optimizer, "momentum"):
             yield (
                 ("timeline", i, "set", "momentum"),
                 (f"run {run.name!r} uses {run.optimizer!r}, which has no momentum"),
             )
         is_network = isinstance(scenario.landscape, NetworkLandscape)
-        if event.set.batch_size is not None and not is_network:
-            yield ("timeline", i, "set", "batch_size"), "applies to network landscapes only"
+        for key in settings.NETWORK_ONLY if not is_network else ():
+            if getattr(event.set, key) is not None:
+                yield ("timeline", i, "set", key), "applies to network landscapes only"

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from sandbox.catalogue import optimizers, surfaces
+from sandbox.catalogue.networks import ACTIVATIONS, DATASETS, INITS, LOSSES
 from sandbox.instruments import NAMES as INSTRUMENT_NAMES
 
 # Hard limits on what one scenario may ask for; documented in docs/scenarios.md.
@@ -45,36 +47,9 @@ LIMITS = {
     "work_flops": 6 * 10**12,
 }
 
-SURFACE_NAMES = (
-    "quadratic",
-    "canyon",
-    "saddle",
-    "double_well_saddle",
-    "monkey_saddle",
-    "rosenbrock",
-    "himmelblau",
-    "rastrigin",
-    "beale",
-    "plateau",
-    "sharp_flat",
-    "two_weight_net",
-    "steep_valley",
-)
-OPTIMIZERS = (
-    "gd",
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "newton",
-)
-DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine", "low_rank")
-LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber")
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "gelu", "linear")
-INITS = ("he", "xavier", "orthogonal", "normal")
+# Names from the catalogues (sandbox/catalogue/): adding one there adds it here.
+SURFACE_NAMES = surfaces.NAMES
+OPTIMIZERS = optimizers.NAMES
 
 
 def _finite(value: float) -> float:
@@ -225,7 +200,7 @@ def _schedule_from_name(value: Any) -> Any:
 
 def _check_precondition(value: Any) -> Any:
     # One clear message instead of pydantic's per-union-member errors.
-    if value in ("none", "diag", "newton"):
+    if value in optimizers.PRECONDITIONERS:
         return value
     ok = (
         isinstance(value, list)
@@ -238,9 +213,8 @@ def _check_precondition(value: Any) -> Any:
         )
     )
     if not ok:
-        raise ValueError(
-            'must be "none", "diag", "newton" or a 2x2 matrix [[a, b], [c, d]] of numbers'
-        )
+        names = ", ".join(f'"{name}"' for name in optimizers.PRECONDITIONERS)
+        raise ValueError(f"must be {names} or a 2x2 matrix [[a, b], [c, d]] of numbers")
     return tuple(tuple(float(v) for v in row) for row in value)
 
 

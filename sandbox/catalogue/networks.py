@@ -1,0 +1,125 @@
+"""Networks by name: datasets, losses, activations and initialisations, with their shape facts.
+
+The schema takes the names from here; the scenario checks ask `check_compatible` whether model,
+data and loss fit together, before anything is generated or built (cheap for any size).
+`sandbox.landscape.data` generates each dataset, `sandbox.landscape.mlp` implements each loss,
+activation and initialisation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox.scenario.schema import DataSpec, ModelSpec
+
+DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine", "low_rank")
+LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "gelu", "linear")
+INITS = ("he", "xavier", "orthogonal", "normal")
+# Datasets whose number of classes is fixed; the others take DataSpec.classes.
+FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0, "low_rank": 0}
+# DataSpec keys that apply to some datasets only (validated in sandbox.scenario.rules).
+KEYS_FOR_DATASET = {"dim": ("low_rank",), "rank": ("low_rank",)}
+
+
+def n_classes_of(spec: DataSpec) -> int:
+    """Number of classes the spec's dataset has (0 for the regression datasets)."""
+    return FIXED_CLASSES.get(spec.name, spec.classes)
+
+
+def input_dim_of(spec: DataSpec) -> int:
+    """Input dimension of the spec's dataset: 1 for ``sine``, ``dim`` for ``low_rank``, else 2."""
+    return {"sine": 1, "low_rank": spec.dim}.get(spec.name, 2)
+
+
+def target_dim_of(spec: DataSpec) -> int:
+    """Width of a regression target: ``dim`` for ``low_rank``, else 1 (0 for classification)."""
+    if n_classes_of(spec):
+        return 0
+    return spec.dim if spec.name == "low_rank" else 1
+
+
+def loss_problems(
+    loss: str, task: str, n_classes: int, out_dim: int, target_dim: int = 1
+) -> list[tuple[str, str]]:
+    """(``"loss"`` or ``"widths"``, reason) for each way the loss does not fit data and width."""
+    if loss in ("bce", "cross_entropy") and task == "regression":
+        return [("loss", f"loss {loss!r} needs a classification dataset, not regression data")]
+    if loss == "bce" and n_classes != 2:
+        return [
+            (
+                "loss",
+                f"loss 'bce' needs a 2-class dataset, got {n_classes} classes "
+                "(use 'cross_entropy')",
+            )
+        ]
+    if loss == "bce" and out_dim != 1:
+        return [("widths", f"loss 'bce' needs output width 1, got {out_dim}")]
+    if loss == "cross_entropy" and out_dim != n_classes:
+        return [
+            (
+                "widths",
+                f"loss 'cross_entropy' needs output width equal to the number of "
+                f"classes {n_classes}, got {out_dim}",
+            )
+        ]
+    if task == "regression" and out_dim != target_dim:
+        return [
+            (
+                "widths",
+                f"loss {loss!r} on regression data needs output width {target_dim} "
+                f"(the targets' width), got {out_dim}",
+            )
+        ]
+    if task == "classification" and out_dim != n_classes and not (out_dim == 1 and n_classes == 2):
+        return [
+            (
+                "widths",
+                f"loss {loss!r} on {n_classes}-class data needs output width "
+                f"{n_classes} (one-hot targets)"
+                + (" or 1 (±1 targets)" if n_classes == 2 else "")
+                + f", got {out_dim}",
+            )
+        ]
+    return []
+
+
+def check_compatible(
+    spec_model: ModelSpec, spec_data: DataSpec, loss_name: str
+) -> list[tuple[tuple, str]]:
+    """(key path, reason) for every way model, data and loss do not fit together.
+
+    Cheap: nothing is generated or built, so the scenario validator can call it on any size.
+    """
+    here = ("landscape",)
+    problems: list[tuple[tuple, str]] = []
+    dim, k = input_dim_of(spec_data), n_classes_of(spec_data)
+    if spec_model.widths[0] != dim:
+        problems.append(
+            (
+                (*here, "model", "widths"),
+                (
+                    f"widths[0] must equal the data's input dimension {dim} ({spec_data.name!r}), "
+                    f"got {spec_model.widths[0]}"
+                ),
+            )
+        )
+    if spec_data.name not in ("spirals", "gaussians") and "classes" in spec_data.model_fields_set:
+        if spec_data.classes != k:
+            problems.append(
+                (
+                    (*here, "data", "classes"),
+                    (
+                        f"{spec_data.name!r} has a fixed number of classes; "
+                        "'classes' applies to 'spirals' and 'gaussians' only"
+                    ),
+                )
+            )
+    if k > spec_data.n:
+        problems.append(((*here, "data", "n"), f"n = {spec_data.n} is fewer than the {k} classes"))
+    task = "regression" if k == 0 else "classification"
+    target_dim = target_dim_of(spec_data)
+    for key, reason in loss_problems(loss_name, task, k, spec_model.widths[-1], target_dim):
+        problems.append(((*here, "loss") if key == "loss" else (*here, "model", "widths"), reason))
+    return problems
