@@ -78,14 +78,11 @@ lr = 0.1
 
 
 def _problem(sizes: Sizes, device: torch.device):
-    from sandbox.landscape.problem import make_problem
-    from sandbox.landscape.slice_setup import set_slice_plane
+    from sandbox.pipeline.prepare import prepare
     from sandbox.scenario.load import parse_scenario
 
     scenario = parse_scenario(network_scenario_text(sizes, steps=10))
-    problem = make_problem(scenario)
-    set_slice_plane(problem, scenario)
-    return scenario, problem
+    return scenario, prepare(scenario).problem
 
 
 def _best_time(fn: Callable[[], object], repeats: int = 3) -> float:
@@ -169,12 +166,14 @@ def _matmul_gflops(n: int, device: torch.device) -> float:
 
 def bench_first_surface(sizes: Sizes) -> dict:
     """Seconds from starting a network scenario's stream to its first drawable surface."""
-    from sandbox.app.worker import Surface, scenario_stream
+    from sandbox.pipeline.messages import Surface
+    from sandbox.pipeline.prepare import prepare
+    from sandbox.pipeline.stream import stream
     from sandbox.scenario.load import parse_scenario
 
     scenario = parse_scenario(network_scenario_text(sizes, steps=10))
     start = time.perf_counter()
-    for message in scenario_stream(scenario):
+    for message in stream(prepare(scenario)):
         if isinstance(message, Surface):
             return {"first_surface_s": time.perf_counter() - start}
     raise RuntimeError("no surface")

@@ -256,7 +256,7 @@ def _replay(args: argparse.Namespace) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     also_write = None
     if args.plots or args.frames or args.video:
-        also_write = lambda result, folder: _write_extras(result.scenario, folder, args)  # noqa: E731
+        also_write = lambda result, folder: _write_extras(result, folder, args)  # noqa: E731
     # a scratch folder only for `--compare` alone: the new replay is compared, then dropped
     scratch = (
         tempfile.TemporaryDirectory(prefix="sandbox-")
@@ -266,7 +266,13 @@ def _replay(args: argparse.Namespace) -> int:
     with _terminate_like_ctrl_c(), scratch as folder:
         out = args.out if args.out is not None else Path(folder) / "new"
         replay(
-            path, out, force=args.force, progress=progress, keep_arrays=False, also_write=also_write
+            path,
+            out,
+            force=args.force,
+            progress=progress,
+            keep_arrays=False,
+            also_write=also_write,
+            keep_messages=bool(args.frames or args.video),  # frames draw them: one training
         )
         if baseline is None:
             return EXIT_OK
@@ -328,10 +334,11 @@ def _terminate_like_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _write_extras(scenario, folder: Path, args: argparse.Namespace) -> None:
+def _write_extras(result, folder: Path, args: argparse.Namespace) -> None:
     """Plots, frames and video of a replayed scenario, written while the replay's outputs are
     still staged in `folder` (a video inside --out is staged too; one elsewhere is written in
-    place, atomically). Frames go through the same renderer as the window."""
+    place, atomically). Frames go through the same renderer as the window, drawing the
+    messages the replay kept."""
     if args.plots:
         from sandbox.plots import write_plots
 
@@ -340,12 +347,15 @@ def _write_extras(scenario, folder: Path, args: argparse.Namespace) -> None:
         from sandbox.app.headless import scene_states
         from sandbox.render.frames import render_frames, write_video
 
+        def states():
+            return scene_states(result.scenario, args.frame_count, result.messages)
+
         if args.frames:
-            render_frames(scene_states(scenario, args.frame_count), args.size, folder / "frames")
+            render_frames(states(), args.size, folder / "frames")
         if args.video:
             inside = _inside(args.video, args.out) if args.out is not None else None
             video = folder / inside if inside is not None else args.video
-            write_video(scene_states(scenario, args.frame_count), video, args.size, args.fps)
+            write_video(states(), video, args.size, args.fps)
 
 
 def _missing_video_encoder(path: Path) -> str | None:

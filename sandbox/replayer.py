@@ -8,7 +8,6 @@ The Python API for tests is `replay(path)`, which returns the summary and per-ru
 
 from __future__ import annotations
 
-import math
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -20,10 +19,10 @@ import numpy as np
 import torch
 
 from sandbox.errors import OutputError
-from sandbox.landscape.problem import make_problem
 from sandbox.landscape.sampling import drawn_surface
-from sandbox.landscape.slice_setup import setup_slice
-from sandbox.optim.run import run_steps
+from sandbox.pipeline.messages import Message, Steps, Surface
+from sandbox.pipeline.prepare import prepare
+from sandbox.pipeline.stream import stream
 from sandbox.scenario.load import load_scenario
 from sandbox.scenario.schema import Scenario
 from sandbox.trace.io import (
@@ -36,6 +35,7 @@ from sandbox.trace.io import (
 from sandbox.trace.names import file_safe
 from sandbox.trace.outdir import OutputFolder
 from sandbox.trace.records import Step
+from sandbox.trace.summary import SummaryTracker
 
 COLUMNS = ("step", "loss", "x", "y", "grad_norm", "lr", "sharpness")
 CONNECT_FILE = "connect.csv"
@@ -61,11 +61,13 @@ class RunArrays:
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """What a replay produced: the summary (as in summary.json) and each run's arrays."""
+    """What a replay produced: the summary (as in summary.json) and each run's arrays; with
+    `keep_messages`, also the scenario's stream as the window would receive it (for frames)."""
 
     scenario: Scenario
     summary: dict
     runs: dict[str, RunArrays]
+    messages: tuple[Message, ...] | None = None
 
 
 def replay(
@@ -76,6 +78,7 @@ def replay(
     progress: bool = False,
     keep_arrays: bool = True,
     also_write: Callable[[ReplayResult, Path], None] | None = None,
+    keep_messages: bool = False,
 ) -> ReplayResult:
     """Run every run of a scenario; write outputs to `out` when given.
 
@@ -88,16 +91,18 @@ def replay(
     keep_arrays : keep every step in memory for `ReplayResult.runs` (off for huge runs).
     also_write : called with the result and the folder the outputs are being written to, before
         they are committed to `out`, to write more outputs there (plots, frames).
+    keep_messages : also keep the stream the window would receive, surfaces included, in
+        `ReplayResult.messages`: frames and videos are drawn from it without training again.
 
     Nothing lands in `out` unless the whole replay succeeds (see `sandbox.trace.outdir`).
     """
     scenario = source if isinstance(source, Scenario) else load_scenario(source)
     with one_torch_thread():
         if out is None:
-            return _replay(scenario, None, progress, keep_arrays)
+            return _replay(scenario, None, progress, keep_arrays, keep_messages)
         with OutputFolder(out, force=force) as folder:
             try:
-                result = _replay(scenario, folder.staging, progress, keep_arrays)
+                result = _replay(scenario, folder.staging, progress, keep_arrays, keep_messages)
                 if also_write is not None:
                     also_write(result, folder.staging)
                 folder.commit()
@@ -120,41 +125,69 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def _replay(
-    scenario: Scenario, out_dir: Path | None, progress: bool, keep_arrays: bool
+    scenario: Scenario, out_dir: Path | None, progress: bool, keep_arrays: bool, keep_messages: bool
 ) -> ReplayResult:
     """`replay` for a loaded scenario, writing into a folder of its own (or nothing)."""
     if out_dir is not None:
         (out_dir / "runs").mkdir()
-    problem = make_problem(scenario)
-    slice_info, connection = setup_slice(problem, scenario) if problem.is_network else (None, None)
-    bar = _progress_bar(scenario, progress)
-    summaries, arrays, finals = [], {}, []
-    try:
-        for run in scenario.runs:
-            summary, steps, final = _replay_run(problem, run, scenario, out_dir, bar, keep_arrays)
-            summaries.append(summary)
-            finals.append(final)
-            if keep_arrays:
-                arrays[run.name] = _to_arrays(steps)
-    finally:
-        bar.close()
+    prepared = prepare(scenario)
+    problem = prepared.problem
+    outputs = [_RunOutput(problem, run.name, out_dir, keep_arrays) for run in scenario.runs]
+    messages = _write_runs(prepared, outputs, _progress_bar(scenario, progress), keep_messages)
     summary = {
         "title": scenario.title,
         "seed": scenario.seed,
         "steps": scenario.steps,
-        "runs": summaries,
+        "runs": [output.summary() for output in outputs],
     }
-    if slice_info is not None:
-        summary["slice"] = slice_info
+    if prepared.slice_info is not None:
+        summary["slice"] = prepared.slice_info
         summary["activation_norms_at_init"] = problem.activation_norms(problem.theta_init)
-    if connection is not None:
-        summary["connect"] = connection.summary()
+    if prepared.connection is not None:
+        summary["connect"] = prepared.connection.summary()
         if out_dir is not None:
-            write_text_atomic(out_dir / CONNECT_FILE, _connect_csv(connection))
+            write_text_atomic(out_dir / CONNECT_FILE, _connect_csv(prepared.connection))
     if out_dir is not None:
-        _write_surface(out_dir / SURFACE_FILE, drawn_surface(problem, scenario, finals[0]))
+        drawn = _drawn(prepared, outputs[0].final, messages)
+        _write_surface(out_dir / SURFACE_FILE, drawn)
         write_json_atomic(out_dir / "summary.json", summary)
-    return ReplayResult(scenario, summary, arrays)
+    arrays = {o.name: _to_arrays(o.kept) for o in outputs} if keep_arrays else {}
+    return ReplayResult(scenario, summary, arrays, tuple(messages) if keep_messages else None)
+
+
+def _write_runs(prepared, outputs: list[_RunOutput], bar, keep_messages: bool) -> list[Message]:
+    """Every run's records from the scenario's stream into `outputs`; the stream's messages
+    when `keep_messages` (frames and videos draw them: the runs are trained once)."""
+    observe = None
+    if prepared.problem.is_network:  # the final weights, for the margin and a moving surface
+
+        def observe(i: int, k: int, theta) -> None:
+            outputs[i].final = theta  # a view; nothing moves it after the run's last step
+
+    kept: list[Message] = []
+    complete = False
+    try:
+        for message in stream(prepared, view=keep_messages, observe=observe):
+            if keep_messages:
+                kept.append(message)
+            if isinstance(message, Steps):
+                outputs[message.run].add(message.steps, bar)
+        complete = True
+    finally:
+        for output in outputs:
+            output.close(complete)
+        bar.close()
+    return kept
+
+
+def _drawn(prepared, first_final, messages: list[Message]) -> dict:
+    """surface.npz's arrays: the stream's refined first surface when the replay kept it and it
+    is the one drawn (it is, unless the slice moves), else computed here."""
+    land = prepared.scenario.landscape
+    moving = prepared.problem.is_network and land.slice.center == "moving"
+    refined = next((m for m in messages if isinstance(m, Surface) and m.refined), None)
+    sample = refined.sample if refined is not None and not moving else None
+    return drawn_surface(prepared.problem, prepared.scenario, first_final, sample)
 
 
 def _write_surface(path: Path, arrays: dict) -> None:
@@ -173,75 +206,37 @@ def _connect_csv(connection) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _replay_run(problem, run, scenario, out_dir, bar, keep_arrays):
-    writer = None
-    if out_dir is not None:
-        writer = RunWriter(out_dir / "runs", file_safe(run.name), problem.is_network)
-    tracker = SummaryTracker(run.name)
-    kept: list[Step] = []
-    complete, shown = False, 0
-    last_theta: dict = {}  # θ at the latest step (a view; nothing moves it after the last step)
+class _RunOutput:
+    """One run's outputs as its records arrive: its CSV files, summary entry and kept steps."""
 
-    def keep_theta(k: int, theta) -> None:
-        last_theta["theta"] = theta
+    def __init__(self, problem, name: str, out_dir: Path | None, keep_arrays: bool):
+        self.problem, self.name, self.keep_arrays = problem, name, keep_arrays
+        self.writer = None
+        if out_dir is not None:
+            self.writer = RunWriter(out_dir / "runs", file_safe(name), problem.is_network)
+        self.tracker = SummaryTracker(name)
+        self.kept: list[Step] = []
+        self.final = None  # θ at the latest step (networks)
 
-    try:
-        for step in run_steps(problem, run, scenario, keep_theta if problem.is_network else None):
-            tracker.add(step)
-            if writer is not None:
-                writer.write(step)
-            if keep_arrays:
-                kept.append(step)
-            if step.step % 256 == 255:
-                bar.update(256)
-                shown += 256
-        complete = True
-    finally:
-        if writer is not None:
-            writer.close(complete)
-    bar.update(scenario.steps + 1 - shown)  # a diverged run skips its remaining steps
-    summary = tracker.summary()
-    final = last_theta.get("theta")
-    margin = problem.margin(final) if final is not None else None
-    if margin is not None:
-        summary["final_margin"] = margin
-    return summary, kept, final
+    def add(self, steps: tuple[Step, ...], bar) -> None:
+        for step in steps:
+            self.tracker.add(step)
+            if self.writer is not None:
+                self.writer.write(step)
+        if self.keep_arrays:
+            self.kept.extend(steps)
+        bar.update(len(steps))
 
-
-class SummaryTracker:
-    """Running summary of a run's steps (min loss, last step, ...) without keeping them."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.min_loss: float | None = None
-        self.last: Step | None = None
-        self.sharpness: float | None = None
-
-    def add(self, step: Step) -> None:
-        self.last = step
-        if math.isfinite(step.loss) and (self.min_loss is None or step.loss < self.min_loss):
-            self.min_loss = step.loss
-        if step.sharpness is not None:
-            self.sharpness = step.sharpness
+    def close(self, complete: bool) -> None:
+        if self.writer is not None:
+            self.writer.close(complete)
 
     def summary(self) -> dict:
-        last = self.last
-        assert last is not None
-        entry = {
-            "name": self.name,
-            "steps_done": last.step,
-            "final_loss": last.loss,
-            "min_loss": self.min_loss,
-            "diverged": last.diverged,
-            "diverged_at": last.step if last.diverged else None,
-            "final_position": [last.x, last.y],
-            "sharpness": self.sharpness,
-            "file": f"runs/{file_safe(self.name)}.csv",
-        }
-        if last.offplane is not None:
-            entry["final_offplane"] = last.offplane
-            entry["final_weight_norm"] = last.weight_norm
-        return entry
+        summary = self.tracker.summary()
+        margin = self.problem.margin(self.final) if self.final is not None else None
+        if margin is not None:
+            summary["final_margin"] = margin
+        return summary
 
 
 def _to_arrays(steps: list[Step]) -> RunArrays:

@@ -16,9 +16,8 @@ import torch
 import sandbox
 from sandbox.landscape import sampling
 from sandbox.landscape.connect import LINE_POINTS, ConnectPlane
-from sandbox.landscape.problem import make_problem
-from sandbox.landscape.slice_setup import set_slice_plane, setup_slice
-from sandbox.optim.run import run_steps
+from sandbox.pipeline.prepare import prepare
+from sandbox.pipeline.runs import run_records
 from sandbox.scenario.load import ScenarioError, parse_scenario
 
 SMALL = """
@@ -71,9 +70,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (confte
 @pytest.fixture(scope="module")
 def small():
     scenario = parse_scenario(SMALL)
-    problem = make_problem(scenario)
-    info, connection = setup_slice(problem, scenario)
-    return scenario, problem, info, connection
+    prepared = prepare(scenario)
+    return scenario, prepared.problem, prepared.slice_info, prepared.connection
 
 
 def test_endpoints_and_curve_lie_in_the_plane_at_their_coordinates(small):
@@ -130,7 +128,10 @@ def test_endpoints_are_the_runs_final_weights(small):
     runs = {run.name: run for run in scenario.runs}
     for name, theta in zip(("A", "B"), (c.theta_a, c.theta_b), strict=True):
         last = []
-        for _ in run_steps(problem, runs[name], scenario, lambda k, th, last=last: last.append(th)):
+        records = run_records(
+            problem, scenario, runs[name], lambda k, th, last=last: last.append(th)
+        )
+        for _ in records:
             pass
         assert torch.equal(last[-1], theta)
 
@@ -185,13 +186,6 @@ def test_surface_shows_the_connect_view_with_true_losses(small):
         with torch.no_grad():
             expected = float(problem.full_loss(theta))
         assert sample.heights[i, j] == pytest.approx(expected, rel=1e-4, abs=1e-6)
-
-
-def test_set_slice_plane_keeps_its_interface(small):
-    scenario, _, _, _ = small
-    problem = make_problem(scenario)
-    info = set_slice_plane(problem, scenario)
-    assert info["directions"] == "connect" and isinstance(problem.plane, ConnectPlane)
 
 
 def _problems(text: str) -> list[str]:

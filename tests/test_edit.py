@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.landscape.problem import make_problem
-from sandbox.optim.run import run_steps
+from sandbox.pipeline import prepare as pipeline
 from sandbox.resources import bundled_scenarios, find_scenario
 from sandbox.scenario.edit import live_change, restart_change, save_scenario, scenario_toml
 from sandbox.scenario.load import ScenarioError, load_scenario, parse_scenario
@@ -27,7 +26,7 @@ def test_a_live_change_is_a_timeline_change_the_optimiser_obeys():
         0.2,
         0.1,
     )
-    steps = list(run_steps(make_problem(edited), edited.runs[0], edited))
+    steps = list(pipeline.steps(pipeline.prepare(edited), edited.runs[0]))
     assert [s.lr for s in steps[:30]] == [0.05] * 30 and {s.lr for s in steps[30:]} == {0.2}
     at_start = live_change(scenario, "GD", "lr", 0.2, 0)
     assert at_start.runs[0].lr == 0.2 and at_start.timeline == scenario.timeline

@@ -24,8 +24,7 @@ from sandbox.app.worker import Panel, Steps, scenario_stream
 from sandbox.instruments import BY_NAME, CATALOGUE, DEFAULT_PLOTS, NEEDS, effective_rank
 from sandbox.landscape.probes import nonnegative_least_squares, svm_direction
 from sandbox.landscape.problem import make_problem
-from sandbox.landscape.slice_setup import set_slice_plane
-from sandbox.optim.run import run_steps
+from sandbox.pipeline import prepare as pipeline
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import ScenarioError, load_scenario, parse_scenario
 from sandbox.scenario.schema import View
@@ -96,8 +95,8 @@ def test_without_view_the_default_plots_and_no_probes():
     scenario = load_scenario(find_scenario("two_weight_net"))
     assert scenario.view is None
     assert ViewModel(scenario).histories.plots == DEFAULT_PLOTS
-    problem = make_problem(scenario)
-    assert all(step.probes == () for step in run_steps(problem, scenario.runs[0], scenario))
+    prepared = pipeline.prepare(scenario)
+    assert all(step.probes == () for step in pipeline.steps(prepared, scenario.runs[0]))
 
 
 # Probes against oracles -------------------------------------------------------------------------
@@ -106,13 +105,11 @@ def test_without_view_the_default_plots_and_no_probes():
 def trained(text: str, every: int = 1):
     """A scenario from `text`, its problem and its first run's records and weights by step."""
     scenario = parse_scenario(text)
-    problem = make_problem(scenario)
-    set_slice_plane(problem, scenario)
+    prepared = pipeline.prepare(scenario)
     thetas = {}
-    steps = list(
-        run_steps(problem, scenario.runs[0], scenario, lambda k, t: thetas.setdefault(k, t.clone()))
-    )
-    return scenario, problem, steps, thetas
+    observe = lambda k, t: thetas.setdefault(k, t.clone())  # noqa: E731
+    steps = list(pipeline.steps(prepared, scenario.runs[0], observe))
+    return scenario, prepared.problem, steps, thetas
 
 
 def test_effective_rank_counts_singular_values_above_one_percent():

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from sandbox.landscape.problem import make_problem
-from sandbox.optim.run import run_steps
 from sandbox.optim.schedule import lr_factor
+from sandbox.pipeline import prepare as pipeline
 from sandbox.scenario.load import parse_scenario
 from sandbox.scenario.schema import Schedule
 
@@ -48,12 +48,7 @@ name = "r"
 
 def steps_of(text: str) -> list:
     scenario = parse_scenario(text)
-    problem = make_problem(scenario)
-    if problem.is_network:
-        from sandbox.landscape.slice_setup import set_slice_plane
-
-        set_slice_plane(problem, scenario)
-    return list(run_steps(problem, scenario.runs[0], scenario))
+    return list(pipeline.steps(pipeline.prepare(scenario), scenario.runs[0]))
 
 
 def bare_loop(make_opt, loss_fn, theta0: torch.Tensor, steps: int) -> list[float]:

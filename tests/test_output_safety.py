@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import sandbox.replayer
+import sandbox.pipeline.stream
 from sandbox.cli import main
 from sandbox.trace.outdir import MANIFEST
 
@@ -90,9 +90,9 @@ def test_a_forced_replay_replaces_only_its_own_files(tmp_path):
 
 
 def boom(*args, **kwargs):
-    """run_steps failing at once, as a bug would."""
+    """A run failing at once, as a bug would."""
     raise RuntimeError("simulated failure in the middle of a run")
-    yield  # a generator, as run_steps is
+    yield  # a generator, as a run's records are
 
 
 @pytest.mark.parametrize(
@@ -106,15 +106,15 @@ def test_a_failed_or_interrupted_forced_replay_keeps_the_earlier_one(
     out, before = plant(tmp_path)
     assert replay(out, "--force") == 0
     earlier = snapshot([out / n for n in OUTPUTS])
-    real = sandbox.replayer.run_steps
+    real = sandbox.pipeline.stream.steps
 
-    def failing(problem, run, *args, **kwargs):
-        for step in real(problem, run, *args, **kwargs):
+    def failing(prepared, run, *args, **kwargs):
+        for step in real(prepared, run, *args, **kwargs):
             if run.name == "Calm GD" and step.step == 50:
                 raise error
             yield step
 
-    monkeypatch.setattr(sandbox.replayer, "run_steps", failing)
+    monkeypatch.setattr(sandbox.pipeline.stream, "steps", failing)
     assert replay(out, "--force") == code
     assert_untouched(before, out)
     assert_untouched(earlier, out)  # the earlier replay is still whole and complete
@@ -256,7 +256,7 @@ def test_a_replay_from_before_manifests_is_replaced_by_its_summary(tmp_path):
 
 
 def test_a_failed_replay_into_a_new_folder_removes_only_what_it_created(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox.replayer, "run_steps", boom)
+    monkeypatch.setattr(sandbox.pipeline.stream, "steps", boom)
     out = tmp_path / "new" / "deeper"
     assert replay(out) == 1
     assert not (tmp_path / "new").exists()

@@ -272,19 +272,17 @@ def test_plots_are_written_beside_the_csvs(tmp_path):
 
 @pytest.mark.parametrize(("loss", "classes", "out"), [("bce", 2, 1), ("cross_entropy", 3, 3)])
 def test_final_margin_is_the_smallest_classification_margin(loss, classes, out):
-    from sandbox.landscape.problem import make_problem
-    from sandbox.landscape.slice_setup import set_slice_plane
-    from sandbox.optim.run import run_steps
+    from sandbox.pipeline import prepare as pipeline
 
     text = f"""title = "m"\nsteps = 5\n[landscape]\nkind = "network"\nloss = "{loss}"
 [landscape.data]\nname = "gaussians"\nn = 60\nclasses = {classes}
 [landscape.model]\nwidths = [2, 6, {out}]\n[[runs]]\nname = "gd"\noptimizer = "gd"\nlr = 0.1\n"""
     scenario = parse_scenario(text)
     margin = sandbox.replay(scenario).summary["runs"][0]["final_margin"]
-    problem = make_problem(scenario)
-    set_slice_plane(problem, scenario)
+    prepared = pipeline.prepare(scenario)
+    problem = prepared.problem
     thetas = []
-    for _ in run_steps(problem, scenario.runs[0], scenario, lambda k, t: thetas.append(t.clone())):
+    for _ in pipeline.steps(prepared, scenario.runs[0], lambda k, t: thetas.append(t.clone())):
         pass
     f = problem.model.forward(thetas[-1], problem.data.x).detach().numpy()
     y = problem.data.y.numpy()

@@ -17,9 +17,9 @@ from scipy.optimize import minimize
 
 import sandbox
 from sandbox.landscape.data import make_dataset
-from sandbox.landscape.problem import make_problem
-from sandbox.landscape.slicing import Plane, random_directions
-from sandbox.optim.run import run_steps
+from sandbox.landscape.problem import NetworkProblem, make_network
+from sandbox.pipeline.runs import run_records
+from sandbox.pipeline.slices import random_plane
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import ScenarioError, load_scenario, parse_scenario
 from sandbox.scenario.schema import DataSpec
@@ -28,13 +28,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (confte
 
 
 def trained(name: str, every=lambda k: True):
-    """A bundled scenario's single run through run_steps, with θ_k where `every(k)`."""
+    """A bundled scenario's single run, with θ_k where `every(k)`."""
     scenario = load_scenario(find_scenario(name))
-    problem = make_problem(scenario)
     # The slice plane only decides the reported (x, y), never θ: a random one saves a pre-pass.
-    problem.plane = Plane(
-        problem.theta_init, *random_directions(problem.model, problem.theta_init, 0)
-    )
+    network = make_network(scenario.landscape, scenario.seed)
+    problem = NetworkProblem(network, random_plane(network, 0))
     thetas: dict[int, torch.Tensor] = {}
 
     def observe(k, theta):
@@ -42,7 +40,7 @@ def trained(name: str, every=lambda k: True):
             thetas[k] = theta.clone()
 
     (run,) = scenario.runs
-    steps = list(run_steps(problem, run, scenario, observe))
+    steps = list(run_records(problem, scenario, run, observe))
     return scenario, problem, steps, thetas
 
 

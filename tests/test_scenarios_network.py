@@ -19,11 +19,11 @@ from captions import says
 
 import sandbox
 from sandbox.cli import main
-from sandbox.landscape.problem import make_problem
+from sandbox.landscape.problem import NetworkProblem, make_network, make_problem
 from sandbox.landscape.sampling import network_surface
-from sandbox.landscape.slice_setup import set_slice_plane
-from sandbox.landscape.slicing import Plane, random_directions
-from sandbox.optim.run import run_steps
+from sandbox.pipeline.prepare import prepare
+from sandbox.pipeline.runs import run_records
+from sandbox.pipeline.slices import random_plane
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import load_scenario, parse_scenario
 
@@ -92,15 +92,13 @@ def first_over_last(run) -> np.ndarray:
 def outputs_at(scenario, name: str, steps) -> dict[int, torch.Tensor]:
     """A run's predicted probabilities for every data point at `steps`, training only that far."""
     scenario = scenario.model_copy(update={"steps": max(steps)})
-    problem = make_problem(scenario)
     # The slice plane only decides the reported (x, y), never θ: a random one saves a pre-pass.
-    problem.plane = Plane(
-        problem.theta_init, *random_directions(problem.model, problem.theta_init, 0)
-    )
+    network = make_network(scenario.landscape, scenario.seed)
+    problem = NetworkProblem(network, random_plane(network, 0))
     thetas = {}
     run = next(r for r in scenario.runs if r.name == name)
     observe = lambda k, theta: thetas.update({k: theta.clone()} if k in steps else {})  # noqa: E731
-    for _ in run_steps(problem, run, scenario, observe):
+    for _ in run_records(problem, scenario, run, observe):
         pass
     with torch.no_grad():
         return {
@@ -194,8 +192,7 @@ def test_vanishing_gradients_and_skip_connections():
 
 def slice_heights(scenario) -> np.ndarray:
     """The height field the 3D view draws for a network scenario, as float64."""
-    problem = make_problem(scenario)
-    set_slice_plane(problem, scenario)
+    problem = prepare(scenario).problem
     spec = scenario.landscape.slice
     surface = network_surface(problem, problem.theta_init, spec.span, spec.resolution)
     return surface.heights.astype(np.float64)
@@ -528,14 +525,12 @@ def lr_sweep(name: str) -> dict[float, bool]:
 
 def correct_at_end(scenario, name: str) -> tuple[int, int]:
     """Points a run's final weights classify correctly (one output, labels 0/1), and all."""
-    problem = make_problem(scenario)
     # The slice plane only decides the reported (x, y), never θ: a random one saves a pre-pass.
-    problem.plane = Plane(
-        problem.theta_init, *random_directions(problem.model, problem.theta_init, 0)
-    )
+    network = make_network(scenario.landscape, scenario.seed)
+    problem = NetworkProblem(network, random_plane(network, 0))
     final = {}
     run = next(r for r in scenario.runs if r.name == name)
-    for _ in run_steps(problem, run, scenario, lambda k, theta: final.update(theta=theta)):
+    for _ in run_records(problem, scenario, run, lambda k, theta: final.update(theta=theta)):
         pass
     with torch.no_grad():
         out = problem.model.forward(final["theta"], problem.data.x)[:, 0]

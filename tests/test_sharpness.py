@@ -9,8 +9,8 @@ import torch
 
 from sandbox.landscape.data import make_dataset
 from sandbox.landscape.mlp import FlatMLP, make_loss
-from sandbox.landscape.slicing import hessian_directions
 from sandbox.optim.sharpness import HVP, lanczos, top_eigenvalue
+from sandbox.pipeline.slices import hessian_directions
 from sandbox.scenario.schema import DataSpec, ModelSpec
 
 

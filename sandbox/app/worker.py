@@ -1,10 +1,11 @@
 """Background worker: a scenario's runs and surfaces computed in a separate process.
 
-`scenario_stream` is a plain generator of torch-free messages (surfaces, batches of step records);
-tests iterate it directly. `BackgroundWorker` runs it in a spawned process and hands messages to
-the app through a bounded queue: the worker blocks when the app falls behind (so memory stays
-bounded), the app never blocks on the worker (it only drains what is there). A process, not a
-thread: torch next to a GUI thread crawls (DESIGN.md, "Measured here").
+`scenario_stream` is a plain generator of torch-free messages (surfaces, batches of step records:
+`sandbox.pipeline.stream`); tests iterate it directly. `BackgroundWorker` runs it in a spawned
+process and hands messages to the app through a bounded queue: the worker blocks when the app
+falls behind (so memory stays bounded), the app never blocks on the worker (it only drains what
+is there). A process, not a thread: torch next to a GUI thread crawls (DESIGN.md, "Measured
+here").
 """
 
 from __future__ import annotations
@@ -15,128 +16,27 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 
+from sandbox.pipeline.messages import Failed, Finished, Message, Panel, Steps, Surface
 from sandbox.scenario.schema import Scenario
-from sandbox.trace.records import Step, SurfaceSample
 
-COARSE_RESOLUTION = 17  # first network surface: drawable within a fraction of a second
-MOVING_RESOLUTION = 33  # re-centred surfaces for center = "moving"
 PUMP_POLL_SECONDS = 0.1  # how often the message pump looks whether it is being closed
 DEATH_GRACE_SECONDS = 1.0  # a dead worker's unread bytes this long after: a cut-off message
 WORKER_NICENESS = 3  # added to the app's own (Linux and macOS): ~1/3 of a shared core
 
-
-@dataclass(frozen=True)
-class Surface:
-    """A new height field for the view; `refined` is False for the quick first draft."""
-
-    sample: SurfaceSample
-    refined: bool
-
-
-@dataclass(frozen=True)
-class Steps:
-    """The next records of run number `run` (index into scenario.runs)."""
-
-    run: int
-    steps: tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class Finished:
-    """Every run has ended (completed or diverged)."""
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The worker raised; the app shows `message` and offers a restart."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class Panel:
-    """The fixed arrays of one declared panel (sandbox/instruments.py), e.g. the data."""
-
-    name: str
-    arrays: dict
-
-
-Message = Surface | Panel | Steps | Finished | Failed
+__all__ = ["Failed", "Finished", "Message", "Panel", "Steps", "Surface", "scenario_stream"]
 
 
 def scenario_stream(
     scenario: Scenario, batch: int = 64, moving_every: int = 50
 ) -> Iterator[Message]:
-    """Surfaces first (coarse, then refined), the declared panels' fixed arrays, then every
-    run's steps, interleaved in batches."""
-    from sandbox.landscape import sampling
-    from sandbox.landscape.probes import panel_arrays
-    from sandbox.landscape.problem import make_problem
-    from sandbox.landscape.slice_setup import setup_slice
-    from sandbox.optim.run import run_steps
+    """The scenario's messages (`sandbox.pipeline.stream`): surfaces first (coarse, then
+    refined), the declared panels' fixed arrays, then every run's steps, interleaved in batches.
+    torch is imported here, in the worker's process, not when the window imports this module."""
+    from sandbox.pipeline.prepare import prepare
+    from sandbox.pipeline.stream import stream
 
-    problem = make_problem(scenario)
-    land = scenario.landscape
-    connection = None
-    if problem.is_network:
-        connection = setup_slice(problem, scenario)[1]
-        spec = land.slice
-        coarse = min(COARSE_RESOLUTION, spec.resolution)
-        center = problem.view_center  # set by setup_slice (init, final or moving's start)
-        yield Surface(sampling.network_surface(problem, center, spec.span, coarse), refined=False)
-        yield Surface(
-            sampling.network_surface(problem, center, spec.span, spec.resolution), refined=True
-        )
-    else:
-        bounds = sampling.analytic_bounds(land.surface, land.bounds)
-        yield Surface(sampling.analytic_surface(problem, bounds), refined=True)
-    if scenario.view is not None:
-        view_bounds = None if problem.is_network else bounds
-        for name, arrays in panel_arrays(
-            problem, scenario.view.plots, connection, view_bounds
-        ).items():
-            yield Panel(name, arrays)
-
-    latest = {}
-    moving = problem.is_network and land.slice.center == "moving"
-    distances: dict[int, float] = {}  # each network run's ‖θ − θ₀‖ at its latest step
-
-    def observer(i: int):
-        start = []
-
-        def observe(k, theta):
-            if not start:
-                start.append(theta.clone())
-            distances[i] = (theta - start[0]).norm().item()
-            if moving and i == 0 and k % moving_every == 0:
-                latest["theta"], latest["step"] = theta.clone(), k
-
-        return observe
-
-    generators = [
-        run_steps(problem, run, scenario, observer(i) if problem.is_network else None)
-        for i, run in enumerate(scenario.runs)
-    ]
-    active = list(range(len(generators)))
-    while active:
-        for i in list(active):
-            chunk = tuple(
-                replace(step, init_distance=distances[i]) if i in distances else step
-                for _, step in zip(range(batch), generators[i], strict=False)
-            )
-            if chunk:
-                yield Steps(i, chunk)
-            if len(chunk) < batch:
-                active.remove(i)
-        if "theta" in latest:
-            theta, step = latest.pop("theta"), latest.pop("step")
-            sample = sampling.network_surface(
-                problem, theta, land.slice.span, MOVING_RESOLUTION, step
-            )
-            yield Surface(sample, refined=True)
-    yield Finished()
+    yield from stream(prepare(scenario), batch, moving_every)
 
 
 def _worker_main(scenario: Scenario, messages: mp.Queue, stop) -> None:

@@ -18,15 +18,13 @@ The view is a square that covers A, B and the curve with a margin.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from sandbox.landscape.slicing import Plane, random_directions
-from sandbox.optim.run import run_steps
-from sandbox.scenario.schema import NetworkLandscape, Scenario
+from sandbox.landscape.slicing import Plane
+from sandbox.scenario.schema import SliceSpec
 
 LINE_POINTS = 21  # t values at which the line and the curve are reported (0, 0.05, ..., 1)
 T_SAMPLES = 8  # t values per step of the curve fit (stratified: one in each eighth of [0, 1])
@@ -117,32 +115,6 @@ def line(theta_a: Tensor, theta_b: Tensor, t: Tensor) -> Tensor:
     return (1 - t) * theta_a + t * theta_b
 
 
-def train_endpoints(problem, scenario: Scenario, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
-    """The final weights of the two named runs (a deterministic pre-pass: the replay is exact)."""
-    seed = _slice_seed(scenario)
-    problem.plane = Plane(  # records need some plane during the pre-pass; discarded below
-        problem.theta_init, *random_directions(problem.model, problem.theta_init, seed)
-    )
-    runs = {run.name: run for run in scenario.runs}
-    finals = []
-    for name in names:
-        last: list[Tensor] = []
-
-        def observe(k: int, theta: Tensor, last=last) -> None:
-            last[:] = [theta]
-
-        steps = run_steps(problem, runs[name], scenario, observe)
-        final = deque(steps, maxlen=1)[0]  # the last record
-        if final.diverged:
-            raise ValueError(
-                f"mode connectivity: run {name!r} diverged at step {final.step}; "
-                "its final weights cannot be an endpoint"
-            )
-        finals.append(last[0].clone())
-    problem.plane = None
-    return finals[0], finals[1]
-
-
 def fit_control_point(
     problem, theta_a: Tensor, theta_b: Tensor, steps: int, lr: float, seed: int
 ) -> tuple[Tensor, tuple[float, float]]:
@@ -217,15 +189,13 @@ def _orthogonal_to(d: Tensor) -> Tensor:
     return e - (e @ d) / (d @ d) * d
 
 
-def connect(problem, scenario: Scenario) -> Connection:
-    """Train the two named runs, fit the curve, set ``problem.plane``; return the Connection."""
-    land = scenario.landscape
-    assert isinstance(land, NetworkLandscape) and land.slice.connect is not None
-    spec = land.slice
-    names = (spec.connect[0], spec.connect[1])
-    theta_a, theta_b = train_endpoints(problem, scenario, names)
+def connection(
+    problem, runs: tuple[str, str], theta_a: Tensor, theta_b: Tensor, spec: SliceSpec, seed: int
+) -> Connection:
+    """Fit the curve between two trained endpoints (the final weights of `runs`); the plane
+    through them and the losses along line and curve (`sandbox.pipeline.connect` trains them)."""
     theta_c, fit_loss = fit_control_point(
-        problem, theta_a, theta_b, spec.connect_steps, spec.connect_lr, _slice_seed(scenario)
+        problem, theta_a, theta_b, spec.connect_steps, spec.connect_lr, seed
     )
     plane = connect_plane(theta_a, theta_b, theta_c)
     t = torch.linspace(0, 1, LINE_POINTS, dtype=torch.float64)
@@ -236,9 +206,8 @@ def connect(problem, scenario: Scenario) -> Connection:
         curve_losses = tuple(float(problem.full_loss(p)) for p in curve_thetas)
     # The endpoints are exactly θA and θB: report their losses as the runs' own final losses.
     curve_xy = tuple(plane.project(p)[:2] for p in curve_thetas)
-    problem.plane = plane
     return Connection(
-        runs=names,
+        runs=runs,
         theta_a=theta_a,
         theta_b=theta_b,
         theta_c=theta_c,
@@ -251,9 +220,3 @@ def connect(problem, scenario: Scenario) -> Connection:
         steps=spec.connect_steps,
         lr=spec.connect_lr,
     )
-
-
-def _slice_seed(scenario: Scenario) -> int:
-    land = scenario.landscape
-    assert isinstance(land, NetworkLandscape)
-    return land.slice.seed if land.slice.seed is not None else scenario.seed

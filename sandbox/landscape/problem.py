@@ -7,11 +7,14 @@ loop (`sandbox.optim.run`) only ever sees this interface, so both kinds share on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from sandbox.landscape import analytic
+from sandbox.landscape.data import Dataset, make_dataset
+from sandbox.landscape.mlp import FlatMLP, LossFn, make_loss
+from sandbox.landscape.slicing import Plane
 from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Run, Scenario
 
 
@@ -48,26 +51,51 @@ class AnalyticProblem:
         return False
 
 
-@dataclass
-class NetworkProblem:
-    """A small MLP on a generated dataset; θ is its flat weight vector."""
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A network landscape's data, model, loss and initial weights: what every plane shares."""
 
     spec: NetworkLandscape
     seed: int
-    plane: object | None = None  # slicing.Plane once directions are known
-    view_center: torch.Tensor | None = None  # the weights the 3D view centres on (slice_setup)
-    theta_init: torch.Tensor = field(init=False)
+    data: Dataset
+    model: FlatMLP
+    loss_fn: LossFn
+    theta_init: torch.Tensor  # shape (P,)
+
+    @property
+    def has_dropout(self) -> bool:
+        return self.spec.model.dropout > 0
+
+
+def make_network(spec: NetworkLandscape, seed: int) -> Network:
+    """The data set, the model and its initial weights that a network landscape describes."""
+    data = make_dataset(spec.data, seed)
+    model = FlatMLP(spec.model)
+    loss_fn = make_loss(spec.loss, data, spec.model.widths[-1])
+    return Network(spec, seed, data, model, loss_fn, model.init_params(seed))
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkProblem:
+    """A small MLP on a generated dataset; θ is its flat weight vector, shown on `plane`.
+
+    Built finished and never changed: the plane that (x, y) are read on comes with it
+    (`sandbox.pipeline.prepare` chooses it) and `view_center` is the weights the 3D view centres
+    on. Without a plane it still has its losses, but no (x, y).
+    """
+
+    network: Network
+    plane: Plane | None = None
+    view_center: torch.Tensor | None = None
     dtype: torch.dtype = torch.float32
 
-    def __post_init__(self) -> None:
-        from sandbox.landscape.data import make_dataset
-        from sandbox.landscape.mlp import FlatMLP, make_loss
-
-        self.data = make_dataset(self.spec.data, self.seed)
-        self.model = FlatMLP(self.spec.model)
-        self.loss_fn = make_loss(self.spec.loss, self.data, self.spec.model.widths[-1])
-        self.theta_init = self.model.init_params(self.seed)
-        self.has_dropout = self.spec.model.dropout > 0
+    spec = property(lambda self: self.network.spec)
+    seed = property(lambda self: self.network.seed)
+    data = property(lambda self: self.network.data)
+    model = property(lambda self: self.network.model)
+    loss_fn = property(lambda self: self.network.loss_fn)
+    theta_init = property(lambda self: self.network.theta_init)
+    has_dropout = property(lambda self: self.network.has_dropout)
 
     def initial_theta(self, run: Run) -> torch.Tensor:
         if run.init_seed is None:
@@ -123,7 +151,8 @@ class NetworkProblem:
         return (true - others).min().item()
 
     def project(self, theta: torch.Tensor) -> tuple[float, float, float | None]:
-        assert self.plane is not None, "slice plane not set"
+        if self.plane is None:
+            raise ValueError("this network problem has no slice plane (sandbox.pipeline.prepare)")
         return self.plane.project(theta.detach())
 
     @property
@@ -131,9 +160,12 @@ class NetworkProblem:
         return True
 
 
-def make_problem(scenario: Scenario) -> AnalyticProblem | NetworkProblem:
-    """The problem a scenario's landscape describes (network slice plane still unset)."""
+def make_problem(
+    scenario: Scenario, plane: Plane | None = None, view_center: torch.Tensor | None = None
+) -> AnalyticProblem | NetworkProblem:
+    """The problem a scenario's landscape describes; a network's is read on `plane` (chosen by
+    `sandbox.pipeline.prepare`, which builds the problems that runs go through)."""
     land = scenario.landscape
     if isinstance(land, AnalyticLandscape):
         return AnalyticProblem(land.surface, analytic.resolve_params(land.surface, land.params))
-    return NetworkProblem(land, scenario.seed)
+    return NetworkProblem(make_network(land, scenario.seed), plane, view_center)

@@ -111,16 +111,20 @@ def network_surface(
     return SurfaceSample(bounds, grid.numpy().astype(np.float32), step)
 
 
-def drawn_surface(problem, scenario, first_final: torch.Tensor | None = None) -> dict:
+def drawn_surface(
+    problem, scenario, first_final: torch.Tensor | None = None, sample: SurfaceSample | None = None
+) -> dict:
     """The height field the view draws, with what it is centred on: the arrays of surface.npz
     (`x`, `y`, `loss`, `center`, `center_loss`, and for networks `directions`).
 
     `first_final` is the first run's final weights, the centre of a moving slice's last surface.
+    `sample` is that height field when it was already computed (the stream's refined surface).
     """
     land = scenario.landscape
     if not problem.is_network:
         bounds = analytic_bounds(land.surface, land.bounds)
-        sample = analytic_surface(problem, bounds)
+        if sample is None:
+            sample = analytic_surface(problem, bounds)
         center = torch.tensor([sum(bounds[0]) / 2, sum(bounds[1]) / 2], dtype=torch.float64)
         extra = {}
     else:
@@ -131,7 +135,8 @@ def drawn_surface(problem, scenario, first_final: torch.Tensor | None = None) ->
             weights = first_final
         else:
             weights = problem.view_center
-        sample = network_surface(problem, weights, spec.span, spec.resolution)
+        if sample is None:
+            sample = network_surface(problem, weights, spec.span, spec.resolution)
         center = weights
         extra = {"directions": torch.stack([plane.d1, plane.d2]).numpy()}
     with torch.no_grad():

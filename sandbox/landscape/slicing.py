@@ -1,21 +1,20 @@
 """Two-dimensional planes through a network's parameter space, and the loss surface on them.
 
 A plane is θ(a, b) = θc + a·d₁ + b·d₂. Directions come from a seeded Gaussian with filter
-normalisation (Li et al. 2018), from PCA of a trajectory, or from the top-2 Hessian eigenvectors.
-The iterate is generally off the plane, so ``Plane.project`` also returns how far off it is.
-Surfaces are evaluated on one fixed batch, never mutate anything, and recompute every θ(a, b)
+normalisation (Li et al. 2018), from PCA of a trajectory, or from the top-2 Hessian eigenvectors
+(chosen in `sandbox.pipeline.slices`, which trains the runs a PCA plane needs first). The iterate
+is generally off the plane, so ``Plane.project`` also returns how far off it is. Surfaces are
+evaluated on one fixed batch, never mutate anything, and recompute every θ(a, b)
 from scratch per chunk (no incremental stepping, whose error would drift across the grid).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
 from sandbox.landscape.mlp import FlatMLP, LossFn
-from sandbox.optim.sharpness import HVP, lanczos
 
 Tensor = torch.Tensor
 
@@ -150,28 +149,12 @@ def _orient(d: Tensor, progress: Tensor) -> Tensor:
     along = float(d @ progress)
     if abs(along) > 1e-12 * float(torch.linalg.vector_norm(progress)):
         return d if along > 0 else -d
-    return _largest_entry_positive(d)
+    return largest_entry_positive(d)
 
 
-def _largest_entry_positive(d: Tensor) -> Tensor:
+def largest_entry_positive(d: Tensor) -> Tensor:
+    """``d`` or ``−d``: the one whose largest-magnitude entry is positive (a sign convention)."""
     return d if float(d[d.abs().argmax()]) > 0 else -d
-
-
-def hessian_directions(
-    loss_fn: Callable[[Tensor], Tensor], theta: Tensor, iters: int = 30, seed: int = 0
-) -> tuple[Tensor, Tensor, tuple[float, float]]:
-    """Top-2 Hessian eigenvectors (largest algebraic eigenvalues) at θ, and those eigenvalues.
-
-    Lanczos with ``iters`` Hessian-vector products of ``loss_fn`` (θ -> scalar loss). Unit
-    vectors, each signed so that its largest-magnitude entry is positive.
-    """
-    values, vectors = lanczos(
-        HVP(loss_fn, theta), theta.numel(), k=iters, seed=seed, dtype=theta.dtype
-    )
-    if len(values) < 2:
-        raise ValueError("Hessian directions need at least 2 parameters")
-    d1, d2 = (_largest_entry_positive(v) for v in vectors[:2])
-    return d1, d2, (float(values[0]), float(values[1]))
 
 
 def grid_axis(span: float, resolution: int) -> Tensor:

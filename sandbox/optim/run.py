@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import torch
 
-from sandbox.landscape.probes import make_probes
 from sandbox.optim.precondition import precondition
 from sandbox.optim.registry import make_optimizer
 from sandbox.optim.schedule import lr_factor
 from sandbox.optim.sharpness import top_eigenvalue
-from sandbox.scenario.schema import Change, Run, Scenario
+from sandbox.scenario.schema import Change, Run
 from sandbox.trace.records import Step
+
+Probes = tuple[tuple[str, tuple[float, ...]], ...]  # (name, values) pairs, as Step.probes
 
 DIVERGENCE_LOSS = 1e12  # |loss| beyond this counts as diverged (the contract)
 
@@ -28,15 +29,6 @@ DIVERGENCE_LOSS = 1e12  # |loss| beyond this counts as diverged (the contract)
 def run_seed(scenario_seed: int, run_name: str) -> int:
     """The seed of one run's randomness: stable under reordering or adding other runs."""
     return (scenario_seed * 1_000_003 + zlib.crc32(run_name.encode())) % 2**63
-
-
-def changes_for(scenario: Scenario, run: Run) -> dict[int, list[Change]]:
-    """The timeline's hyper-parameter changes of one run, by step."""
-    changes: dict[int, list[Change]] = {}
-    for event in scenario.timeline:
-        if event.set is not None and event.set.run == run.name:
-            changes.setdefault(event.at, []).append(event.set)
-    return changes
 
 
 @dataclass
@@ -61,27 +53,32 @@ class Settings:
 def run_steps(
     problem,
     run: Run,
-    scenario: Scenario,
+    steps: int,
+    seed: int,
+    *,
+    changes: Mapping[int, Sequence[Change]] | None = None,
+    probe: Callable[[int, torch.Tensor], Probes] | None = None,
     observe: Callable[[int, torch.Tensor], None] | None = None,
 ) -> Iterator[Step]:
-    """Yield the run's Step records from step 0 to `scenario.steps` (or to divergence).
+    """Yield the run's Step records from step 0 to `steps` (or to divergence).
 
-    `observe(k, θ_k)`, when given, sees the full parameters at each step (read-only): for
-    snapshots (PCA slices) and moving surfaces, which the records deliberately do not carry.
-    Records carry the probes the scenario's `[view] plots` need (none without `[view]`).
+    `seed` is the scenario's (the run's own randomness is `run_seed(seed, run.name)`);
+    `changes` are the timeline's changes of this run's settings by step. `observe(k, θ_k)`,
+    when given, sees the full parameters at each step (read-only): for snapshots (PCA slices)
+    and moving surfaces, which the records deliberately do not carry. `probe(k, θ_k)` gives
+    the probes a record carries (`sandbox.landscape.probes.make_probes`).
     """
-    generator = torch.Generator().manual_seed(run_seed(scenario.seed, run.name))
+    generator = torch.Generator().manual_seed(run_seed(seed, run.name))
     theta = problem.initial_theta(run).clone().requires_grad_(True)
     optimizer = make_optimizer(run, [theta])
     settings = Settings(run.lr, run.noise, run.clip, run.batch_size)
-    changes = changes_for(scenario, run)
+    changes = changes or {}
     kind = "newton" if run.optimizer == "newton" else run.precondition
     sharpness_vector = None
-    probe = make_probes(problem, scenario)
-    for k in range(scenario.steps + 1):
+    for k in range(steps + 1):
         for change in changes.get(k, ()):
             settings.apply(change, optimizer)
-        lr = settings.lr * lr_factor(run.schedule, k, scenario.steps)
+        lr = settings.lr * lr_factor(run.schedule, k, steps)
         batch = problem.sample_batch(settings.batch_size, generator)
         loss = problem.loss(theta, batch, generator)
         # backward() rather than autograd.grad(): the same engine and the same numbers, without
@@ -105,28 +102,41 @@ def run_steps(
         if probe is not None and not record.diverged:
             record = replace(record, probes=probe(k, theta.detach()))
         yield record
-        if record.diverged or k == scenario.steps:
+        if record.diverged or k == steps:
             return
-        update = (
-            grad + settings.noise * torch.randn(grad.shape, generator=generator, dtype=grad.dtype)
-            if settings.noise
-            else grad
-        )
-        if settings.clip is not None:
-            update = update * min(1.0, settings.clip / (update.norm().item() + 1e-12))
-        if kind != "none":
-            update = precondition(
-                update,
-                kind,
-                problem.full_loss,
-                theta,
-                run.damping,
-                exact_diagonal=not problem.is_network,
-                generator=generator,
-            )
-        theta.grad = update
+        theta.grad = _update(problem, theta, grad, settings, kind, run.damping, generator)
         optimizer.param_groups[0]["lr"] = lr
         optimizer.step()
+
+
+def _update(
+    problem,
+    theta: torch.Tensor,
+    grad: torch.Tensor,
+    settings: Settings,
+    kind: str,
+    damping: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """What the optimiser steps along: gradient -> + noise -> clip -> precondition."""
+    update = (
+        grad + settings.noise * torch.randn(grad.shape, generator=generator, dtype=grad.dtype)
+        if settings.noise
+        else grad
+    )
+    if settings.clip is not None:
+        update = update * min(1.0, settings.clip / (update.norm().item() + 1e-12))
+    if kind != "none":
+        update = precondition(
+            update,
+            kind,
+            problem.full_loss,
+            theta,
+            damping,
+            exact_diagonal=not problem.is_network,
+            generator=generator,
+        )
+    return update
 
 
 def _record(

@@ -47,8 +47,8 @@ FLOAT = 4  # bytes: networks are float32
 EVAL_POINTS = 1024  # as sandbox.landscape.sampling: a surface's evaluation batch
 SURFACE_CHUNK = 16  # as sandbox.landscape.slicing.surface_grid
 LANCZOS_STEPS = 20  # as sandbox.optim.sharpness.top_eigenvalue
-HESSIAN_SLICE_STEPS = 30  # as sandbox.landscape.slicing.hessian_directions
-MAX_SNAPSHOTS = 512  # as sandbox.landscape.slice_setup
+HESSIAN_SLICE_STEPS = 30  # as sandbox.pipeline.slices.hessian_directions
+MAX_SNAPSHOTS = 512  # as sandbox.pipeline.slices
 CONNECT_POINTS = 8  # as sandbox.landscape.connect.T_SAMPLES
 FLOPS_PER_SECOND = 1e10  # one laptop core on these products (see the docstring)
 

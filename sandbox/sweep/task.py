@@ -2,9 +2,9 @@
 
 A task is plain data (a dict holding the resolved scenario's TOML data and the metric names), so
 it pickles cheaply and means the same on any worker with the same code. It replays in memory
-through `sandbox.replay` (no files), unless a metric needs the final weights: then it drives the
-same building blocks (`make_problem`, `setup_slice`, `run_steps`, `SummaryTracker`) itself and
-keeps the last θ. Both paths give the numbers `sandbox replay` gives (tests/test_sweep.py).
+through `sandbox.replay` (no files), unless a metric needs the final weights: then it runs the
+same pipeline (`sandbox.pipeline.prepare`, `steps`, `SummaryTracker`) itself and keeps the last
+θ. Both paths give the numbers `sandbox replay` gives (tests/test_sweep.py).
 """
 
 from __future__ import annotations
@@ -120,28 +120,25 @@ def _replay(scenario, keep_arrays: bool) -> dict:
 
 def _replay_keeping_weights(scenario) -> tuple[dict, dict]:
     """As `replay`, also keeping each run's final weights for held-out metrics."""
-    from sandbox.landscape.problem import make_problem
-    from sandbox.landscape.slice_setup import setup_slice
-    from sandbox.optim.run import run_steps
-    from sandbox.replayer import SummaryTracker
+    from sandbox.pipeline.prepare import prepare, steps
     from sandbox.sweep.metrics import held_out_metrics
+    from sandbox.trace.summary import SummaryTracker
 
-    problem = make_problem(scenario)
-    if problem.is_network:
-        setup_slice(problem, scenario)
+    prepared = prepare(scenario)
+    problem = prepared.problem
     traces, held_out = {}, {}
     for run in scenario.runs:
-        tracker, steps, last = SummaryTracker(run.name), [], [None]
+        tracker, columns, last = SummaryTracker(run.name), [], [None]
 
         def observe(k: int, theta, last=last) -> None:
-            # θ_k as the optimiser holds it; run_steps takes no step after the last observe, so
+            # θ_k as the optimiser holds it; a run takes no step after the last observe, so
             # the reference still holds the final weights when the loop ends.
             last[0] = theta
 
-        for step in run_steps(problem, run, scenario, observe):
+        for step in steps(prepared, run, observe):
             tracker.add(step)
-            steps.append((step.step, step.loss, step.sharpness))
-        traces[run.name] = _trace(tracker.summary(), steps, last[0].clone())
+            columns.append((step.step, step.loss, step.sharpness))
+        traces[run.name] = _trace(tracker.summary(), columns, last[0].clone())
         held_out[run.name] = held_out_metrics(problem, scenario, traces[run.name].weights)
     return traces, held_out
 
