@@ -141,7 +141,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = [_schema_problem(source, lines, error) for error in exc.errors()]
+        problems = [schema_problem(source, lines, error) for error in exc.errors()]
         raise ScenarioError(sorted(_deduplicate(problems) + raw, key=_by_line)) from None
     problems = raw + located(rules.cross_field_problems(scenario))
     if problems:
@@ -162,7 +162,9 @@ def _syntax_problem(source: str, exc: tomllib.TOMLDecodeError) -> Problem:
 _TAGS = {"analytic", "network"}  # discriminator tags pydantic inserts into error locations
 
 
-def _schema_problem(source: str, lines: dict[tuple, int], error: dict) -> Problem:
+def schema_problem(source: str, lines: dict[tuple, int], error: dict) -> Problem:
+    """One pydantic validation error as a Problem: the key's path, its line and a plain message
+    (sweep files are validated the same way)."""
     path = tuple(part for i, part in enumerate(error["loc"]) if not (i == 1 and part in _TAGS))
     path = tuple(p for p in path if not (isinstance(p, str) and p.startswith("function-")))
     kind = error["type"]

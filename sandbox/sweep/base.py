@@ -21,10 +21,10 @@ from sandbox.scenario.lines import key_lines, line_of
 from sandbox.scenario.load import (
     Problem,
     ScenarioError,
-    _schema_problem,
     parse_scenario,
     parse_toml,
     read_text,
+    schema_problem,
 )
 from sandbox.scenario.schema import Scenario
 
@@ -143,7 +143,7 @@ def check_scenario_data(
     try:
         scenario = Scenario.model_validate(shared.substitute(data) if shared else data)
     except ValidationError as exc:
-        problems = [_schema_problem("", {}, e) for e in exc.errors()]
+        problems = [schema_problem("", {}, e) for e in exc.errors()]
         unique = dict.fromkeys([(p.path, p.reason) for p in problems] + raw)
         return None, list(unique)
     problems = raw + rules.cross_field_problems(scenario)

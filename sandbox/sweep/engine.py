@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.sweep.outdir import CACHE, SweepDir
+from sandbox.sweep.results import write_results
 from sandbox.sweep.spec import Sweep, Task
-from sandbox.sweep.task import code_version, run_task
+from sandbox.sweep.task import Outcome, code_version, run_task
 
 # Seconds to reach a running scheduler (`--scheduler`) and complete Dask's handshake with it.
 SCHEDULER_TIMEOUT = 10.0
@@ -35,17 +36,6 @@ SCHEDULER_TIMEOUT = 10.0
 
 class SweepError(Exception):
     """The sweep cannot run (no cluster reachable, mismatched workers): exit 1, one line."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one task: its rows, or the error that stopped it."""
-
-    key: str
-    rows: list[dict] | None
-    error: str | None
-    seconds: float
-    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,8 +89,6 @@ def run_sweep(
                     _run_pending(dask_client, pending, sweep, out, task_fn, progress, len(unique))
                 )
                 timings["tasks"] = time.perf_counter() - submitting
-        from sandbox.sweep.results import write_results
-
         with folder.staging() as staging:
             rows, summary = write_results(sweep, staging, outcomes, started, timings)
             folder.commit(staging)

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from sandbox.sweep.engine import Outcome
 from sandbox.sweep.spec import Sweep
-from sandbox.sweep.task import code_version
+from sandbox.sweep.task import Outcome, code_version
 from sandbox.trace.io import format_number, write_json_atomic
 
 FIXED_COLUMNS = ("variant", "seed", "run")

@@ -23,10 +23,10 @@ from sandbox.scenario.lines import key_lines, line_of
 from sandbox.scenario.load import (
     Problem,
     ScenarioError,
-    _schema_problem,
     format_path,
     parse_toml,
     read_text,
+    schema_problem,
 )
 from sandbox.scenario.schema import NetworkLandscape, Scenario
 from sandbox.sweep.base import Base, Prevalidated, check_scenario_data
@@ -107,7 +107,7 @@ def parse_sweep(text: str, source: str = "<sweep>", folder: str | Path = ".") ->
     try:
         spec = SweepFile.model_validate(data)
     except ValidationError as exc:
-        problems = [_schema_problem(source, lines, e) for e in exc.errors()]
+        problems = [schema_problem(source, lines, e) for e in exc.errors()]
         raise ScenarioError(_sorted(problems)) from None
     return _Builder(spec, data, source, Path(folder), lines).build()
 

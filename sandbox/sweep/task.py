@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,17 @@ _NOT_NUMERIC = (
     "sweep/results.py",
     "sweep/fit.py",
 )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one task: its rows, or the error that stopped it."""
+
+    key: str
+    rows: list[dict] | None
+    error: str | None
+    seconds: float
+    cached: bool = False
 
 
 @functools.cache
