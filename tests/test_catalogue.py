@@ -147,6 +147,11 @@ def test_every_catalogue_loss_and_activation_is_implemented():
     assert tuple(mlp._ACTIVATIONS) == networks.ACTIVATIONS
 
 
+def test_the_docs_network_example_names_the_catalogue_choices():
+    for names in (networks.LOSSES, networks.DATASETS, networks.ACTIVATIONS, networks.INITS):
+        assert f"# {' | '.join(names)}\n" in SCENARIOS_DOC, names
+
+
 # --- live settings ----------------------------------------------------------------------------
 def test_a_timeline_change_sets_exactly_the_catalogue_settings():
     assert tuple(key for key in Change.model_fields if key != "run") == settings.KEYS
