@@ -172,72 +172,82 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
         shown, visible = imgui.checkbox("visible", i not in view.hidden)
         if shown:
             actions.append(Command("visible", (i, visible)))
-        index = OPTIMIZERS.index(run.optimizer)
-        changed, index = imgui.combo("optimiser", index, list(OPTIMIZERS))
-        if changed and OPTIMIZERS[index] != run.optimizer:
-            actions.append(RestartEdit(("runs", i, "optimizer"), OPTIMIZERS[index]))
-        matrix = isinstance(run.precondition, tuple)
-        kinds = list(PRECONDITIONERS) + (["fixed matrix"] if matrix else [])
-        index = len(PRECONDITIONERS) if matrix else PRECONDITIONERS.index(run.precondition)
-        changed, index = imgui.combo("precondition", index, kinds)
-        if changed and index < len(PRECONDITIONERS) and kinds[index] != run.precondition:
-            actions.append(RestartEdit(("runs", i, "precondition"), kinds[index]))
-        values = view.current[i]
-        lr = values["lr"]
-        _log_slider(
-            gui,
-            state,
-            f"lr{i}",
-            settings.LABELS["lr"],
-            lr,
-            run.lr / LR_RANGE,
-            run.lr * LR_RANGE,
-            actions,
-            lambda v, name=run.name: LiveEdit(name, "lr", v),
-        )
-        top = max(1.0, 10 * run.noise)
+        _run_choices(imgui, i, run, actions)
+        _live_sliders(gui, view, state, i, run, actions)
+    finally:
+        imgui.pop_id()
+
+
+def _run_choices(imgui, i: int, run, actions: list[Action]) -> None:
+    """The run's optimiser and preconditioner (changing either restarts the runs)."""
+    index = OPTIMIZERS.index(run.optimizer)
+    changed, index = imgui.combo("optimiser", index, list(OPTIMIZERS))
+    if changed and OPTIMIZERS[index] != run.optimizer:
+        actions.append(RestartEdit(("runs", i, "optimizer"), OPTIMIZERS[index]))
+    matrix = isinstance(run.precondition, tuple)
+    kinds = list(PRECONDITIONERS) + (["fixed matrix"] if matrix else [])
+    index = len(PRECONDITIONERS) if matrix else PRECONDITIONERS.index(run.precondition)
+    changed, index = imgui.combo("precondition", index, kinds)
+    if changed and index < len(PRECONDITIONERS) and kinds[index] != run.precondition:
+        actions.append(RestartEdit(("runs", i, "precondition"), kinds[index]))
+
+
+def _live_sliders(gui, view: PanelView, state: PanelState, i: int, run, actions) -> None:
+    """The sliders of the settings the catalogue marks for the panel (a timeline change each)."""
+    values = view.current[i]
+    lr = values["lr"]
+    _log_slider(
+        gui,
+        state,
+        f"lr{i}",
+        settings.LABELS["lr"],
+        lr,
+        run.lr / LR_RANGE,
+        run.lr * LR_RANGE,
+        actions,
+        lambda v, name=run.name: LiveEdit(name, "lr", v),
+    )
+    top = max(1.0, 10 * run.noise)
+    _slider(
+        gui,
+        state,
+        f"noise{i}",
+        settings.LABELS["noise"],
+        values["noise"],
+        0.0,
+        top,
+        "%.3f",
+        actions,
+        lambda v, name=run.name: LiveEdit(name, "noise", v),
+    )
+    if optimizers.reads(run.optimizer, "momentum"):
         _slider(
             gui,
             state,
-            f"noise{i}",
-            settings.LABELS["noise"],
-            values["noise"],
+            f"momentum{i}",
+            settings.LABELS["momentum"],
+            values["momentum"] or 0.0,
             0.0,
-            top,
+            0.99,
             "%.3f",
             actions,
-            lambda v, name=run.name: LiveEdit(name, "noise", v),
+            lambda v, name=run.name: LiveEdit(name, "momentum", v),
         )
-        if optimizers.reads(run.optimizer, "momentum"):
-            _slider(
-                gui,
-                state,
-                f"momentum{i}",
-                settings.LABELS["momentum"],
-                values["momentum"] or 0.0,
-                0.0,
-                0.99,
-                "%.3f",
-                actions,
-                lambda v, name=run.name: LiveEdit(name, "momentum", v),
-            )
-        land = view.scenario.landscape
-        if isinstance(land, NetworkLandscape):
-            n = land.data.n
-            batch = values["batch_size"] or n
-            _int_slider(
-                gui,
-                state,
-                f"batch{i}",
-                settings.LABELS["batch_size"],
-                batch,
-                1,
-                n,
-                actions,
-                lambda v, name=run.name: LiveEdit(name, "batch_size", v),
-            )
-    finally:
-        imgui.pop_id()
+    land = view.scenario.landscape
+    if isinstance(land, NetworkLandscape):
+        n = land.data.n
+        batch = values["batch_size"] or n
+        _int_slider(
+            gui,
+            state,
+            f"batch{i}",
+            settings.LABELS["batch_size"],
+            batch,
+            1,
+            n,
+            actions,
+            lambda v, name=run.name: LiveEdit(name, "batch_size", v),
+        )
 
 
 def _network_section(gui, view: PanelView, state: PanelState, actions) -> None:
