@@ -332,6 +332,10 @@ def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
     if name == "preconditioning":  # at the last step GD is still on its way: its −∇f arrow
         items = drawn["step vs −gradient"]
         assert items[0] == ["plot_heatmap", "f"] and ["plot_line", "GD −∇f"] in items
+        # each run's loss curve ends in a dot at the shown step (a one-point curve shows too)
+        ends = [label for kind, label in drawn["loss"] if kind == "plot_scatter"]
+        assert ends == [f"{label} now" for kind, label in drawn["loss"] if kind == "plot_line"]
+        assert len(ends) == 4
     if name == "mode_connectivity":
         assert [label for _, label in drawn["loss from A to B"]] == ["straight line", "curve"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sandbox.app.layout import docked
+from sandbox.app.layout import INSTRUMENTS_WIDTH, TIMELINE_HEIGHT, docked
 from sandbox.render.framing import SURFACE_ASPECT, clear_box, same_region, to_region
 from sandbox.render.renderer import Renderer
 from sandbox.render.scene import RUN_COLORS, SceneState, Trail
@@ -37,25 +37,32 @@ def test_regions_are_normalised_device_coordinates_and_compared_with_a_tolerance
     assert same_region(None, None) and not same_region(a, None)
 
 
+@pytest.mark.parametrize("column", [False, True])
 @pytest.mark.parametrize("controls", [True, False])
 @pytest.mark.parametrize("timeline", [True, False])
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (800, 600)])
-def test_docked_panels_and_the_view_tile_the_window(size, controls, timeline):
+def test_docked_panels_and_the_view_tile_the_window(size, controls, timeline, column):
+    """Bottom strip or (lecture mode with plots) right column: no two parts overlap."""
     ui = size[1] / 720
-    layout = docked(size, ui, controls, timeline)
+    share = INSTRUMENTS_WIDTH if column else TIMELINE_HEIGHT
+    layout = docked(size, ui, controls, timeline, share, timeline_right=column)
     width, height = size
     for box in (layout.controls, layout.timeline, layout.view):
         assert 0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height
     assert not overlaps(layout.view, layout.controls) and not overlaps(layout.view, layout.timeline)
     assert not overlaps(layout.controls, layout.timeline)
     # a collapsed panel is a bar, and the view takes the room it leaves
-    open_ = docked(size, ui)
+    open_ = docked(size, ui, True, True, share, timeline_right=column)
     view_area = (layout.view[2] - layout.view[0]) * (layout.view[3] - layout.view[1])
     open_area = (open_.view[2] - open_.view[0]) * (open_.view[3] - open_.view[1])
     assert view_area >= open_area and (view_area > open_area) == (not (controls and timeline))
     if not timeline:
         assert layout.timeline[3] - layout.timeline[1] < 40 * ui
-        assert layout.view[3] > open_.view[3] + 0.2 * height
+        grown = layout.view[2] - open_.view[2] if column else layout.view[3] - open_.view[3]
+        assert grown > 0.2 * (width if column else height)
+    elif column:  # the column is full height, the view reaches the window's bottom
+        assert layout.timeline[3] - layout.timeline[1] > 0.9 * height
+        assert layout.view[3] == height and layout.view[2] <= width * (1 - share)
 
 
 def many_runs_scene(runs: int, **changes) -> SceneState:

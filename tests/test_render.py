@@ -7,6 +7,7 @@ the minimum has) rather than comparing with golden images.
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 import subprocess
 import sys
@@ -341,13 +342,21 @@ def test_axis_labels_are_never_printed_over_a_panel(ctx, renderer, monkeypatch):
     # a frame: the renderer hands every panel in as a keep-out box
     seen = []
     draw_labels = hud.axis_labels
-    monkeypatch.setattr(hud, "axis_labels", lambda *a: seen.append(len(a[4])) or draw_labels(*a))
+    monkeypatch.setattr(hud, "axis_labels", lambda *a: seen.append(a[4]) or draw_labels(*a))
     renderer.draw(state)
     lecture = replace(state, theme=LECTURE, caption="a subtitle", alert="a red banner")
     renderer.draw(lecture)
-    # title, legend, mini-map; then title, legend, subtitle and alert banner: in lecture type
-    # at 480 x 270 the legend reaches down to the top view, which gives way (not a run)
-    assert seen == [3, 4] and renderer._arranged[1][1] is False
+    # title, legend, mini-map; then in lecture type at 480 x 270 also the subtitle, beside the
+    # mini-map, and the red banner standing on the subtitle (it used to be drawn over it)
+    assert [len(boxes) for boxes in seen] == [3, 5]
+    assert renderer._arranged[1][2] is True  # the caption stays a subtitle
+    subtitle, banner = seen[1][3:]
+    assert banner[3] <= subtitle[1]
+    for boxes in seen:
+        pairs = itertools.combinations(boxes, 2)
+        assert not any(
+            a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3] for a, b in pairs
+        )
 
 
 def test_options_change_the_picture(ctx, renderer):

@@ -125,8 +125,7 @@ def _series_plot(
         _count_axis(gui, values)
     for i in _visible(view):
         xs, ys = _probe_series(gui, view, i, values_of, positive=log_y)
-        if len(xs):
-            gui.implot.plot_line(view.names[i], xs, ys, plots._spec(gui, view.colors[i]))
+        plots.curve(gui, view.names[i], xs, ys, view.colors[i])
     if reference:
         spec = plots._spec(gui, _fixed(gui, REFERENCE_GREY), 1.0)
         spec.flags = gui.implot.InfLinesFlags_.horizontal
@@ -195,8 +194,7 @@ def _layer_gradients(gui, view: TimelineView, actions) -> None:
             if not len(xs):
                 continue
             color = tuple(c * shade for c in view.colors[i])
-            spec = plots._spec(gui, color, weight)
-            gui.implot.plot_line(f"{view.names[i]} {text} layer", xs, ys, spec)
+            plots.curve(gui, f"{view.names[i]} {text} layer", xs, ys, color, weight)
             if i == runs[0]:  # labelled in the run's own colour: the shaded one is too dark
                 ends.append((xs[-1], ys[-1], text, plots.readable(view.colors[i], gui.light)))
     # The higher end's label goes above its curve, the lower one's below: never on each other.

@@ -254,6 +254,18 @@ def _spec(gui, color, weight: float = 2.0):
     return gui.implot.Spec(line_color=line, line_weight=weight * gui.ui)
 
 
+def curve(gui, name: str, xs: np.ndarray, ys: np.ndarray, color, weight: float = 2.0) -> None:
+    """A run's curve with a dot at its end, the shown step: a curve of one point (step 1 of
+    1,200) is otherwise invisible, and the dot says where each run is now."""
+    gui.implot.plot_line(name, xs, ys, _spec(gui, color, weight))
+    if len(xs):
+        spec = _spec(gui, color, weight)
+        spec.marker = gui.implot.Marker_.circle
+        spec.marker_size = 3.5 * gui.ui
+        spec.marker_fill_color = spec.line_color
+        gui.implot.plot_scatter(f"{name} now", xs[-1:], ys[-1:], spec)
+
+
 def _hover_values(gui, view: TimelineView, column: int, label: str) -> list[tuple[str, str]]:
     """`label` of each visible run at the step under the mouse."""
     if not gui.implot.is_plot_hovered():
@@ -279,8 +291,7 @@ def _plot(gui, view, title: str, column_name: str, log_y: bool, actions) -> None
         if i in view.hidden:
             continue
         xs, ys = _series(gui, view, i, column, positive=log_y)
-        if len(xs):
-            gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+        curve(gui, name, xs, ys, view.colors[i])
     _end(gui, view, actions, _hover_values(gui, view, column, column_name.replace("_", " ")))
 
 
@@ -296,7 +307,7 @@ def _sharpness_plot(gui, view: TimelineView, actions) -> None:
         xs, ys = _series(gui, view, i, sharp, positive=True)
         if not len(xs):
             continue
-        gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+        curve(gui, name, xs, ys, view.colors[i])
         lx, lrs = _series(gui, view, i, lr, positive=True)
         gui.implot.plot_line(f"2/η {name}", lx, 2 / lrs, _spec(gui, view.colors[i], 1.0))
     _end(gui, view, actions, _hover_values(gui, view, sharp, "λmax"))
@@ -315,7 +326,7 @@ def _gradient_plot(gui, view: TimelineView, actions) -> None:
         layers = view.histories[i].layers
         if not layers:
             xs, ys = _series(gui, view, i, total, positive=True)
-            gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+            curve(gui, name, xs, ys, view.colors[i])
             continue
         for layer in range(layers):
             xs, ys = _series(gui, view, i, len(COLUMNS) + layer, positive=True)

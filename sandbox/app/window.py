@@ -330,13 +330,21 @@ class App:
 
     def layout(self):
         """Where the docked panels and the 3-D view go this frame (app/layout.py)."""
-        from sandbox.app.layout import INSTRUMENTS_HEIGHT, TIMELINE_HEIGHT, docked
+        from sandbox.app import layout
 
         state = self.panel_state
         ui = self.gui.ui * self.gui.font_scale
         declared = self.scenario.view is not None  # its [view] plots carry the claim
-        share = INSTRUMENTS_HEIGHT if declared else TIMELINE_HEIGHT
-        return docked(self.window_size, ui, state.controls_open, state.timeline_open, share)
+        column = declared and self.lecture  # big type needs the view's full height
+        share = (
+            layout.INSTRUMENTS_WIDTH
+            if column
+            else layout.INSTRUMENTS_HEIGHT
+            if declared
+            else layout.TIMELINE_HEIGHT
+        )
+        open_ = (state.controls_open, state.timeline_open)
+        return layout.docked(self.window_size, ui, *open_, share, timeline_right=column)
 
     def _frame_camera(self, state, area) -> None:
         """Frame the surface in the part of the view that no panel covers, the first time and

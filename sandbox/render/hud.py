@@ -250,15 +250,18 @@ def minimap_frame(
     return x - t, caption_top, x + w + t, y + h + t
 
 
-def alert_banner(overlay: OverlayPass, message: str, ui: float, area: Box, right: float) -> Box:
-    """A red banner at the bottom of `area`, centred between its left edge and `right` (the
-    mini-map); returns its box."""
+def alert_banner(
+    overlay: OverlayPass, message: str, ui: float, area: Box, right: float, bottom: float
+) -> Box:
+    """A red banner whose bottom is a margin above `bottom` (the foot of `area`, or the top of
+    the lecture subtitle), centred between the area's left edge and `right` (the mini-map);
+    returns its box."""
     px = BODY_PX * ui
     height = px * 1.6 + PAD * ui
     width = overlay.measure(message, px, True) + 2 * PAD * ui
     left = area[0]
     centre = max((left + right) / 2, left + width / 2 + MARGIN * ui)
-    x, y = centre - width / 2, area[3] - MARGIN * ui - height
+    x, y = centre - width / 2, bottom - MARGIN * ui - height
     overlay.rect(x, y, width, height, (0.70, 0.08, 0.08, 0.92), 8 * ui)
     overlay.text(message, centre, y + height / 2, px, (1, 1, 1, 1), True, "center", "middle")
     return x, y, x + width, y + height

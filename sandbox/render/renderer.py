@@ -159,7 +159,7 @@ class Renderer:
         self.hud_boxes: list[Box] = []  # the last frame's title, legend, mini-map ... (pixels)
         self.region: Region | None = None  # where the last frame's view could frame the surface
         self.camera: OrbitCamera | None = None  # the last frame's camera
-        self._arranged: tuple = (None, ("beside", True))  # layout key, (arrangement, mini-map)
+        self._arranged: tuple = (None, None)  # layout key, (arrangement, mini-map, subtitles)
         self.resize(size)
 
     @property
@@ -203,9 +203,9 @@ class Renderer:
         trails = [path.trail for path in paths]
         ui = size[1] / 720 * state.theme.type_scale
         minimap = self._minimap_box(world, area, ui) if state.show_minimap else None
-        arrangement, keep_minimap = self._arrangement(state, trails, ui, area, minimap)
-        minimap = minimap if keep_minimap else None
-        panels = self._hud_panels(state, trails, ui, area, minimap, arrangement)
+        layout = self._arrangement(state, trails, ui, area, minimap)
+        minimap = minimap if layout[1] else None
+        panels = self._hud_panels(state, trails, ui, area, minimap, layout)
         self.hud_boxes = panels
         self.region = to_region(clear_box(area, panels, GAP * ui), size)
         camera = camera or default_camera(state, size, self.region)
@@ -371,49 +371,67 @@ class Renderer:
             vao.program["u_depth"].value = DEPTH_UNIT
         vao.render(moderngl.TRIANGLES, vertices=3)
 
-    def _arrangement(self, state, trails, ui, area: Box, minimap_box) -> tuple[str, bool]:
-        """The arrangement of title and legend (hud.ARRANGEMENTS) that leaves the surface the
-        largest picture with no two panels overlapping, and whether the mini-map has room (in a
-        small window a tall legend can reach down to it: then the top view goes, not a run).
-        Measured once per layout: it depends on the texts with their numbers as templates (the
-        legend's steady widths), not on the step or the digits."""
+    def _arrangement(self, state, trails, ui, area: Box, minimap_box) -> tuple[str, bool, bool]:
+        """The layout of the HUD that leaves the surface the largest picture with no two panels
+        overlapping: the arrangement of title and legend (hud.ARRANGEMENTS), whether the
+        mini-map has room (in a small window a tall legend can reach down to it: then the top
+        view goes, not a run) and, in lecture mode, whether the caption has room as a subtitle
+        (else it goes into the title panel, as outside lecture mode: four long runs, a big title
+        and a three-line subtitle do not fit above a 720-pixel timeline). Measured once per
+        layout: it depends on the texts with their numbers as templates (the legend's steady
+        widths), not on the step or the digits."""
         key = (
             area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
             state.show_legend, minimap_box,
             tuple((t.trail.name, hud.NUMBER.sub("0", t.trail.label)) for t in trails),
         )  # fmt: skip
         if self._arranged[0] != key:
-            best = (-math.inf, ("beside", False))
-            for keep in (True, False) if minimap_box is not None else (False,):
-                for arrangement in hud.ARRANGEMENTS:
-                    minimap = minimap_box if keep else None
-                    boxes = self._hud_panels(state, trails, ui, area, minimap, arrangement)
-                    self.overlay.discard()
-                    if any(_overlap(a, b) for a, b in itertools.combinations(boxes, 2)):
-                        continue
-                    box = clear_box(area, boxes, GAP * ui)
-                    score = min((box[2] - box[0]) / SURFACE_ASPECT, box[3] - box[1])
-                    best = max(best, (score, (arrangement, keep)), key=lambda b: b[0])
-                if best[0] > -math.inf:
-                    break  # the best with the mini-map, if any has room for it
-            self._arranged = (key, best[1])
+            self._arranged = (key, self._best_arrangement(state, trails, ui, area, minimap_box))
         return self._arranged[1]
 
+    def _best_arrangement(self, state, trails, ui, area: Box, minimap_box):
+        """See `_arrangement`: the first layout, in order of preference (subtitles, then the
+        mini-map kept), that has any arrangement free of overlaps, and its best arrangement."""
+        subtitles = (True, False) if state.theme.subtitles else (False,)
+        minimaps = (True, False) if minimap_box is not None else (False,)
+        for subtitle, keep in itertools.product(subtitles, minimaps):
+            best = (-math.inf, None)
+            for arrangement in hud.ARRANGEMENTS:
+                layout = (arrangement, keep, subtitle)
+                boxes = self._hud_panels(state, trails, ui, area, minimap_box, layout)
+                self.overlay.discard()
+                if any(_overlap(a, b) for a, b in itertools.combinations(boxes, 2)):
+                    continue
+                box = clear_box(area, boxes, GAP * ui)
+                score = min((box[2] - box[0]) / SURFACE_ASPECT, box[3] - box[1])
+                best = max(best, (score, layout), key=lambda b: b[0])
+            if best[1] is not None:
+                return best[1]
+        return ("below", False, False)  # nothing fits (a tiny window): the fewest panels
+
     def _hud_panels(
-        self, state, trails, ui, area: Box, minimap_box, arrangement: str = "beside"
+        self, state, trails, ui, area: Box, minimap_box, layout=("beside", True, True)
     ) -> list[Box]:
-        """Queue the title, legend, mini-map frame, subtitles and alert inside `area`; returns
-        their boxes (pixels), which the view and the axis labels keep clear of."""
+        """Queue the title, legend, mini-map frame, subtitles and alert inside `area` in the
+        `layout` that `_arrangement` chose; returns their boxes (pixels), which the view and the
+        axis labels keep clear of."""
+        arrangement, keep_minimap, subtitles = layout
+        minimap_box = minimap_box if keep_minimap else None
         overlay, theme = self.overlay, state.theme
         overlay.halo = theme.halo
+        if theme.subtitles and not subtitles:  # the caption in the title panel instead
+            state = replace(state, theme=replace(theme, subtitles=False))
         panels = hud.top_panels(overlay, state, trails, ui, area, arrangement)
         if minimap_box is not None:
             panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
         right = minimap_box[0] - hud.MARGIN * ui if minimap_box else area[2]
-        if theme.subtitles:
-            panels.append(hud.subtitle(overlay, state, self.targets.size, area, right))
+        bottom = area[3]
+        if subtitles and theme.subtitles:
+            caption = hud.subtitle(overlay, state, self.targets.size, area, right)
+            panels.append(caption)
+            bottom = caption[1] if caption else bottom
         if state.alert:
-            panels.append(hud.alert_banner(overlay, state.alert, ui, area, right))
+            panels.append(hud.alert_banner(overlay, state.alert, ui, area, right, bottom))
         return [box for box in panels if box is not None]
 
     def _hud(self, state, labels, panels: list[Box], ui) -> None:
