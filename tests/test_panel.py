@@ -331,6 +331,46 @@ def test_plot_axes_show_every_value_and_never_blow_noise_up():
     assert (lam.lo, lam.hi) == (1.0, 100.0) and [t for _, t in lam.ticks] == ["1", "10", "100"]
 
 
+def test_plot_axes_fit_the_runs_that_have_not_diverged():
+    """batchnorm_off: a run that blew up to 1e34 stretched the loss axis over 1e22 … 1e34 and
+    the run that trains (0.34) was below it. The axes fit the runs alive at the shown step (a
+    diverged run leaves the plot at its top); when every run has diverged, they fit all."""
+    from sandbox.app.model import COLUMNS, RunHistory
+    from sandbox.app.plots import TimelineView, _values, fitted_runs
+    from sandbox.trace.records import Step
+
+    def history(losses, diverges_at=None):
+        h = RunHistory()
+        for k, loss in enumerate(losses):
+            h.add(Step(k, loss, 0.0, 0.0, 1.0, 0.1, diverged=k == diverges_at))
+        return h
+
+    trains = history([3.0, 1.0, 0.5, 0.34])
+    blows_up = history([3.0, 1e6, 1e34], diverges_at=2)
+    hidden = history([2.0, 1.0])
+
+    def view(step, *histories, hidden=frozenset()):
+        n = len(histories)
+        return TimelineView(
+            ["a", "b", "c"][:n],
+            [(1, 0, 0)] * n,
+            list(histories),
+            hidden,
+            step,
+            3,
+            3,
+            True,
+            1,
+            False,
+        )
+
+    assert fitted_runs(view(3, trains, blows_up, hidden, hidden={2})) == [0]
+    loss = COLUMNS.index("loss")
+    assert max(v.max() for v in _values(view(3, trains, blows_up), [loss])) == 3.0
+    assert fitted_runs(view(1, trains, blows_up)) == [0, 1]  # not diverged yet at step 1
+    assert fitted_runs(view(3, blows_up)) == [0]  # every run diverged: fit them all
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["saddle", "two_weight_net", "preconditioning"])
 def test_no_panel_covers_a_ball_and_p_reframes(name):

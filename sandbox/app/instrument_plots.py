@@ -117,7 +117,8 @@ def _series_plot(
     `reference`, a value and its name, is a thin grey horizontal line inside the axis. The axis
     reaches down to `floor` at most: lower values leave the plot at its bottom edge. `counts`:
     whole numbers from 0, labelled as such."""
-    values = [np.maximum(values_of(view.histories[i])[1], floor) for i in _visible(view)]
+    fitted = plots.fitted_runs(view)
+    values = [np.maximum(values_of(view.histories[i])[1], floor) for i in fitted]
     values += [np.array([reference[0]])] if reference else []
     if not plots._begin(gui, view, title, log_y, values):
         return

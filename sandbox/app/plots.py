@@ -209,13 +209,20 @@ def step_label(step: float) -> str:
     return f"{step:.3g}"
 
 
+def fitted_runs(view: TimelineView) -> list[int]:
+    """The runs a y axis fits: the visible ones that have not diverged by the shown step, or
+    all visible ones when every one has (batchnorm_off's run at 1e34 squashed the run that
+    trains into the bottom row of pixels; a diverged run now leaves the plot at the top)."""
+    visible = [i for i in range(len(view.names)) if i not in view.hidden]
+    return [i for i in visible if not view.histories[i].diverged_by(view.step)] or visible
+
+
 def _values(view: TimelineView, columns: list[int]) -> list[np.ndarray]:
-    """The visible runs' values of `columns` up to the shown step (what the axis must show)."""
+    """The fitted runs' values of `columns` up to the shown step (what the axis must show)."""
     found = []
-    for i in range(len(view.names)):
-        if i not in view.hidden:
-            rows = view.histories[i].rows(view.step)
-            found += [rows[:, c] for c in columns if c < rows.shape[1]]
+    for i in fitted_runs(view):
+        rows = view.histories[i].rows(view.step)
+        found += [rows[:, c] for c in columns if c < rows.shape[1]]
     return found
 
 
