@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import moderngl
 import numpy as np
@@ -51,6 +51,25 @@ MINIMAP_BUDGET = 0.35  # fraction of TRAIL_BUDGET used in the mini-map
 # the mini-map gets MINIMAP_BUDGET of them. Enough for smooth curves at 720p; bounds frame time.
 TRAIL_BUDGET = (400, 500)
 DEFAULT_PITCHES = (40.0, 48.0, 56.0, 64.0, 72.0)
+
+
+@dataclass
+class RenderStats:
+    """What the renderer has (re)done since it was made: the work its caches save, counted so
+    that tests and benchmarks can see it without reaching into the caches."""
+
+    frames: int = 0
+    heights_uploaded: int = 0  # new heights (a new array, bounds or scale)
+    axes_built: int = 0  # axis ticks and labels measured again (the camera or the world moved)
+    layouts_measured: int = 0  # the HUD arrangement chosen again (texts, area or size changed)
+    top_views_drawn: int = 0  # the mini-map's surface image redrawn
+    uploads: dict[str, int] = field(default_factory=dict)  # segment buffer name -> uploads
+    segments: dict[str, int] = field(default_factory=dict)  # ... -> segments in the last one
+
+    def uploaded(self, name: str, segments: int | None) -> None:
+        if segments is not None:
+            self.uploads[name] = self.uploads.get(name, 0) + 1
+            self.segments[name] = segments
 
 
 def default_camera(
@@ -147,6 +166,11 @@ class Renderer:
         self.trajectories = TrajectoryPass(ctx)
         self.overlay = OverlayPass(ctx)
         self._paths = PathCache()
+        self.stats = RenderStats()
+        # the last frame's HUD layout (arrangement, mini-map kept, caption as a subtitle) and
+        # the top view's (x, y, w, h) in frame pixels (None when not drawn)
+        self.hud_layout: tuple[str, bool, bool] | None = None
+        self.minimap_box: tuple[int, int, int, int] | None = None
         self._last_heights: tuple = (None, None, None)  # heights array, its key, what it gave
         self._axes: tuple = (None, None, None)  # key, segments and labels of the last axes
         self._minimap_key: object = None
@@ -196,6 +220,7 @@ class Renderer:
         """
         size = self.targets.size
         area = area or (0.0, 0.0, float(size[0]), float(size[1]))
+        self.stats.frames += 1
         world, grid_h = self._heights(state)
         paths = self._paths.paths(
             state.trails, world, grid_h, self.surface.vertex_heights, self.surface.heights_key
@@ -205,6 +230,7 @@ class Renderer:
         minimap = self._minimap_box(world, area, ui) if state.show_minimap else None
         layout = self._arrangement(state, trails, ui, area, minimap)
         minimap = minimap if layout[1] else None
+        self.hud_layout, self.minimap_box = layout, minimap
         panels = self._hud_panels(state, trails, ui, area, minimap, layout)
         self.hud_boxes = panels
         self.region = to_region(clear_box(area, panels, GAP * ui), size)
@@ -235,6 +261,7 @@ class Renderer:
         world = WorldTransform.from_state(state)
         grid_h = world.normalised_heights(state.heights)
         self.surface.set_heights(grid_h)
+        self.stats.heights_uploaded += 1
         self._last_heights = (state.heights, key, (world, grid_h))
         return world, grid_h
 
@@ -248,10 +275,12 @@ class Renderer:
         key = (world, camera, size, state.axis_labels)
         if key != self._axes[0]:  # a still camera: ~1.5 ms of numpy per frame saved
             self._axes = (key, *axes(world, camera, size, state.axis_labels))
+            self.stats.axes_built += 1
         _, axis_segments, labels = self._axes
-        self.trajectories.draw_kept_segments(
+        uploaded = self.trajectories.draw_kept_segments(
             "axes", key, (), lambda: axis_segments, mvp, size, 2.0 * ui, 1.0 * ui
         )
+        self.stats.uploaded("axes", uploaded)
         self._trails("main", paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET)
         return labels
 
@@ -275,9 +304,10 @@ class Renderer:
             return np.concatenate(rows) if rows else np.zeros(0, dtype=WORLD_SEGMENT)
 
         key = (tuple(map(id, paths)), steps, budget, width)
-        self.trajectories.draw_kept_segments(
+        uploaded = self.trajectories.draw_kept_segments(
             view, key, tuple(paths), build, mvp, viewport_size, width, outline
         )
+        self.stats.uploaded(view, uploaded)
         self.ctx.disable(moderngl.DEPTH_TEST)
         if paths:
             marks = [drop_line(p, 10 * ui) for p in paths]
@@ -346,6 +376,7 @@ class Renderer:
             light = tuple(np.array([-0.5, 0.5, 1.0]) / math.sqrt(1.5))
             self.surface.draw(world, mvp, SurfaceLook(light, 0.6, line_px=1.2 * ui))
             self._minimap_key = key
+            self.stats.top_views_drawn += 1
         return self._minimap_image[0]
 
     def _release_minimap_image(self) -> None:
@@ -387,6 +418,7 @@ class Renderer:
         )  # fmt: skip
         if self._arranged[0] != key:
             self._arranged = (key, self._best_arrangement(state, trails, ui, area, minimap_box))
+            self.stats.layouts_measured += 1
         return self._arranged[1]
 
     def _best_arrangement(self, state, trails, ui, area: Box, minimap_box):
