@@ -60,9 +60,18 @@ def test_docked_panels_and_the_view_tile_the_window(size, controls, timeline, co
         assert layout.timeline[3] - layout.timeline[1] < 40 * ui
         grown = layout.view[2] - open_.view[2] if column else layout.view[3] - open_.view[3]
         assert grown > 0.2 * (width if column else height)
-    elif column:  # the column is full height, the view reaches the window's bottom
-        assert layout.timeline[3] - layout.timeline[1] > 0.9 * height
-        assert layout.view[3] == height and layout.view[2] <= width * (1 - share)
+    elif column:  # the column reaches down to the subtitles' strip across the bottom, as
+        # does the view (lecture mode: in the view's width alone a caption took five lines)
+        strip = layout.captions
+        assert strip[3] == height and strip[2] == width and strip[1] > 0.75 * height
+        assert layout.timeline[3] < strip[1] and layout.view[3] == strip[1]
+        assert layout.timeline[3] - layout.timeline[1] > 0.7 * height
+        assert layout.view[2] <= width * (1 - share)
+    if column:
+        for box in (layout.controls, layout.timeline, layout.view):
+            assert not overlaps(box, layout.captions)
+    else:
+        assert layout.captions is None
 
 
 def many_runs_scene(runs: int, **changes) -> SceneState:
@@ -129,10 +138,11 @@ def test_a_framed_frame_has_no_hud_panel_over_the_surface_or_a_ball(gl_context, 
         state = many_runs_scene(4)
         box = docked(size, size[1] / 720).view if area else None
         renderer.draw(state, None, box)
-        camera, region = renderer.camera, renderer.region
-        x0, x1, y0, y1 = region
+        camera, region, clear = renderer.camera, renderer.region, renderer.clear
+        x0, x1, y0, y1 = region  # inside the clear box, less room for the axis labels
         pixels = ((x0 + 1) / 2 * size[0], (1 - y1) / 2 * size[1], (x1 + 1) / 2 * size[0])
-        clear = (*pixels, (1 - y0) / 2 * size[1])
+        framed = (*pixels, (1 - y0) / 2 * size[1])
+        assert clear[0] < framed[0] < framed[2] < clear[2] and clear[1] < framed[1] < clear[3]
         assert all(not overlaps(clear, b) for b in renderer.hud_boxes)
         if box is not None:
             assert box[0] <= clear[0] and clear[2] <= box[2] and clear[3] <= box[3]
@@ -180,10 +190,11 @@ def test_without_the_legend_the_title_takes_the_top_and_the_view_the_rest(gl_con
         state = many_runs_scene(4)
         area = docked(size, 1.0).view
         renderer.draw(state, None, area)
-        with_legend = renderer.region
+        with_legend = renderer.clear
         renderer.draw(SceneState(**{**state.__dict__, "show_legend": False}), None, area)
         assert len(renderer.hud_boxes) == 2  # the title and the mini-map
-        height = lambda region: region[3] - region[2]  # noqa: E731
-        assert height(renderer.region) > 1.3 * height(with_legend)
+        # measured: 311 against 286 pixels (the four-run legend is stacked under the title;
+        # on one line per run, wider than the view, it left 1/1.3 of that)
+        assert picture(renderer.clear) > 1.05 * picture(with_legend)
     finally:
         renderer.release()

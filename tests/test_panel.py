@@ -329,6 +329,23 @@ def test_plot_axes_show_every_value_and_never_blow_noise_up():
     assert padded.lo < 0.0 and padded.hi > 7.5  # no curve along the frame
     lam = axis_range([np.array([3.0, 41.0]), np.array([40.0, 40.0])], log=True)
     assert (lam.lo, lam.hi) == (1.0, 100.0) and [t for _, t in lam.ticks] == ["1", "10", "100"]
+    zero = axis_range([np.zeros(3)], log=False)  # the distance at step 0: ±4e-13 was drawn
+    assert zero.lo < 0 < zero.hi and 1 <= zero.hi - zero.lo < 1.2
+
+
+def test_step_ticks_are_round_and_leave_the_axis_end_free():
+    """Side by side, "200" at the end of one plot and "0" at the start of the next read "2000"
+    (and "1.02k" was cut at the window's edge): ticks are round steps from 0, none in the last
+    15 % of the axis, and at least two."""
+    from sandbox.app.plots import step_label, step_ticks
+
+    assert [step_label(t) for t in step_ticks(200)] == ["0", "100"]
+    assert [step_label(t) for t in step_ticks(1024)] == ["0", "500"]
+    assert [step_label(t) for t in step_ticks(10_000)] == ["0", "5k"]
+    assert [step_label(t) for t in step_ticks(600)] == ["0", "200", "400"]
+    for last in (2, 7, 60, 150, 300, 1200, 3000, 123_456):
+        ticks = step_ticks(last)
+        assert ticks[0] == 0 and 2 <= len(ticks) <= 4 and ticks[-1] <= 0.85 * last
 
 
 def test_plot_axes_fit_the_runs_that_have_not_diverged():

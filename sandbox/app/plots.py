@@ -94,7 +94,8 @@ def axis_range(series: list[np.ndarray], log: bool, decades: int = LOG_DECADES) 
         stride = math.ceil((top - bottom + 1) / MAX_LOG_TICKS)
         ticks = tuple((10.0**k, format_decade(k)) for k in range(top, bottom - 1, -stride))
         return AxisRange(10.0**bottom, 10.0**top, ticks[::-1])
-    span = max(hi - lo, MIN_RELATIVE_SPAN * max(abs(lo), abs(hi)), 1e-12)
+    # all zero (the distance at step 0): a unit axis, not ±4e-13 around nothing
+    span = max(hi - lo, MIN_RELATIVE_SPAN * max(abs(lo), abs(hi))) or 1.0
     middle = (lo + hi) / 2
     lo, hi = min(lo, middle - span / 2), max(hi, middle + span / 2)
     pad = 0.05 * (hi - lo)
@@ -134,10 +135,11 @@ def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
         if imgui.button("+"):
             actions.append(Command("faster"))
         imgui.same_line()
+        # the step beside the slider, not inside it: its handle covered the digits
+        imgui.text(f"step {view.step} of {view.steps}")
+        imgui.same_line()
         imgui.set_next_item_width(-1)
-        changed, step = imgui.slider_int(
-            "##scrub", view.step, 0, max(view.available, 0), f"step %d of {view.steps}"
-        )
+        changed, step = imgui.slider_int("##scrub", view.step, 0, max(view.available, 0), "")
         if changed:
             actions.append(Command("scrub", step))
         low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
@@ -162,6 +164,8 @@ def _plots(gui, view: TimelineView, actions: list[Action]) -> None:
     names = [name for name in declared if name != "sharpness" or view.measured]
     wide = size.x > 2.2 * size.y  # a wide bar: one row of plots, else two rows
     rows = 1 if wide or len(names) < 2 else 2
+    if size.y > size.x and len(names) <= 3:  # a column (lecture mode): one plot a row, so
+        rows = len(names)  # each title has the column's width (a 2 x 2 grid clipped them)
     if not names or not implot.begin_subplots("##plots", rows, -(-len(names) // rows), size):
         return
     try:
@@ -188,7 +192,7 @@ def _begin(
     implot.setup_axes("", "", 0, implot.AxisFlags_.auto_fit if y_range is None else 0)
     last = max(view.steps, 1)
     implot.setup_axis_limits(implot.ImAxis_.x1, 0, last, implot.Cond_.always)
-    ticks = [0.0, last / 2, float(last)]  # narrow plots: 3 labels, short ones ("10k", not "10000")
+    ticks = step_ticks(last)
     implot.setup_axis_ticks(implot.ImAxis_.x1, ticks, [step_label(t) for t in ticks])
     if log_y:
         implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
@@ -198,6 +202,15 @@ def _begin(
             values_, labels = zip(*y_range.ticks, strict=True)
             implot.setup_axis_ticks(implot.ImAxis_.y1, list(values_), list(labels))
     return True
+
+
+def step_ticks(last: int) -> list[float]:
+    """Two or three round step counts from 0 (a step of 1, 2 or 5 × 10^k, at least a third of
+    `last`), none in the last 15 % of the axis: a label at its very end ran into the first label
+    of the plot beside it ("200" + "0" read "2000") or was cut at the window's edge."""
+    size = 10 ** math.floor(math.log10(max(last / 3, 1)))
+    step = next(m * size for m in (1, 2, 5, 10) if m * size >= last / 3)
+    return [float(k * step) for k in range(4) if k * step <= 0.85 * last]
 
 
 def step_label(step: float) -> str:

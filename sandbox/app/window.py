@@ -294,9 +294,10 @@ class App:
                 # open control panel lists each run's numbers under its name: no legend
                 legend = not self.panel_state.controls_open
                 drawn = replace(state, alert="", help=(), show_legend=legend)
-            area = self.layout().view if self.show_panel else None
-            self.renderer.draw(drawn, self.camera, area)
-            self._frame_camera(drawn, area)
+            docked = self.layout() if self.show_panel else None
+            area, captions = (docked.view, docked.captions) if docked else (None, None)
+            self.renderer.draw(drawn, self.camera, area, captions)
+            self._frame_camera(drawn, area, captions)
             if self.show_panel:
                 self._panels(state)
                 if state.help:  # the key help goes over everything, the panels too
@@ -346,7 +347,7 @@ class App:
         open_ = (state.controls_open, state.timeline_open)
         return layout.docked(self.window_size, ui, *open_, share, timeline_right=column)
 
-    def _frame_camera(self, state, area) -> None:
+    def _frame_camera(self, state, area, captions=None) -> None:
         """Frame the surface in the part of the view that no panel covers, the first time and
         again whenever that part moves (a panel collapsed, the window resized, an alert shown),
         unless the user has moved the camera: then it stays theirs."""
@@ -354,7 +355,7 @@ class App:
         if self.camera is not None:
             if self.camera is not self.framed or same_region(region, self.framed_region):
                 return
-            self.renderer.draw(state, None, area)  # the frame again, with the view re-framed
+            self.renderer.draw(state, None, area, captions)  # again, with the view re-framed
         self.camera = self.framed = self.renderer.camera
         self.framed_region = region
 

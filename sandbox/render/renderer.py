@@ -45,6 +45,7 @@ from sandbox.render.world import WorldTransform, sample_bilinear
 
 IMAGE_UNIT, DEPTH_UNIT = 3, 4
 MINIMAP_FRACTION = 0.30  # of the frame height, for the longer side of the footprint
+LABEL_ROOM = 24.0  # pixels (at 720 of height) between the framed picture and the clear box
 MINIMAP_SCALE = 0.55  # line widths and ball sizes in the mini-map
 MINIMAP_BUDGET = 0.35  # fraction of TRAIL_BUDGET used in the mini-map
 # Segments per trail for its old (thin, muted) part and its bright recent tail, in the main view;
@@ -167,6 +168,8 @@ class Renderer:
         self.overlay = OverlayPass(ctx)
         self._paths = PathCache()
         self.stats = RenderStats()
+        self._captions: Box | None = None  # this frame's subtitle strip (`draw`)
+        self.clear: Box | None = None  # the last frame's largest rectangle free of HUD panels
         # the last frame's HUD layout (arrangement, mini-map kept, caption as a subtitle) and
         # the top view's (x, y, w, h) in frame pixels (None when not drawn)
         self.hud_layout: tuple[str, bool, bool] | None = None
@@ -208,7 +211,11 @@ class Renderer:
 
     # --- a frame --------------------------------------------------------------------------------
     def draw(
-        self, state: SceneState, camera: OrbitCamera | None = None, area: Box | None = None
+        self,
+        state: SceneState,
+        camera: OrbitCamera | None = None,
+        area: Box | None = None,
+        captions: Box | None = None,
     ) -> None:
         """Render one frame of `state` into the offscreen framebuffer.
 
@@ -216,7 +223,8 @@ class Renderer:
         frame that is the 3-D view's: the app's docked panels take the rest. The title, legend,
         mini-map and subtitles are laid out inside it, and without a `camera` the surface is
         framed in the largest rectangle of it that none of them covers (`self.region`); the
-        camera used is kept as `self.camera`.
+        camera used is kept as `self.camera`. `captions` (pixels), when given, is where the
+        lecture subtitle goes instead of the foot of `area`.
         """
         size = self.targets.size
         area = area or (0.0, 0.0, float(size[0]), float(size[1]))
@@ -228,12 +236,18 @@ class Renderer:
         trails = [path.trail for path in paths]
         ui = size[1] / 720 * state.theme.type_scale
         minimap = self._minimap_box(world, area, ui) if state.show_minimap else None
+        self._captions = captions
         layout = self._arrangement(state, trails, ui, area, minimap)
         minimap = minimap if layout[1] else None
         self.hud_layout, self.minimap_box = layout, minimap
         panels = self._hud_panels(state, trails, ui, area, minimap, layout)
         self.hud_boxes = panels
-        self.region = to_region(clear_box(area, panels, GAP * ui), size)
+        # the camera fits the surface and its axes' room (world units) inside the clear box
+        # less LABEL_ROOM pixels: tick labels and axis names keep their size in pixels, so in a
+        # small picture (lecture mode beside its plots) they stuck out of the frame
+        self.clear = left, top, right, bottom = clear_box(area, panels, GAP * ui)
+        room = min(LABEL_ROOM * ui, 0.1 * (right - left), 0.1 * (bottom - top))
+        self.region = to_region((left + room, top + room, right - room, bottom - room), size)
         camera = camera or default_camera(state, size, self.region)
         self.camera = camera
         targets = self.targets
@@ -413,7 +427,7 @@ class Renderer:
         widths), not on the step or the digits."""
         key = (
             area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
-            state.show_legend, minimap_box,
+            state.show_legend, minimap_box, self._captions,
             tuple((t.trail.name, hud.NUMBER.sub("0", t.trail.label)) for t in trails),
         )  # fmt: skip
         if self._arranged[0] != key:
@@ -436,6 +450,8 @@ class Renderer:
                     continue
                 box = clear_box(area, boxes, GAP * ui)
                 score = min((box[2] - box[0]) / SURFACE_ASPECT, box[3] - box[1])
+                if keep and score < 2 * (minimap_box[3]):
+                    continue  # a top view as big as the view itself: the view gets its room
                 best = max(best, (score, layout), key=lambda b: b[0])
             if best[1] is not None:
                 return best[1]
@@ -458,7 +474,10 @@ class Renderer:
             panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
         right = minimap_box[0] - hud.MARGIN * ui if minimap_box else area[2]
         bottom = area[3]
-        if subtitles and theme.subtitles:
+        if subtitles and theme.subtitles and self._captions is not None:  # a strip of its own
+            strip = self._captions
+            panels.append(hud.subtitle(overlay, state, self.targets.size, strip, strip[2], True))
+        elif subtitles and theme.subtitles:
             caption = hud.subtitle(overlay, state, self.targets.size, area, right)
             panels.append(caption)
             bottom = caption[1] if caption else bottom
