@@ -257,7 +257,7 @@ def test_a_scripted_run_whose_worker_dies_exits_1_and_says_why():
     p = python(
         """
         import os, signal, sys
-        from sandbox.app import window
+        from sandbox.app import controller, window
         from sandbox.app.worker import BackgroundWorker
         from sandbox.resources import find_scenario
         from sandbox.scenario.load import load_scenario
@@ -268,7 +268,7 @@ def test_a_scripted_run_whose_worker_dies_exits_1_and_says_why():
                 os.kill(self.process.pid, signal.SIGKILL)
                 return self
 
-        window.BackgroundWorker = Dying
+        controller.BackgroundWorker = Dying
         scenario = load_scenario(find_scenario("saddle"))
         sys.exit(window.run_app(scenario, size=(320, 180), frames=5))
         """
