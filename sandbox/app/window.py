@@ -249,11 +249,20 @@ def run_app(
     source: Path | None = None,
     lecture_mode: bool = False,
     playlist: list[Path] | None = None,
+    backend: WindowBackend | None = None,
 ) -> int:
-    """Open the window and run until closed, or for `frames` frames of progress, then save
-    `screenshot`. Returns the exit code: 1 when a scripted run got nothing from the worker or
-    the worker failed (a screenshot of a blank or stale view must not pass for a result)."""
-    app = App(scenario, size, source=source, lecture_mode=lecture_mode, playlist=playlist)
+    """Open the window (or run on `backend`) until closed, or for `frames` frames of progress,
+    then save `screenshot`. Returns the exit code: 1 when a scripted run got nothing from the
+    worker or the worker failed (a screenshot of a blank or stale view must not pass for a
+    result)."""
+    app = App(
+        scenario,
+        size,
+        source=source,
+        lecture_mode=lecture_mode,
+        playlist=playlist,
+        backend=backend,
+    )
     count, stalled_since, computed = 0, time.monotonic(), -1
     try:
         while app.running and (frames is None or count < frames):
