@@ -135,8 +135,12 @@ def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
         if imgui.button("+"):
             actions.append(Command("faster"))
         imgui.same_line()
-        # the step beside the slider, not inside it: its handle covered the digits
-        imgui.text(f"step {view.step} of {view.steps}")
+        # the step beside the slider, not inside it: its handle covered the digits; in a
+        # narrow column (lecture mode) both go on a line of their own
+        label = f"step {view.step} of {view.steps}"
+        if imgui.get_content_region_avail().x < imgui.calc_text_size(label).x + 160 * ui:
+            imgui.new_line()
+        imgui.text(label)
         imgui.same_line()
         imgui.set_next_item_width(-1)
         changed, step = imgui.slider_int("##scrub", view.step, 0, max(view.available, 0), "")
