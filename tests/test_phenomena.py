@@ -125,7 +125,7 @@ def test_canyon_gd_zigzags_and_momentum_wins():
     assert round(2 * (1 + nesterov.momentum) / (1 + 2 * nesterov.momentum), 1) == 1.4
 
     # Each caption at its own step (read from the timeline).
-    start, zigzag, bottom = (event.at for event in result.scenario.timeline)
+    start, zigzag, bottom, end = (event.at for event in result.scenario.timeline)
     # "A canyon 100 times steeper across than along." (curvatures κ and 1)
     assert kappa == 100 and start == 0
     # "GD's big step across the canyon flips y's sign every step: the zigzag. The tuned heavy
@@ -147,6 +147,11 @@ def test_canyon_gd_zigzags_and_momentum_wins():
     assert distance(plain, bottom) > 0.1 and abs(plain.y[bottom]) < 1e-6
     assert round(plain.loss[bottom], 3) == 0.006
     says(result.scenario, bottom, "below 10⁻⁸", "(loss 0.006)")
+    # "GD is at the bottom too now (loss 2.0·10⁻¹⁰): it got below 10⁻⁸ at step 499, the heavy
+    # ball at step 77." (the step-150 caption stayed up to the end and said GD was at 0.006)
+    assert end == result.scenario.steps and f"{plain.loss[end]:.1e}" == "2.0e-10"
+    assert (steps_to(plain.loss, 1e-8), steps_to(heavy_ball.loss, 1e-8)) == (499, 77)
+    says(result.scenario, end, "2.0·10⁻¹⁰", "step 499", "step 77")
 
 
 @pytest.mark.slow
