@@ -549,7 +549,7 @@ def test_two_weight_net_valley_saddle_and_balancedness():
     says(scenario, on_valley, "4.2")
     # "On the line w₁ = −w₂ the gradient points at the saddle; the run just off it follows."
     # Both are within 0.1 of the origin here (0.06 and 0.09, the closest the second comes).
-    on, off = result.runs["On the line w1 = -w2"], result.runs["Just off that line"]
+    on, off = result.runs["On the line w₁ = −w₂"], result.runs["Just off that line"]
     radius = np.hypot(off.x, off.y)
     assert math.hypot(on.x[into_saddle], on.y[into_saddle]) < 0.1
     assert radius[into_saddle] < 0.1 and abs(int(np.argmin(radius)) - into_saddle) <= 2
