@@ -33,7 +33,7 @@ from sandbox.render.layouts import (
     LayoutMismatch,
     check_layout,
 )
-from sandbox.render.renderer import default_camera
+from sandbox.render.opening_view import default_camera
 from sandbox.render.shaders import load_program, program_names, shader_dir
 from sandbox.render.trail_geometry import arc_length_decimate, buried_segments
 from sandbox.render.world import HeightScale, WorldTransform

@@ -355,3 +355,26 @@ def subtitle(
             overlay.text(line, centre, y + pad + k * 1.3 * px, px, theme.text, False, "center")
     half = room / 2 + pad
     return centre - half, top, centre + half, bottom - 0.6 * px
+
+
+def waiting_panel(
+    overlay: OverlayPass, size: tuple[int, int], title: str, message: str, theme, error: bool
+) -> None:
+    """The scenario's title and `message` (the landscape being computed, or why the worker
+    stopped) in a panel centred on a frame with no surface yet."""
+    ui = size[1] / 720 * theme.type_scale
+    overlay.halo = theme.halo
+    room = 0.7 * size[0] - 2 * PAD * ui
+    lines = [
+        (text, TITLE_PX, True, theme.text)
+        for text in wrap(overlay, title, TITLE_PX * ui, True, room)
+    ]
+    lines += [
+        (text, BODY_PX, False, theme.warn if error else theme.dim)
+        for text in wrap(overlay, message, BODY_PX * ui, False, room)
+    ]
+    width = max(overlay.measure(t, px * ui, bold) for t, px, bold, _ in lines)
+    height = sum(px * ui * 1.3 for _, px, _, _ in lines)
+    x = (size[0] - width) / 2 - PAD * ui
+    y = (size[1] - height) / 2 - PAD * ui
+    panel_of_lines(overlay, lines, x, y, ui, theme.panel)

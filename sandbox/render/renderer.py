@@ -12,20 +12,22 @@ default frame has none; lines, contours, balls and text are anti-aliased in thei
 
 from __future__ import annotations
 
-import itertools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import moderngl
 import numpy as np
 
 from sandbox.render import hud
 from sandbox.render.axes import axes
-from sandbox.render.camera import FRAME_REGION, OrbitCamera, look_at, orthographic
-from sandbox.render.framing import GAP, SURFACE_ASPECT, Box, Region, clear_box, to_region
+from sandbox.render.camera import OrbitCamera, camera_light, look_at, orthographic
+from sandbox.render.framing import GAP, Box, Region, clear_box, to_region
+from sandbox.render.hud_layout import HudLayout
+from sandbox.render.opening_view import default_camera
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
+from sandbox.render.stats import RenderStats
 from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
 from sandbox.render.trail_geometry import (
@@ -41,7 +43,7 @@ from sandbox.render.trail_geometry import (
     thinning_step,
 )
 from sandbox.render.trajectory_pass import TrajectoryPass
-from sandbox.render.world import WorldTransform, sample_bilinear
+from sandbox.render.world import WorldTransform
 
 IMAGE_UNIT, DEPTH_UNIT = 3, 4
 MINIMAP_FRACTION = 0.30  # of the frame height, for the longer side of the footprint
@@ -51,85 +53,6 @@ MINIMAP_BUDGET = 0.35  # fraction of TRAIL_BUDGET used in the mini-map
 # Segments per trail for its old (thin, muted) part and its bright recent tail, in the main view;
 # the mini-map gets MINIMAP_BUDGET of them. Enough for smooth curves at 720p; bounds frame time.
 TRAIL_BUDGET = (400, 500)
-DEFAULT_PITCHES = (40.0, 48.0, 56.0, 64.0, 72.0)
-
-
-@dataclass
-class RenderStats:
-    """What the renderer has (re)done since it was made: the work its caches save, counted so
-    that tests and benchmarks can see it without reaching into the caches."""
-
-    frames: int = 0
-    heights_uploaded: int = 0  # new heights (a new array, bounds or scale)
-    axes_built: int = 0  # axis ticks and labels measured again (the camera or the world moved)
-    layouts_measured: int = 0  # the HUD arrangement chosen again (texts, area or size changed)
-    top_views_drawn: int = 0  # the mini-map's surface image redrawn
-    uploads: dict[str, int] = field(default_factory=dict)  # segment buffer name -> uploads
-    segments: dict[str, int] = field(default_factory=dict)  # ... -> segments in the last one
-
-    def uploaded(self, name: str, segments: int | None) -> None:
-        if segments is not None:
-            self.uploads[name] = self.uploads.get(name, 0) + 1
-            self.segments[name] = segments
-
-
-def default_camera(
-    state: SceneState,
-    size: tuple[int, int],
-    region: tuple[float, float, float, float] | None = None,
-) -> OrbitCamera:
-    """The opening view of a scene: the whole surface and its axis labels, from the front left,
-    as low as possible (40 degrees up at least) while the surface's minimum stays in sight:
-    a narrow valley seen from too low hides the end of every run behind its near wall.
-
-    `region` (x0, x1, y0, y1 in normalised device coordinates) is the part of the frame that the
-    surface fills; the default leaves the top to the title and legend."""
-    world = WorldTransform.from_state(state)
-    grid_h = world.normalised_heights(state.heights)
-    rows, cols = grid_h.shape
-    i = np.linspace(0, rows - 1, min(rows, 33)).round().astype(int)
-    j = np.linspace(0, cols - 1, min(cols, 33)).round().astype(int)
-    v, u = np.meshgrid(i / (rows - 1), j / (cols - 1), indexing="ij")
-    surface = world.world(np.column_stack([u.ravel(), v.ravel()]), grid_h[np.ix_(i, j)].ravel())
-    # the base frame widened by the room the tick labels and axis names need
-    ax, ay = world.half_extent
-    margin = 0.26
-    base = np.array(
-        [[sx * (ax + margin), sy * (ay + margin), 0.0] for sx in (-1, 1) for sy in (-1, 1)]
-    )
-    points, aspect = np.vstack([surface, base]), size[0] / size[1]
-    row, col = np.unravel_index(np.argmin(grid_h), grid_h.shape)
-    lowest = world.world(np.array([[col / (cols - 1), row / (rows - 1)]]), [grid_h[row, col]])[0]
-    for pitch in DEFAULT_PITCHES:
-        camera = OrbitCamera.framing(
-            points, aspect, region or FRAME_REGION, pitch=pitch, target_z=0.3 * world.zscale
-        )
-        if _visible(camera.eye(), lowest, world, grid_h):
-            break
-    return camera
-
-
-def _visible(eye: np.ndarray, point: np.ndarray, world: WorldTransform, grid_h) -> bool:
-    """Whether the straight line from `eye` to `point` stays above the surface."""
-    t = np.linspace(0.0, 0.97, 96)[:, None]
-    ray = eye + t * (point - eye)
-    uv = (ray[:, :2] / np.asarray(world.half_extent) + 1) / 2
-    inside = np.all((uv >= 0) & (uv <= 1), axis=1)
-    ground = sample_bilinear(grid_h, uv[inside]) * world.zscale
-    return bool(np.all(ground <= ray[inside, 2] + 0.01))
-
-
-def _overlap(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def camera_light(camera: OrbitCamera) -> tuple[float, float, float]:
-    """A light above and to the left of the viewer, so relief reads the same from any side."""
-    right, _, forward = camera.basis()
-    flat_forward = np.array([forward[0], forward[1], 0.0])
-    light = -0.6 * right - 0.35 * flat_forward / max(np.linalg.norm(flat_forward), 1e-9)
-    light = light + np.array([0.0, 0.0, 0.8])
-    return tuple(float(c) for c in light / np.linalg.norm(light))
 
 
 class Renderer:
@@ -168,7 +91,7 @@ class Renderer:
         self.overlay = OverlayPass(ctx)
         self._paths = PathCache()
         self.stats = RenderStats()
-        self._captions: Box | None = None  # this frame's subtitle strip (`draw`)
+        self.layout = HudLayout(self.overlay, size)
         self.clear: Box | None = None  # the last frame's largest rectangle free of HUD panels
         # the last frame's HUD layout (arrangement, mini-map kept, caption as a subtitle) and
         # the top view's (x, y, w, h) in frame pixels (None when not drawn)
@@ -186,7 +109,6 @@ class Renderer:
         self.hud_boxes: list[Box] = []  # the last frame's title, legend, mini-map ... (pixels)
         self.region: Region | None = None  # where the last frame's view could frame the surface
         self.camera: OrbitCamera | None = None  # the last frame's camera
-        self._arranged: tuple = (None, None)  # layout key, (arrangement, mini-map, subtitles)
         self.resize(size)
 
     @property
@@ -236,11 +158,12 @@ class Renderer:
         trails = [path.trail for path in paths]
         ui = size[1] / 720 * state.theme.type_scale
         minimap = self._minimap_box(world, area, ui) if state.show_minimap else None
-        self._captions = captions
-        layout = self._arrangement(state, trails, ui, area, minimap)
+        self.layout.size, self.layout.captions = size, captions
+        layout = self.layout.arrange(state, trails, ui, area, minimap)
+        self.stats.layouts_measured = self.layout.measured
         minimap = minimap if layout[1] else None
         self.hud_layout, self.minimap_box = layout, minimap
-        panels = self._hud_panels(state, trails, ui, area, minimap, layout)
+        panels = self.layout.panels(state, trails, ui, area, minimap, layout)
         self.hud_boxes = panels
         # the camera fits the surface and its axes' room (world units) inside the clear box
         # less LABEL_ROOM pixels: tick labels and axis names keep their size in pixels, so in a
@@ -416,75 +339,6 @@ class Renderer:
             vao.program["u_depth"].value = DEPTH_UNIT
         vao.render(moderngl.TRIANGLES, vertices=3)
 
-    def _arrangement(self, state, trails, ui, area: Box, minimap_box) -> tuple[str, bool, bool]:
-        """The layout of the HUD that leaves the surface the largest picture with no two panels
-        overlapping: the arrangement of title and legend (hud.ARRANGEMENTS), whether the
-        mini-map has room (in a small window a tall legend can reach down to it: then the top
-        view goes, not a run) and, in lecture mode, whether the caption has room as a subtitle
-        (else it goes into the title panel, as outside lecture mode: four long runs, a big title
-        and a three-line subtitle do not fit above a 720-pixel timeline). Measured once per
-        layout: it depends on the texts with their numbers as templates (the legend's steady
-        widths), not on the step or the digits."""
-        key = (
-            area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
-            state.show_legend, minimap_box, self._captions,
-            tuple((t.trail.name, hud.NUMBER.sub("0", t.trail.label)) for t in trails),
-        )  # fmt: skip
-        if self._arranged[0] != key:
-            self._arranged = (key, self._best_arrangement(state, trails, ui, area, minimap_box))
-            self.stats.layouts_measured += 1
-        return self._arranged[1]
-
-    def _best_arrangement(self, state, trails, ui, area: Box, minimap_box):
-        """See `_arrangement`: the first layout, in order of preference (subtitles, then the
-        mini-map kept), that has any arrangement free of overlaps, and its best arrangement."""
-        subtitles = (True, False) if state.theme.subtitles else (False,)
-        minimaps = (True, False) if minimap_box is not None else (False,)
-        for subtitle, keep in itertools.product(subtitles, minimaps):
-            best = (-math.inf, None)
-            for arrangement in hud.ARRANGEMENTS:
-                layout = (arrangement, keep, subtitle)
-                boxes = self._hud_panels(state, trails, ui, area, minimap_box, layout)
-                self.overlay.discard()
-                if any(_overlap(a, b) for a, b in itertools.combinations(boxes, 2)):
-                    continue
-                box = clear_box(area, boxes, GAP * ui)
-                score = min((box[2] - box[0]) / SURFACE_ASPECT, box[3] - box[1])
-                if keep and score < 2 * (minimap_box[3]):
-                    continue  # a top view as big as the view itself: the view gets its room
-                best = max(best, (score, layout), key=lambda b: b[0])
-            if best[1] is not None:
-                return best[1]
-        return ("below", False, False)  # nothing fits (a tiny window): the fewest panels
-
-    def _hud_panels(
-        self, state, trails, ui, area: Box, minimap_box, layout=("beside", True, True)
-    ) -> list[Box]:
-        """Queue the title, legend, mini-map frame, subtitles and alert inside `area` in the
-        `layout` that `_arrangement` chose; returns their boxes (pixels), which the view and the
-        axis labels keep clear of."""
-        arrangement, keep_minimap, subtitles = layout
-        minimap_box = minimap_box if keep_minimap else None
-        overlay, theme = self.overlay, state.theme
-        overlay.halo = theme.halo
-        if theme.subtitles and not subtitles:  # the caption in the title panel instead
-            state = replace(state, theme=replace(theme, subtitles=False))
-        panels = hud.top_panels(overlay, state, trails, ui, area, arrangement)
-        if minimap_box is not None:
-            panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
-        right = minimap_box[0] - hud.MARGIN * ui if minimap_box else area[2]
-        bottom = area[3]
-        if subtitles and theme.subtitles and self._captions is not None:  # a strip of its own
-            strip = self._captions
-            panels.append(hud.subtitle(overlay, state, self.targets.size, strip, strip[2], True))
-        elif subtitles and theme.subtitles:
-            caption = hud.subtitle(overlay, state, self.targets.size, area, right)
-            panels.append(caption)
-            bottom = caption[1] if caption else bottom
-        if state.alert:
-            panels.append(hud.alert_banner(overlay, state.alert, ui, area, right, bottom))
-        return [box for box in panels if box is not None]
-
     def _hud(self, state, labels, panels: list[Box], ui) -> None:
         size = self.targets.size
         self.targets.final_fbo.use()
@@ -506,28 +360,11 @@ class Renderer:
         """A frame with no surface yet: the scenario's title and `message` (the landscape being
         computed, or why the worker stopped), centred, so that opening or switching a scenario
         shows the new one at once instead of a blank window."""
-        size = self.targets.size
-        ui = size[1] / 720 * theme.type_scale
         fbo = self.targets.final_fbo
         fbo.use()
         fbo.clear(*theme.backdrop)
-        overlay = self.overlay
-        overlay.halo = theme.halo
-        room = 0.7 * size[0] - 2 * hud.PAD * ui
-        lines = [
-            (text, hud.TITLE_PX, True, theme.text)
-            for text in hud.wrap(overlay, title, hud.TITLE_PX * ui, True, room)
-        ]
-        lines += [
-            (text, hud.BODY_PX, False, theme.warn if error else theme.dim)
-            for text in hud.wrap(overlay, message, hud.BODY_PX * ui, False, room)
-        ]
-        width = max(overlay.measure(t, px * ui, bold) for t, px, bold, _ in lines)
-        height = sum(px * ui * 1.3 for _, px, _, _ in lines)
-        x = (size[0] - width) / 2 - hud.PAD * ui
-        y = (size[1] - height) / 2 - hud.PAD * ui
-        hud.panel_of_lines(overlay, lines, x, y, ui, theme.panel)
-        overlay.flush(size)
+        hud.waiting_panel(self.overlay, self.targets.size, title, message, theme, error)
+        self.overlay.flush(self.targets.size)
 
     # --- output ---------------------------------------------------------------------------------
     def read_rgb(self) -> np.ndarray:
