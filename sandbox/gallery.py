@@ -283,11 +283,12 @@ def _wait_until_finished(app, name: str, stall_timeout: float) -> None:
 
 def _frame_at(app, name: str, step: int) -> np.ndarray:
     """The window's pixels with playback paused at `step`."""
+    from sandbox.app.commands import Command
+
     app.playback.paused = True
-    app.command("scrub", step)
+    app.command(Command.SCRUB, step)
     for _ in range(SETTLE_FRAMES):
-        # App.frame draws only when something changed; an event of no meaning makes it draw
-        app.pygame.event.post(app.pygame.event.Event(app.pygame.USEREVENT))
+        app.redraw()  # App.frame draws only when something changed
         app.frame()
     shown = app.last_state.step if app.last_state is not None else None
     if shown != step or app.playback.step != step:

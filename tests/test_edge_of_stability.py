@@ -23,7 +23,7 @@ from sandbox.resources import find_scenario
 # Steps of the timeline captions, in order: start, climbing, η = 0.1 reaches its line, η = 0.05
 # reaches its line, both hover (index into scenario.timeline).
 CLIMBING, FAST_REACHES, SLOW_REACHES, HOVERING = 1, 2, 3, 4
-FAST, SLOW = "eta = 0.1, 2/eta = 20", "eta = 0.05, 2/eta = 40"
+FAST, SLOW = "η = 0.1, 2/η = 20", "η = 0.05, 2/η = 40"
 
 # Every test here shares one replay of the scenario (~10-25 s; CPU time ~15 s).
 pytestmark = pytest.mark.slow

@@ -125,6 +125,29 @@ def test_balls_under_a_panel_are_found(saddle_gallery):
 
 
 @pytest.mark.slow
+def test_the_headless_backend_draws_the_frames_of_the_window(saddle_gallery, ctx, tmp_path):
+    """The same frames drawn two ways: the gallery's pygame window (offscreen, a subprocess)
+    and an App in this process on the headless backend (an EGL framebuffer). The worker has
+    finished before each frame, so they show the same thing; the same renderer on the same
+    rasteriser draws it to the same bytes."""
+    from sandbox.app.window import App, Headless
+
+    path = find_scenario("saddle")
+    app = App(load_scenario(path), SIZE, source=path, backend=Headless(SIZE, ctx=ctx))
+    try:
+        with GalleryFolder(tmp_path / "out") as folder:
+            shots = draw_scenario(app, "saddle", folder, stall_timeout=120)
+    finally:
+        app.close()
+    assert [shot.step for shot in shots] == [0, 60, 150, 400]
+    for shot in shots:
+        window, headless = (
+            np.asarray(Image.open(out / shot.file)) for out in (saddle_gallery[0], tmp_path / "out")
+        )
+        assert np.array_equal(window, headless), f"step {shot.step}: the two frames differ"
+
+
+@pytest.mark.slow
 def test_frames_at_different_captions_differ(saddle_gallery):
     out = saddle_gallery[0]
     first, later = (

@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from sandbox import instruments
+from sandbox.app.commands import Command
 from sandbox.app.model import Histories, ViewModel
 from sandbox.app.worker import Panel, Steps, scenario_stream
 from sandbox.instruments import BY_NAME, CATALOGUE, DEFAULT_PLOTS, NEEDS, effective_rank
@@ -236,46 +237,48 @@ def test_the_stream_sends_the_panels_and_the_view_keeps_the_probes():
 
 # The app draws the declared plots ---------------------------------------------------------------
 
-RECORDER = """
-import json, sys
-from pathlib import Path
-from sandbox.app.window import App
-from sandbox.scenario.load import load_scenario
 
-path = Path(sys.argv[1])
-app = App(load_scenario(path), (1280, 720), source=path, user_dir=path.parent)
-real, drawn = app.gui.implot, {}
+class PlotRecorder:
+    """ImPlot as the app sees it, noting each plot that opened and the items drawn in it."""
 
-class Recorder:
-    # ImPlot as the app sees it, noting each plot that opened and the items drawn in it
+    def __init__(self, real):
+        self.real, self.drawn, self.title = real, {}, ""
+
     def __getattr__(self, name):
-        return getattr(real, name)
+        return getattr(self.real, name)
 
     def begin_plot(self, title, *args):
-        opened = real.begin_plot(title, *args)
+        opened = self.real.begin_plot(title, *args)
         if opened:
             self.title = title.split("###")[0]
-            drawn[self.title] = []
+            self.drawn[self.title] = []
         return opened
 
     def _item(self, kind, label, *args):
-        drawn[self.title].append([kind, label])
-        return getattr(real, kind)(label, *args)
+        self.drawn[self.title].append([kind, label])
+        return getattr(self.real, kind)(label, *args)
 
-for kind in ("plot_line", "plot_scatter", "plot_inf_lines", "plot_heatmap"):
-    setattr(Recorder, kind, lambda self, label, *a, kind=kind: self._item(kind, label, *a))
 
-app.gui.implot = Recorder()
-steps = app.scenario.steps
-while app.model.available_step() < steps or not app.model.finished:
-    app.frame()
-app.command("scrub", steps)
-drawn.clear()
-app.frame()
-app.screenshot(path.with_suffix(".png"))
-app.close()
-print(json.dumps(drawn))
-"""
+for _kind in ("plot_line", "plot_scatter", "plot_inf_lines", "plot_heatmap"):
+    setattr(PlotRecorder, _kind, lambda self, label, *a, kind=_kind: self._item(kind, label, *a))
+
+
+def drawn_plots(ctx, path) -> dict:
+    """The plots and their items in the app's frame at the scenario's last step (in-process, on
+    the headless backend, with the worker's stream computed in this process)."""
+    from app_doubles import HeadlessApp, StreamWorkers
+
+    with HeadlessApp(ctx, size=(1280, 720), path=path, user_dir=path.parent,
+                     workers=StreamWorkers(per_drain=16)) as driver:  # fmt: skip
+        app = driver.app
+        recorder = app.gui.implot = PlotRecorder(app.gui.implot)
+        steps = app.scenario.steps
+        driver.frames_until(lambda: app.model.finished and app.model.available_step() >= steps)
+        app.command(Command.SCRUB, steps)
+        recorder.drawn.clear()
+        app.frame()
+        return recorder.drawn
+
 
 MAX_MARGIN_SHORT = (
     "max_margin",
@@ -300,24 +303,14 @@ PRECONDITIONING_SHORT = ("preconditioning", ("steps = 1200", "steps = 20"), ["lo
 @pytest.mark.parametrize(
     "name, steps, plots", [MAX_MARGIN_SHORT, LOW_RANK_ALL, MODE_SHORT, PRECONDITIONING_SHORT]
 )
-def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
-    """In the real window (offscreen), at the last step: one ImPlot plot per declared name,
+def test_the_window_draws_each_declared_plot(ctx, tmp_path, name, steps, plots):
+    """In the app (in-process, headless), at the last step: one ImPlot plot per declared name,
     titled as the catalogue says, in the declared order, each with its items drawn."""
-    import json
-
-    from offscreen import python
-
     text = find_scenario(name).read_text().replace(*steps)
     text = text[: text.index("[[timeline]]")].replace("connect_steps = 500", "connect_steps = 20")
     path = tmp_path / f"{name}.toml"
     path.write_text(with_plots(text, plots))
-    (tmp_path / "driver.py").write_text(RECORDER)
-    done = python(
-        f"import runpy, sys; sys.argv = ['', {str(path)!r}]; runpy.run_path("
-        f"{str(tmp_path / 'driver.py')!r})"
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    drawn = json.loads(done.stdout.strip().splitlines()[-1])
+    drawn = drawn_plots(ctx, path)
     titles = [BY_NAME[p].title for p in plots]
     assert [t.split(" · ")[0] for t in drawn] == titles
     for title, items in drawn.items():
@@ -329,6 +322,10 @@ def test_the_window_draws_each_declared_plot(tmp_path, name, steps, plots):
     if name == "preconditioning":  # at the last step GD is still on its way: its −∇f arrow
         items = drawn["step vs −gradient"]
         assert items[0] == ["plot_heatmap", "f"] and ["plot_line", "GD −∇f"] in items
+        # each run's loss curve ends in a dot at the shown step (a one-point curve shows too)
+        ends = [label for kind, label in drawn["loss"] if kind == "plot_scatter"]
+        assert ends == [f"{label} now" for kind, label in drawn["loss"] if kind == "plot_line"]
+        assert len(ends) == 4
     if name == "mode_connectivity":
         assert [label for _, label in drawn["loss from A to B"]] == ["straight line", "curve"]
 

@@ -1,7 +1,9 @@
-"""The control panel, live plots, lecture mode and hot reload, in the real window (offscreen).
+"""The control panel, live plots, lecture mode and hot reload, in the real window (offscreen)
+and in-process on the headless backend.
 
-Input is simulated with pygame events posted to the window, as a user's mouse would send them;
-each test runs in its own process (one OpenGL context per process through pygame).
+Input is simulated with pygame events posted to the window (or to the headless backend), as a
+user's mouse would send them; each window test runs in its own process (one OpenGL context per
+process through pygame).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from app_doubles import HeadlessApp, StreamWorkers
 from offscreen import python, sandbox
 from PIL import Image
 
@@ -113,60 +116,52 @@ def test_a_learning_rate_slider_reaches_the_running_optimiser(tmp_path):
     assert plots.sum() > 20, "GD's loss curve (red) is not in the plots"
 
 
-@pytest.mark.slow
-def test_a_drag_over_the_panel_does_not_orbit_and_p_hides_it():
-    ok(
-        drive(
-            """
-            app = App(load_scenario(find_scenario("saddle")), (1280, 720))
-            frames_until(lambda: app.camera is not None and "panel" in app.panel_state.item_rects)
-            before = app.camera
-            x0, y0, x1, y1 = app.panel_state.item_rects["panel"]
-            drag((x0 + 40, y0 + 8, x1 - 10, y0 + 8), 0.1, 0.4)  # the title bar
-            assert app.camera == before
-            press(pygame.K_p)
-            assert not app.show_panel
-            drag((x0 + 40, y0 + 8, x1 - 10, y0 + 8), 0.1, 0.4)  # where the title bar was
-            assert app.camera != before
-            app.close()
-            print("ok")
-            """
+def test_a_drag_over_the_panel_does_not_orbit_and_p_hides_it(ctx):
+    """In-process on the headless backend: ImGui gets the same synthetic mouse events."""
+    import pygame
+
+    with HeadlessApp(ctx, size=(1280, 720), workers=StreamWorkers()) as driver:
+        app = driver.app
+        driver.frames_until(
+            lambda: app.camera is not None and "panel" in app.panel_state.item_rects
         )
-    )
+        before = app.camera
+        x0, y0, x1, y1 = app.panel_state.item_rects["panel"]
+        driver.drag((x0 + 40, y0 + 8, x1 - 10, y0 + 8), 0.1, 0.4)  # the title bar
+        assert app.camera == before
+        driver.press(pygame.K_p)
+        assert not app.show_panel
+        driver.drag((x0 + 40, y0 + 8, x1 - 10, y0 + 8), 0.1, 0.4)  # where the title bar was
+        assert app.camera != before
 
 
 @pytest.mark.slow
-def test_structural_edits_restart_and_bad_ones_are_refused():
-    ok(
-        drive(
-            """
-            from sandbox.app.panel import RestartEdit, LiveEdit
-            app = App(load_scenario(find_scenario("saddle")), (640, 360))
-            frames_until(lambda: app.playback.step > 5)
-            old, title = app.worker.process, app.scenario.title
-            app.apply(RestartEdit(("runs", 0, "optimizer"), "adam"))
-            assert app.scenario.runs[0].optimizer == "adam"
-            # issue 17: the old runs stay on screen while the new worker starts (the window
-            # went blank), and the title says what was edited
-            assert app.pending is not None and old.is_alive()
-            app.frame()
-            assert app.waiting is None and app.last_state.title == title
-            frames_until(lambda: app.pending is None)
-            assert not old.is_alive() and app.worker.process.is_alive()
-            frames_until(lambda: app.last_state.title == f"{title} (edited: optimizer = adam)")
-            app.apply(LiveEdit("GD", "lr", -1.0))  # refused by the file's own validation
-            assert app.message_is_error and "lr" in app.message
-            assert app.scenario.runs[0].lr == 0.05
-            from sandbox.app.panel import Command  # the scenario picker's action
-            canyon = find_scenario("canyon_momentum")
-            app.apply(Command("open", canyon))
-            assert app.source == canyon and app.scenario == load_scenario(canyon)
-            frames_until(lambda: getattr(app.last_state, "title", "") == app.scenario.title)
-            app.close()
-            print("ok")
-            """
-        )
-    )
+def test_structural_edits_restart_and_bad_ones_are_refused(ctx):
+    """In-process on the headless backend, with the real worker process."""
+    from sandbox.app.panel import Command, LiveEdit, RestartEdit
+
+    with HeadlessApp(ctx, size=(640, 360)) as driver:
+        app = driver.app
+        driver.frames_until(lambda: app.playback.step > 5)
+        old, title = app.worker.process, app.scenario.title
+        app.apply(RestartEdit(("runs", 0, "optimizer"), "adam"))
+        assert app.scenario.runs[0].optimizer == "adam"
+        # issue 17: the old runs stay on screen while the new worker starts (the window
+        # went blank), and the title says what was edited
+        assert app.pending is not None and old.is_alive()
+        app.frame()
+        assert app.waiting is None and app.last_state.title == title
+        assert app.backend.title == f"Loss Landscape Sandbox: {title} (edited: optimizer = adam)"
+        driver.frames_until(lambda: app.pending is None)
+        assert not old.is_alive() and app.worker.process.is_alive()
+        driver.frames_until(lambda: app.last_state.title == f"{title} (edited: optimizer = adam)")
+        app.apply(LiveEdit("GD", "lr", -1.0))  # refused by the file's own validation
+        assert app.message_is_error and "lr" in app.message
+        assert app.scenario.runs[0].lr == 0.05
+        canyon = find_scenario("canyon_momentum")
+        app.apply(Command("open", canyon))  # the scenario picker's action
+        assert app.source == canyon and app.scenario == load_scenario(canyon)
+        driver.frames_until(lambda: getattr(app.last_state, "title", "") == app.scenario.title)
 
 
 @pytest.mark.slow
@@ -274,35 +269,31 @@ def test_a_plotted_series_keeps_its_envelope_at_the_plot_width():
 
 
 @pytest.mark.slow
-def test_an_alert_is_drawn_over_the_panels_above_the_timeline(tmp_path):
-    """Issue 15: the failure and reload banners were drawn at the bottom, under the timeline."""
-    shots = [tmp_path / "panels.png", tmp_path / "bare.png"]
-    p = drive(
-        f"""
-        app = App(load_scenario(find_scenario("saddle")), (1280, 720))
-        frames_until(lambda: app.camera is not None and "plots" in app.panel_state.item_rects)
+def test_an_alert_is_drawn_over_the_panels_above_the_timeline(ctx):
+    """Issue 15: the failure and reload banners were drawn at the bottom, under the timeline.
+    In-process on the headless backend."""
+    import pygame
+
+    with HeadlessApp(ctx, size=(1280, 720), workers=StreamWorkers()) as driver:
+        app = driver.app
+        driver.frames_until(
+            lambda: app.camera is not None and "plots" in app.panel_state.item_rects
+        )
         app.playback.paused = True
         app.reload_error = "mine.toml:12: steps: must be at least 1: still showing the last good"
         for _ in range(3):
             app.frame()
         assert "last good" in app.last_state.alert
-        app.screenshot(Path({str(shots[0])!r}))
-        print(app.panel_state.item_rects["plots"])
-        press(pygame.K_p)  # panels hidden: the HUD's own banner at the bottom
+        frames = [app.renderer.read_rgb().astype(int)]
+        plots_top = app.panel_state.item_rects["plots"][1]
+        driver.press(pygame.K_p)  # panels hidden: the HUD's own banner at the bottom
         app.frame()
-        app.screenshot(Path({str(shots[1])!r}))
-        app.close()
-        print("ok")
-        """
-    )
-    ok(p)
-    plots_top = float(p.stdout.splitlines()[-2].strip("()").split(",")[1])
-    for shot, where in zip(shots, ("above the timeline", "at the bottom"), strict=True):
-        image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+        frames.append(app.renderer.read_rgb().astype(int))
+    for image, where in zip(frames, ("above the timeline", "at the bottom"), strict=True):
         banner = (image[..., 0] > 150) & (image[..., 1] < 45) & (image[..., 2] < 45)
         rows = np.flatnonzero(banner.sum(axis=1) > 200)  # wide runs of the banner's red
         assert rows.size > 20, f"no banner {where}"
-        if shot == shots[0]:
+        if image is frames[0]:
             assert rows.max() < plots_top, (rows.max(), plots_top)
         else:
             assert rows.min() > 600
@@ -329,6 +320,63 @@ def test_plot_axes_show_every_value_and_never_blow_noise_up():
     assert padded.lo < 0.0 and padded.hi > 7.5  # no curve along the frame
     lam = axis_range([np.array([3.0, 41.0]), np.array([40.0, 40.0])], log=True)
     assert (lam.lo, lam.hi) == (1.0, 100.0) and [t for _, t in lam.ticks] == ["1", "10", "100"]
+    zero = axis_range([np.zeros(3)], log=False)  # the distance at step 0: ±4e-13 was drawn
+    assert zero.lo < 0 < zero.hi and 1 <= zero.hi - zero.lo < 1.2
+
+
+def test_step_ticks_are_round_and_leave_the_axis_end_free():
+    """Side by side, "200" at the end of one plot and "0" at the start of the next read "2000"
+    (and "1.02k" was cut at the window's edge): ticks are round steps from 0, none in the last
+    15 % of the axis, and at least two."""
+    from sandbox.app.plots import step_label, step_ticks
+
+    assert [step_label(t) for t in step_ticks(200)] == ["0", "100"]
+    assert [step_label(t) for t in step_ticks(1024)] == ["0", "500"]
+    assert [step_label(t) for t in step_ticks(10_000)] == ["0", "5k"]
+    assert [step_label(t) for t in step_ticks(600)] == ["0", "200", "400"]
+    for last in (2, 7, 60, 150, 300, 1200, 3000, 123_456):
+        ticks = step_ticks(last)
+        assert ticks[0] == 0 and 2 <= len(ticks) <= 4 and ticks[-1] <= 0.85 * last
+
+
+def test_plot_axes_fit_the_runs_that_have_not_diverged():
+    """batchnorm_off: a run that blew up to 1e34 stretched the loss axis over 1e22 … 1e34 and
+    the run that trains (0.34) was below it. The axes fit the runs alive at the shown step (a
+    diverged run leaves the plot at its top); when every run has diverged, they fit all."""
+    from sandbox.app.model import COLUMNS, RunHistory
+    from sandbox.app.plots import TimelineView, _values, fitted_runs
+    from sandbox.trace.records import Step
+
+    def history(losses, diverges_at=None):
+        h = RunHistory()
+        for k, loss in enumerate(losses):
+            h.add(Step(k, loss, 0.0, 0.0, 1.0, 0.1, diverged=k == diverges_at))
+        return h
+
+    trains = history([3.0, 1.0, 0.5, 0.34])
+    blows_up = history([3.0, 1e6, 1e34], diverges_at=2)
+    hidden = history([2.0, 1.0])
+
+    def view(step, *histories, hidden=frozenset()):
+        n = len(histories)
+        return TimelineView(
+            ["a", "b", "c"][:n],
+            [(1, 0, 0)] * n,
+            list(histories),
+            hidden,
+            step,
+            3,
+            3,
+            True,
+            1,
+            False,
+        )
+
+    assert fitted_runs(view(3, trains, blows_up, hidden, hidden={2})) == [0]
+    loss = COLUMNS.index("loss")
+    assert max(v.max() for v in _values(view(3, trains, blows_up), [loss])) == 3.0
+    assert fitted_runs(view(1, trains, blows_up)) == [0, 1]  # not diverged yet at step 1
+    assert fitted_runs(view(3, blows_up)) == [0]  # every run diverged: fit them all
 
 
 @pytest.mark.slow
@@ -407,31 +455,29 @@ def test_no_panel_covers_a_ball_and_p_reframes(name):
 
 
 @pytest.mark.slow
-def test_the_help_overlay_is_drawn_over_the_panels_and_lists_every_key():
+def test_the_help_overlay_is_drawn_over_the_panels_and_lists_every_key(ctx):
     """Issue 17: the help overlay was drawn under the panels (cut) and lacked g. It is drawn
-    last, over the control panel and the timeline, from the one key table."""
-    ok(
-        drive(
-            """
-            from sandbox.app.keys import KEYS, help_rows
+    last, over the control panel and the timeline, from the one key table. In-process on the
+    headless backend."""
+    import pygame
 
-            app = App(load_scenario(find_scenario("saddle")), (1280, 720))
-            frames_until(lambda: app.camera is not None and "plots" in app.panel_state.item_rects)
-            app.playback.paused = True
-            app.frame()
-            plain = app.renderer.read_rgb().astype(int)
-            press(pygame.K_h)
-            assert app.last_state.help == help_rows()
-            assert ("g", "grid lines on the surface") in help_rows()
-            shown = app.renderer.read_rgb().astype(int)
-            x0, y0, x1, y1 = (int(v) for v in app.panel_state.item_rects["plots"])
-            covered = np.abs(shown - plain)[y0:y1, 500:780].mean()
-            assert covered > 10, covered  # the help panel over the timeline, not under it
-            app.close()
-            print("ok")
-            """
+    from sandbox.app.keys import help_rows
+
+    with HeadlessApp(ctx, size=(1280, 720), workers=StreamWorkers()) as driver:
+        app = driver.app
+        driver.frames_until(
+            lambda: app.camera is not None and "plots" in app.panel_state.item_rects
         )
-    )
+        app.playback.paused = True
+        app.frame()
+        plain = app.renderer.read_rgb().astype(int)
+        driver.press(pygame.K_h)
+        assert app.last_state.help == help_rows()
+        assert ("g", "grid lines on the surface") in help_rows()
+        shown = app.renderer.read_rgb().astype(int)
+        x0, y0, x1, y1 = (int(v) for v in app.panel_state.item_rects["plots"])
+        covered = np.abs(shown - plain)[y0:y1, 500:780].mean()
+        assert covered > 10, covered  # the help panel over the timeline, not under it
 
 
 def test_shift_drag_moves_a_log_slider_ten_times_finer():

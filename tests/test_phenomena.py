@@ -33,12 +33,12 @@ def test_learning_rate_vs_curvature():
         ratios = np.abs(x[1:] / x[:-1])
         np.testing.assert_allclose(ratios, abs(1 - run.lr * curvature), atol=1e-6)
     summary = {r["name"]: r for r in result.summary["runs"]}
-    assert not summary["eta*lambda = 1.9"]["diverged"]
-    assert summary["eta*lambda = 1.9"]["final_loss"] < 1e-12
-    assert summary["eta*lambda = 2.1"]["diverged"]
-    assert summary["eta*lambda = 2.1"]["diverged_at"] < scenario.steps
+    assert not summary["ηλ = 1.9"]["diverged"]
+    assert summary["ηλ = 1.9"]["final_loss"] < 1e-12
+    assert summary["ηλ = 2.1"]["diverged"]
+    assert summary["ηλ = 2.1"]["diverged_at"] < scenario.steps
     # 1 < ηλ < 2 flips the sign of x every step.
-    assert np.all(np.diff(np.sign(result.runs["eta*lambda = 1.5"].x[:20])) != 0)
+    assert np.all(np.diff(np.sign(result.runs["ηλ = 1.5"].x[:20])) != 0)
 
     # Each caption at its own step (read from the timeline).
     start, settle, blows_up = (event.at for event in scenario.timeline)
@@ -47,16 +47,16 @@ def test_learning_rate_vs_curvature():
     assert start == 0 and curvature == 2 and len({run.start for run in scenario.runs}) == 1
     products = [round(run.lr * curvature, 2) for run in scenario.runs]
     assert products == [0.5, 1.5, 1.9, 2.1]
-    assert np.all(result.runs["eta*lambda = 0.5"].x > 0)  # glides: never crosses
+    assert np.all(result.runs["ηλ = 0.5"].x > 0)  # glides: never crosses
     # "ηλ = 1.5 and 1.9 jump across the valley every step, and still settle." (x flips sign at
     # every step up to the caption, and |x| shrinks)
-    for name in ("eta*lambda = 1.5", "eta*lambda = 1.9"):
+    for name in ("ηλ = 1.5", "ηλ = 1.9"):
         x = result.runs[name].x[: settle + 1]
         assert np.all(x[1:] * x[:-1] < 0) and np.all(np.diff(np.abs(x)) < 0)
         assert result.runs[name].loss[-1] < 1e-12
     # "ηλ = 2.1: each jump lands higher than the last. It diverges." (loss 1218 here; the run
     # stops at step 138)
-    wild = result.runs["eta*lambda = 2.1"]
+    wild = result.runs["ηλ = 2.1"]
     assert np.all(wild.x[1:] * wild.x[:-1] < 0) and np.all(np.diff(wild.loss) > 0)
     assert wild.loss[blows_up] > 100 * wild.loss[0]
 
@@ -125,7 +125,7 @@ def test_canyon_gd_zigzags_and_momentum_wins():
     assert round(2 * (1 + nesterov.momentum) / (1 + 2 * nesterov.momentum), 1) == 1.4
 
     # Each caption at its own step (read from the timeline).
-    start, zigzag, bottom = (event.at for event in result.scenario.timeline)
+    start, zigzag, bottom, end = (event.at for event in result.scenario.timeline)
     # "A canyon 100 times steeper across than along." (curvatures κ and 1)
     assert kappa == 100 and start == 0
     # "GD's big step across the canyon flips y's sign every step: the zigzag. The tuned heavy
@@ -147,6 +147,11 @@ def test_canyon_gd_zigzags_and_momentum_wins():
     assert distance(plain, bottom) > 0.1 and abs(plain.y[bottom]) < 1e-6
     assert round(plain.loss[bottom], 3) == 0.006
     says(result.scenario, bottom, "below 10⁻⁸", "(loss 0.006)")
+    # "GD is at the bottom too now (loss 2.0·10⁻¹⁰): it got below 10⁻⁸ at step 499, the heavy
+    # ball at step 77." (the step-150 caption stayed up to the end and said GD was at 0.006)
+    assert end == result.scenario.steps and f"{plain.loss[end]:.1e}" == "2.0e-10"
+    assert (steps_to(plain.loss, 1e-8), steps_to(heavy_ball.loss, 1e-8)) == (499, 77)
+    says(result.scenario, end, "2.0·10⁻¹⁰", "step 499", "step 77")
 
 
 @pytest.mark.slow
@@ -196,7 +201,7 @@ def test_preconditioning():
     gd_rotated = steps_to(runs["GD"].loss)
     assert steps_to(runs["GD, diagonal preconditioner"].loss) > gd_rotated / 10
     assert steps_to(runs["Newton"].loss) == 1
-    assert steps_to(runs["GD, fixed P = H^-1"].loss) <= gd_rotated / 10
+    assert steps_to(runs["GD, fixed P = H⁻¹"].loss) <= gd_rotated / 10
     assert load_scenario(find_scenario("preconditioning_rotated")).landscape.params["angle"] == 30
     start, one, five = (event.at for event in rotated.scenario.timeline)
     assert start == 0 and len({run.start for run in rotated.scenario.runs}) == 1
@@ -205,7 +210,7 @@ def test_preconditioning():
     # "Newton lands on the minimum in one step. The fixed P = H⁻¹ (step size 0.9) has covered
     # 90 % of the way. The diagonal preconditioner's loss has only fallen from 104 to 63."
     assert runs["Newton"].loss[one] < 1e-12 and one == 1  # measured 4e-29
-    fixed = runs["GD, fixed P = H^-1"]
+    fixed = runs["GD, fixed P = H⁻¹"]
     # P is H⁻¹ rounded to 8 digits: 0.1 to 3e-6 (measured).
     assert distance(fixed, one) == pytest.approx(0.1 * distance(fixed, 0), rel=1e-5)
     diag = runs["GD, diagonal preconditioner"].loss

@@ -4,11 +4,12 @@ synthetic clocks (no sleeping)."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from offscreen import python
+from app_doubles import HeadlessApp
 
 from sandbox.app.recording import FrameResampler, Recording, minutes
 from sandbox.render.numbers import human
@@ -202,82 +203,58 @@ def test_the_legend_keeps_its_width_while_the_losses_change(ctx):
 # --- the app's s and v keys ------------------------------------------------------------------
 
 
-KEYS = """
-import os, time
-import numpy as np
-import pygame
-import imageio_ffmpeg
-from sandbox.app.window import App
-from sandbox.resources import find_scenario
-from sandbox.scenario.load import load_scenario
+def test_s_and_v_save_with_a_notice_and_record_at_the_speed_shown(ctx, tmp_path, monkeypatch):
+    """The app in-process on the headless backend: `s` saves a PNG and says where; `v` records
+    a video as long as the recording lasted, paused part included; a folder that cannot be
+    written gives an error notice, and the app goes on. The notices are on the screen (what
+    the window shows), not in the frame."""
+    import imageio_ffmpeg
+    import pygame
 
-def press(key):
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
-    app.frame()
-
-
-def screen():
-    raw = app.ctx.screen.read(components=3, alignment=1)
-    app.ctx.error  # moderngl's read of the window's framebuffer sets a GL error flag: cleared
-    return np.frombuffer(raw, np.uint8).reshape(270, 480, 3)[::-1].astype(int)
-
-
-def frames_for(seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if not app.frame():
-            time.sleep(0.01)  # as run_app paces an idle loop
-
-
-os.chdir(FOLDER)
-app = App(load_scenario(find_scenario("saddle")), (480, 270))
-app.show_panel = False  # lecture mode's view: only the notices tell what happened
-while app.playback.step < 5:
-    app.frame()
-press(pygame.K_SPACE)
-press(pygame.K_s)
-shot = os.path.join(FOLDER, f"sandbox-step{app.playback.step:06d}.png")
-assert os.path.exists(shot) and app.toast.text == f"saved {shot}", app.toast
-corner = (slice(200, 270), slice(0, 240))  # the notices' corner, bottom left
-shown, frame = screen(), app.renderer.read_rgb().astype(int)
-assert np.abs(shown[corner] - frame[corner]).max() > 100  # on the screen, not in the frame
-
-t0 = time.monotonic()
-press(pygame.K_v)
-t1 = time.monotonic()
-assert app.recorder is not None and app.toast.text == "recording… (v to stop)"
-frames_for(1.0)  # paused: nothing new to draw, yet the recording goes on
-press(pygame.K_SPACE)
-frames_for(1.0)
-t2 = time.monotonic()
-press(pygame.K_v)
-t3 = time.monotonic()
-assert app.recorder is None and app.toast.text.startswith("saved recording "), app.toast
-video = app.toast.text.removeprefix("saved recording ").rsplit(",", 1)[0]
-count, seconds = imageio_ffmpeg.count_frames_and_secs(video)
-# it lasts from one key press to the other, each somewhere within its frame
-assert t2 - t1 - 1 / 30 <= seconds <= t3 - t0 + 1 / 30, (seconds, t0, t1, t2, t3)
-assert app.toast.text.endswith(f"{seconds:.1f} s")
-
-os.chdir(READ_ONLY)
-press(pygame.K_s)
-assert app.toast.error and app.toast.text.startswith("could not save"), app.toast
-press(pygame.K_v)
-assert app.recorder is None and app.toast.error and "cannot record" in app.toast.text
-assert app.running
-app.close()
-print("ok")
-"""
-
-
-@pytest.mark.slow
-def test_s_and_v_save_with_a_notice_and_record_at_the_speed_shown(tmp_path):
-    """The app offscreen: `s` saves a PNG and says where; `v` records a video as long as the
-    recording lasted, paused part included; a folder that cannot be written gives an error
-    notice, and the app goes on."""
     read_only = tmp_path / "read-only"
     read_only.mkdir(mode=0o555)
     if os.access(read_only, os.W_OK):  # root writes anywhere: /proc takes no new files
         read_only = "/proc"
-    p = python(f"FOLDER, READ_ONLY = {str(tmp_path)!r}, {str(read_only)!r}" + KEYS)
-    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
+    monkeypatch.chdir(tmp_path)
+    with HeadlessApp(ctx) as driver:
+        app = driver.app
+        app.show_panel = False  # lecture mode's view: only the notices tell what happened
+
+        def frames_for(seconds):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                if not app.frame():
+                    time.sleep(0.01)  # as run_app paces an idle loop
+
+        driver.frames_until(lambda: app.playback.step >= 5)
+        driver.press(pygame.K_SPACE)
+        driver.press(pygame.K_s)
+        shot = tmp_path / f"sandbox-step{app.playback.step:06d}.png"
+        assert shot.exists() and app.toast.text == f"saved {shot}", app.toast
+        corner = (slice(200, 270), slice(0, 240))  # the notices' corner, bottom left
+        shown, frame = app.backend.read_screen().astype(int), app.renderer.read_rgb().astype(int)
+        assert np.abs(shown[corner] - frame[corner]).max() > 100  # on the screen, not the frame
+
+        t0 = time.monotonic()
+        driver.press(pygame.K_v)
+        t1 = time.monotonic()
+        assert app.recorder is not None and app.toast.text == "recording… (v to stop)"
+        frames_for(1.0)  # paused: nothing new to draw, yet the recording goes on
+        driver.press(pygame.K_SPACE)
+        frames_for(1.0)
+        t2 = time.monotonic()
+        driver.press(pygame.K_v)
+        t3 = time.monotonic()
+        assert app.recorder is None and app.toast.text.startswith("saved recording "), app.toast
+        video = app.toast.text.removeprefix("saved recording ").rsplit(",", 1)[0]
+        count, seconds = imageio_ffmpeg.count_frames_and_secs(video)
+        # it lasts from one key press to the other, each somewhere within its frame
+        assert t2 - t1 - 1 / 30 <= seconds <= t3 - t0 + 1 / 30, (seconds, t0, t1, t2, t3)
+        assert app.toast.text.endswith(f"{seconds:.1f} s")
+
+        os.chdir(read_only)
+        driver.press(pygame.K_s)
+        assert app.toast.error and app.toast.text.startswith("could not save"), app.toast
+        driver.press(pygame.K_v)
+        assert app.recorder is None and app.toast.error and "cannot record" in app.toast.text
+        assert app.running

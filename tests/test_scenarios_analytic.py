@@ -340,7 +340,7 @@ def test_sharp_vs_flat_bundled_runs():
     assert where["GD, start left"] == "S" and where["GD, start right"] == "F"
     assert where["Large step + noise, start left"] == "F"
     # Each caption at its own step (read from the timeline).
-    _, settled_left, rattles, shaken_out, settled_right, noise_off = (
+    _, settled_left, rattles, shaken_out, settled_right, noise_off, end = (
         event.at for event in result.scenario.timeline
     )
     ((saddle_x, _),) = critical(result.scenario, "saddle")
@@ -357,9 +357,19 @@ def test_sharp_vs_flat_bundled_runs():
     assert np.all(noisy.x[shaken_out:] > saddle_x)
     # "Small-step GD from the right has reached the bottom of the bowl" (within 1e-3 from 177).
     assert math.hypot(right.x[settled_right] - FLAT[0], right.y[settled_right]) < 1e-3
-    # "Noise off: ... The noisy one settles in the wide bowl." (noise on until then)
+    # "Noise off: the noisy run, now in the wide bowl, can settle there. The large step still
+    # rattles in the pit." (noise on until then: 0.68 from the bottom; the rattler in the pit,
+    # loss 0.53; "every run can settle now" was false for it)
+    assert noisy.x[noise_off] > saddle_x
     assert math.hypot(noisy.x[noise_off] - FLAT[0], noisy.y[noise_off]) > 1e-2  # 0.68
-    assert math.hypot(noisy.x[-1] - FLAT[0], noisy.y[-1] - FLAT[1]) < 1e-3
+    assert rattler.x[noise_off] < saddle_x and rattler.loss[noise_off] > 0.1
+    # "The once-noisy run has settled at the bottom of the wide bowl (loss 2·10⁻¹⁰). The large
+    # step never settles in the pit: loss 0.19, still rattling."
+    assert end == result.scenario.steps
+    assert math.hypot(noisy.x[end] - FLAT[0], noisy.y[end] - FLAT[1]) < 1e-3
+    assert f"{noisy.loss[end]:.0e}" == "2e-10" and round(rattler.loss[end], 2) == 0.19
+    assert rattler.loss[noise_off:].min() > 0.01
+    says(result.scenario, end, "2·10⁻¹⁰", "loss 0.19")
 
 
 def sharp_flat_sweep(lr: float, noise: float, starts, seeds) -> dict[int, str]:
@@ -539,7 +549,7 @@ def test_two_weight_net_valley_saddle_and_balancedness():
     says(scenario, on_valley, "4.2")
     # "On the line w₁ = −w₂ the gradient points at the saddle; the run just off it follows."
     # Both are within 0.1 of the origin here (0.06 and 0.09, the closest the second comes).
-    on, off = result.runs["On the line w1 = -w2"], result.runs["Just off that line"]
+    on, off = result.runs["On the line w₁ = −w₂"], result.runs["Just off that line"]
     radius = np.hypot(off.x, off.y)
     assert math.hypot(on.x[into_saddle], on.y[into_saddle]) < 0.1
     assert radius[into_saddle] < 0.1 and abs(int(np.argmin(radius)) - into_saddle) <= 2

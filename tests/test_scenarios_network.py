@@ -158,7 +158,7 @@ def test_vanishing_gradients_and_skip_connections():
     says(plain.scenario, same_answer, "0.69", "about 50/50")
 
     # The residual file's captions at their steps.
-    start, comparable, below = (event.at for event in residual.scenario.timeline)
+    start, comparable, below, end = (event.at for event in residual.scenario.timeline)
     # "The same 30 layers, now with skip connections. The outputs start large: loss 13." (13.3;
     # the description: "each layer adds about 0.5 to the running sum": the last hidden layer's
     # activations have RMS 14.4 after 28 residual layers)
@@ -185,6 +185,13 @@ def test_vanishing_gradients_and_skip_connections():
     labels = make_problem(residual.scenario).data.y
     assert int(((outputs > 0.5) == (labels > 0.5)).sum()) == len(labels) == 128
     says(residual.scenario, below, "0.69", "0.29", "all 128")
+    # "Momentum is down to loss 0.0035. GD has crept on to 0.27: slower, but it trains." (the
+    # step-150 caption stayed to the end and said GD was at 0.29; it is 0.265 there)
+    assert end == residual.scenario.steps
+    assert f"{residual.runs['Momentum'].loss[end]:.2g}" == "0.0035"
+    assert round(residual.runs["GD"].loss[end], 2) == 0.27
+    assert residual.runs["GD"].loss[end] < residual.runs["GD"].loss[below]  # 0.265 < 0.294
+    says(residual.scenario, end, "0.0035", "0.27")
 
 
 # 10. Skip connections smooth the landscape ---------------------------------------------------

@@ -20,7 +20,7 @@ from sandbox.landscape import sampling
 from sandbox.landscape.problem import AnalyticProblem
 from sandbox.render import Renderer, trail_geometry
 from sandbox.render.camera import OrbitCamera, look_at, orthographic
-from sandbox.render.renderer import default_camera
+from sandbox.render.opening_view import default_camera
 from sandbox.render.scene import SceneState, Trail
 from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.world import (

@@ -122,7 +122,7 @@ def test_tables_are_created_and_runs_selected():
 title = "t"
 scenario = "learning_rate"
 [sweep]
-runs = ["eta*lambda = 1.5"]
+runs = ["ηλ = 1.5"]
 metrics = ["final_loss"]
 [sweep.set]
 "landscape.params.angle" = 30.0
@@ -132,7 +132,7 @@ metrics = ["final_loss"]
 """)
     assert [v.values["landscape.params.l1"] for v in sweep.variants] == [1.0, 1.5, 2.0]
     data = sweep.tasks[0].scenario
-    assert [run["name"] for run in data["runs"]] == ["eta*lambda = 1.5"]
+    assert [run["name"] for run in data["runs"]] == ["ηλ = 1.5"]
     assert data["runs"][0]["schedule"] == {"kind": "cosine"}
     assert data["landscape"]["params"] == {"l1": 1.0, "l2": 0.5, "angle": 30.0}
 

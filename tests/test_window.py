@@ -1,20 +1,29 @@
-"""The real window, offscreen (SDL_VIDEODRIVER=offscreen: EGL, no X server), in subprocesses.
+"""The app: in-process on the headless backend (EGL framebuffer, the session's GL context), and
+the real pygame window offscreen (SDL_VIDEODRIVER=offscreen: EGL, no X server) in subprocesses.
 
-Each test runs in its own process because a process gets one OpenGL context through pygame, and
-the renderer tests in this session already hold a headless one.
+A window test runs in its own process because a process gets one OpenGL context through pygame,
+and the renderer tests in this session already hold a headless one. Each behaviour that needs the
+real window (its event queue, its scripted runs) keeps a window test; the rest run headless.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pygame
 import pytest
+from app_doubles import HeadlessApp, StreamWorkers
 from offscreen import python, sandbox
 from PIL import Image
+
+from sandbox.resources import find_scenario
+from sandbox.scenario.load import load_scenario
 
 
 @pytest.mark.slow
@@ -73,36 +82,30 @@ def press(key):
 """
 
 
-@pytest.mark.slow
-def test_keys_drive_playback_and_restart():
-    p = python(
-        DRIVER
-        + """
-frames_until(lambda: app.playback.step > 5)
-speed = app.playback.speed
-press(pygame.K_SPACE)
-paused_at = app.playback.step
-for _ in range(5):
-    app.frame()
-assert app.playback.paused and app.playback.step == paused_at
-press(pygame.K_PERIOD)
-assert app.playback.step == paused_at + 1
-press(pygame.K_EQUALS)
-assert app.playback.speed == 2 * speed
-press(pygame.K_h)
-assert app.last_state.help
-old = app.worker.process
-press(pygame.K_r)
-assert app.playback.step == 0 and not old.is_alive() and app.worker.process.is_alive()
-press(pygame.K_ESCAPE)
-assert not app.running
-worker = app.worker.process
-app.close()
-assert not worker.is_alive()
-print("ok")
-"""
-    )
-    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
+def test_keys_drive_playback_and_restart(ctx):
+    """In-process on the headless backend: the same key events the window gets."""
+    with HeadlessApp(ctx) as driver:
+        app = driver.app
+        driver.frames_until(lambda: app.playback.step > 5)
+        speed = app.playback.speed
+        driver.press(pygame.K_SPACE)
+        paused_at = app.playback.step
+        for _ in range(5):
+            app.frame()
+        assert app.playback.paused and app.playback.step == paused_at
+        driver.press(pygame.K_PERIOD)
+        assert app.playback.step == paused_at + 1
+        driver.press(pygame.K_EQUALS)
+        assert app.playback.speed == 2 * speed
+        driver.press(pygame.K_h)
+        assert app.last_state.help
+        old = app.worker.process
+        driver.press(pygame.K_r)
+        assert app.playback.step == 0 and not old.is_alive() and app.worker.process.is_alive()
+        driver.press(pygame.K_ESCAPE)
+        assert not app.running
+        worker = app.worker.process
+    assert not worker.is_alive()
 
 
 @pytest.mark.slow
@@ -124,47 +127,40 @@ print("ok")
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
 
 
-@pytest.mark.slow
-def test_mouse_orbits_pans_with_the_cursor_and_wheel_up_zooms_in():
+def test_mouse_orbits_pans_with_the_cursor_and_wheel_up_zooms_in(ctx):
     """Issue 17: right-drag panned the wrong way and wheel-up zoomed out. Now the point at the
     view's centre follows a right-drag pixel for pixel, and wheel-up comes closer (and the
-    other way with "natural" scrolling, which flips the wheel's y)."""
-    p = python(
-        DRIVER
-        + """
-import numpy as np
-frames_until(lambda: app.camera is not None)
-app.show_panel = False  # the panels take the mouse over them (tests/test_panel.py)
-before = app.camera
-for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(100, 100)),
-              pygame.event.Event(pygame.MOUSEMOTION, pos=(160, 120), rel=(60, 20)),
-              pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(160, 120))):
-    app.handle(event)
-assert app.camera != before
-width, height = app.window_size
+    other way with "natural" scrolling, which flips the wheel's y). In-process, headless."""
+    Event = pygame.event.Event
+    with HeadlessApp(ctx, workers=StreamWorkers()) as driver:  # no process needed
+        app = driver.app
+        driver.frames_until(lambda: app.camera is not None)
+        app.show_panel = False  # the panels take the mouse over them (tests/test_panel.py)
+        before = app.camera
+        for event in (Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(100, 100)),
+                      Event(pygame.MOUSEMOTION, pos=(160, 120), rel=(60, 20)),
+                      Event(pygame.MOUSEBUTTONUP, button=1, pos=(160, 120))):  # fmt: skip
+            app.handle(event)
+        assert app.camera != before
+        width, height = app.window_size
 
-def pixel(camera, point):
-    x, y = camera._ndc(np.array([point]), width / height)[0]
-    return np.array([(x + 1) / 2 * width, (1 - y) / 2 * height])
+        def pixel(camera, point):
+            x, y = camera._ndc(np.array([point]), width / height)[0]
+            return np.array([(x + 1) / 2 * width, (1 - y) / 2 * height])
 
-start = app.camera
-centre = np.asarray(start.target)
-for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=3, pos=(200, 100)),
-              pygame.event.Event(pygame.MOUSEMOTION, pos=(230, 90), rel=(30, -10)),
-              pygame.event.Event(pygame.MOUSEBUTTONUP, button=3, pos=(230, 90))):
-    app.handle(event)
-moved = pixel(app.camera, centre) - pixel(start, centre)
-assert np.allclose(moved, [30, -10], atol=1.5), moved
-near = app.camera
-app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=False))
-assert app.camera.distance < near.distance
-app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=True))
-assert abs(app.camera.distance - near.distance) < 1e-9 * near.distance
-app.close()
-print("ok")
-"""
-    )
-    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
+        start = app.camera
+        centre = np.asarray(start.target)
+        for event in (Event(pygame.MOUSEBUTTONDOWN, button=3, pos=(200, 100)),
+                      Event(pygame.MOUSEMOTION, pos=(230, 90), rel=(30, -10)),
+                      Event(pygame.MOUSEBUTTONUP, button=3, pos=(230, 90))):  # fmt: skip
+            app.handle(event)
+        moved = pixel(app.camera, centre) - pixel(start, centre)
+        assert np.allclose(moved, [30, -10], atol=1.5), moved
+        near = app.camera
+        app.handle(Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=False))
+        assert app.camera.distance < near.distance
+        app.handle(Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=True))
+        assert abs(app.camera.distance - near.distance) < 1e-9 * near.distance
 
 
 SOAK = """
@@ -223,31 +219,23 @@ def test_the_app_does_not_grow_while_it_plays_a_long_scenario():
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stdout + p.stderr[-2000:]
 
 
-@pytest.mark.slow
-def test_a_scenario_switch_shows_the_next_title_at_once():
+def test_a_scenario_switch_shows_the_next_title_at_once(ctx):
     """Issue 17: switching scenarios showed a blank window until the new surface came. The
     first frame after the switch shows the new title and what is happening, and a worker that
-    dies before its first surface says so in that frame."""
-    p = python(
-        DRIVER
-        + """
-import numpy as np
-from pathlib import Path
-frames_until(lambda: app.last_state is not None)
-app.open(Path(find_scenario("rosenbrock")))
-app.frame()
-title = load_scenario(find_scenario("rosenbrock")).title
-assert app.waiting == (title, "computing the landscape…"), app.waiting
-rgb = app.renderer.read_rgb().astype(int)
-assert rgb.std() > 5  # a panel with text on the backdrop, not a blank frame
-os.kill(app.worker.process.pid, signal.SIGKILL)
-frames_until(lambda: app.waiting and "stopped unexpectedly" in app.waiting[1])
-assert "press r to restart" in app.waiting[1]
-app.close()
-print("ok")
-"""
-    )
-    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-2000:]
+    dies before its first surface says so in that frame. In-process, headless."""
+    with HeadlessApp(ctx) as driver:
+        app = driver.app
+        driver.frames_until(lambda: app.last_state is not None)
+        app.open(Path(find_scenario("rosenbrock")))
+        app.frame()
+        title = load_scenario(find_scenario("rosenbrock")).title
+        assert app.waiting == (title, "computing the landscape…"), app.waiting
+        assert app.backend.title == f"Loss Landscape Sandbox: {title}"
+        rgb = app.renderer.read_rgb().astype(int)
+        assert rgb.std() > 5  # a panel with text on the backdrop, not a blank frame
+        os.kill(app.worker.process.pid, signal.SIGKILL)
+        driver.frames_until(lambda: app.waiting and "stopped unexpectedly" in app.waiting[1])
+        assert "press r to restart" in app.waiting[1]
 
 
 @pytest.mark.slow
@@ -257,7 +245,7 @@ def test_a_scripted_run_whose_worker_dies_exits_1_and_says_why():
     p = python(
         """
         import os, signal, sys
-        from sandbox.app import window
+        from sandbox.app import controller, window
         from sandbox.app.worker import BackgroundWorker
         from sandbox.resources import find_scenario
         from sandbox.scenario.load import load_scenario
@@ -268,7 +256,7 @@ def test_a_scripted_run_whose_worker_dies_exits_1_and_says_why():
                 os.kill(self.process.pid, signal.SIGKILL)
                 return self
 
-        window.BackgroundWorker = Dying
+        controller.BackgroundWorker = Dying
         scenario = load_scenario(find_scenario("saddle"))
         sys.exit(window.run_app(scenario, size=(320, 180), frames=5))
         """

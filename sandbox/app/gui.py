@@ -19,7 +19,7 @@ LECTURE_FONT_SCALE = 1.15  # as the HUD (theme.LECTURE.type_scale)
 class Gui:
     """An ImGui + ImPlot context bound to one moderngl context and one pygame window."""
 
-    def __init__(self, ctx, size: tuple[int, int], *, light: bool = False):
+    def __init__(self, ctx, size: tuple[int, int], *, light: bool = False, mods=None):
         import pygame
         from imgui_bundle import imgui, implot
 
@@ -44,6 +44,7 @@ class Gui:
         self.size = size
         self._last_time: float | None = None
         self._keys = _key_map(pygame, imgui)
+        self._mods = mods or pygame.key.get_mods  # the modifier keys held (the backend knows)
         self.set_theme(light)
         self.resize(size)
 
@@ -108,7 +109,7 @@ class Gui:
             io.add_mouse_wheel_event(event.x, event.y)
         elif event.type in (pg.KEYDOWN, pg.KEYUP):
             down = event.type == pg.KEYDOWN
-            mods = pg.key.get_mods()
+            mods = self._mods()
             io.add_key_event(self.imgui.Key.mod_ctrl, bool(mods & pg.KMOD_CTRL))
             io.add_key_event(self.imgui.Key.mod_shift, bool(mods & pg.KMOD_SHIFT))
             if event.key in self._keys:

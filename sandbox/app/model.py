@@ -90,6 +90,10 @@ class RunHistory:
         """How many per-layer gradient-norm columns the history has."""
         return 0 if self.data is None else self.data.shape[1] - len(COLUMNS)
 
+    def diverged_by(self, step: int) -> bool:
+        """Whether the run has diverged (and so ended) at or before `step`."""
+        return bool(self.last and self.last.diverged and self.last.step <= step)
+
     def rows(self, step: int | None = None) -> np.ndarray:
         """The recorded rows up to and including `step` (all of them for None)."""
         if self.data is None:
@@ -215,7 +219,7 @@ class ViewModel:
                 continue
             xy, loss = self.histories[i].upto(step)
             last = self.histories[i].last
-            diverged = bool(last and last.diverged and last.step <= step)
+            diverged = self.histories[i].diverged_by(step)
             shown = self.histories[i].rows(step)  # the lr in force at the shown step
             lr = shown[-1, COLUMNS.index("lr")] if len(shown) else last.lr if last else 0.0
             label = f"loss {human(loss[-1])}  lr {human(lr)}" if len(loss) and last else "starting…"

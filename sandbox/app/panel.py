@@ -86,6 +86,9 @@ class PanelView:
     notes: tuple[str, ...] = ()  # lines under the runs (e.g. what a drop line is)
 
 
+FOLD_RUNS_FROM = 4  # runs from which the run sections open folded
+
+
 def readable(color: tuple[float, float, float], light: bool) -> tuple[float, float, float]:
     """A run's colour for text and plot lines: on the light theme a near-white run (white is
     one of the default run colours) is drawn dark grey instead, or it would vanish."""
@@ -163,7 +166,12 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
     imgui.push_id(f"run{i}")
     try:
         imgui.push_style_color(imgui.Col_.text, color)
-        open_ = imgui.collapsing_header(run.name, imgui.TreeNodeFlags_.default_open)
+        # four runs or more open folded: each one's numbers stay above the fold (a fourth
+        # run's loss, which captions quote, was below it behind three runs' sliders)
+        folded = len(view.scenario.runs) > FOLD_RUNS_FROM - 1
+        open_ = imgui.collapsing_header(
+            run.name, 0 if folded else imgui.TreeNodeFlags_.default_open
+        )
         imgui.pop_style_color()
         if view.details.get(run.name):  # the legend's numbers, shown even when folded
             imgui.text_wrapped(view.details[run.name])

@@ -94,7 +94,8 @@ def axis_range(series: list[np.ndarray], log: bool, decades: int = LOG_DECADES) 
         stride = math.ceil((top - bottom + 1) / MAX_LOG_TICKS)
         ticks = tuple((10.0**k, format_decade(k)) for k in range(top, bottom - 1, -stride))
         return AxisRange(10.0**bottom, 10.0**top, ticks[::-1])
-    span = max(hi - lo, MIN_RELATIVE_SPAN * max(abs(lo), abs(hi)), 1e-12)
+    # all zero (the distance at step 0): a unit axis, not ±4e-13 around nothing
+    span = max(hi - lo, MIN_RELATIVE_SPAN * max(abs(lo), abs(hi))) or 1.0
     middle = (lo + hi) / 2
     lo, hi = min(lo, middle - span / 2), max(hi, middle + span / 2)
     pad = 0.05 * (hi - lo)
@@ -134,10 +135,15 @@ def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
         if imgui.button("+"):
             actions.append(Command("faster"))
         imgui.same_line()
+        # the step beside the slider, not inside it: its handle covered the digits; in a
+        # narrow column (lecture mode) both go on a line of their own
+        label = f"step {view.step} of {view.steps}"
+        if imgui.get_content_region_avail().x < imgui.calc_text_size(label).x + 160 * ui:
+            imgui.new_line()
+        imgui.text(label)
+        imgui.same_line()
         imgui.set_next_item_width(-1)
-        changed, step = imgui.slider_int(
-            "##scrub", view.step, 0, max(view.available, 0), f"step %d of {view.steps}"
-        )
+        changed, step = imgui.slider_int("##scrub", view.step, 0, max(view.available, 0), "")
         if changed:
             actions.append(Command("scrub", step))
         low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
@@ -162,6 +168,8 @@ def _plots(gui, view: TimelineView, actions: list[Action]) -> None:
     names = [name for name in declared if name != "sharpness" or view.measured]
     wide = size.x > 2.2 * size.y  # a wide bar: one row of plots, else two rows
     rows = 1 if wide or len(names) < 2 else 2
+    if size.y > size.x and len(names) <= 3:  # a column (lecture mode): one plot a row, so
+        rows = len(names)  # each title has the column's width (a 2 x 2 grid clipped them)
     if not names or not implot.begin_subplots("##plots", rows, -(-len(names) // rows), size):
         return
     try:
@@ -188,7 +196,7 @@ def _begin(
     implot.setup_axes("", "", 0, implot.AxisFlags_.auto_fit if y_range is None else 0)
     last = max(view.steps, 1)
     implot.setup_axis_limits(implot.ImAxis_.x1, 0, last, implot.Cond_.always)
-    ticks = [0.0, last / 2, float(last)]  # narrow plots: 3 labels, short ones ("10k", not "10000")
+    ticks = step_ticks(last)
     implot.setup_axis_ticks(implot.ImAxis_.x1, ticks, [step_label(t) for t in ticks])
     if log_y:
         implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
@@ -200,6 +208,15 @@ def _begin(
     return True
 
 
+def step_ticks(last: int) -> list[float]:
+    """Two or three round step counts from 0 (a step of 1, 2 or 5 × 10^k, at least a third of
+    `last`), none in the last 15 % of the axis: a label at its very end ran into the first label
+    of the plot beside it ("200" + "0" read "2000") or was cut at the window's edge."""
+    size = 10 ** math.floor(math.log10(max(last / 3, 1)))
+    step = next(m * size for m in (1, 2, 5, 10) if m * size >= last / 3)
+    return [float(k * step) for k in range(4) if k * step <= 0.85 * last]
+
+
 def step_label(step: float) -> str:
     """A step count in at most ~4 characters: 150, 1.5k, 10k, 2.5M (side by side, the last
     label of one plot and the first of the next must not read as one number)."""
@@ -209,13 +226,20 @@ def step_label(step: float) -> str:
     return f"{step:.3g}"
 
 
+def fitted_runs(view: TimelineView) -> list[int]:
+    """The runs a y axis fits: the visible ones that have not diverged by the shown step, or
+    all visible ones when every one has (batchnorm_off's run at 1e34 squashed the run that
+    trains into the bottom row of pixels; a diverged run now leaves the plot at the top)."""
+    visible = [i for i in range(len(view.names)) if i not in view.hidden]
+    return [i for i in visible if not view.histories[i].diverged_by(view.step)] or visible
+
+
 def _values(view: TimelineView, columns: list[int]) -> list[np.ndarray]:
-    """The visible runs' values of `columns` up to the shown step (what the axis must show)."""
+    """The fitted runs' values of `columns` up to the shown step (what the axis must show)."""
     found = []
-    for i in range(len(view.names)):
-        if i not in view.hidden:
-            rows = view.histories[i].rows(view.step)
-            found += [rows[:, c] for c in columns if c < rows.shape[1]]
+    for i in fitted_runs(view):
+        rows = view.histories[i].rows(view.step)
+        found += [rows[:, c] for c in columns if c < rows.shape[1]]
     return found
 
 
@@ -254,6 +278,18 @@ def _spec(gui, color, weight: float = 2.0):
     return gui.implot.Spec(line_color=line, line_weight=weight * gui.ui)
 
 
+def curve(gui, name: str, xs: np.ndarray, ys: np.ndarray, color, weight: float = 2.0) -> None:
+    """A run's curve with a dot at its end, the shown step: a curve of one point (step 1 of
+    1,200) is otherwise invisible, and the dot says where each run is now."""
+    gui.implot.plot_line(name, xs, ys, _spec(gui, color, weight))
+    if len(xs):
+        spec = _spec(gui, color, weight)
+        spec.marker = gui.implot.Marker_.circle
+        spec.marker_size = 3.5 * gui.ui
+        spec.marker_fill_color = spec.line_color
+        gui.implot.plot_scatter(f"{name} now", xs[-1:], ys[-1:], spec)
+
+
 def _hover_values(gui, view: TimelineView, column: int, label: str) -> list[tuple[str, str]]:
     """`label` of each visible run at the step under the mouse."""
     if not gui.implot.is_plot_hovered():
@@ -279,8 +315,7 @@ def _plot(gui, view, title: str, column_name: str, log_y: bool, actions) -> None
         if i in view.hidden:
             continue
         xs, ys = _series(gui, view, i, column, positive=log_y)
-        if len(xs):
-            gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+        curve(gui, name, xs, ys, view.colors[i])
     _end(gui, view, actions, _hover_values(gui, view, column, column_name.replace("_", " ")))
 
 
@@ -296,7 +331,7 @@ def _sharpness_plot(gui, view: TimelineView, actions) -> None:
         xs, ys = _series(gui, view, i, sharp, positive=True)
         if not len(xs):
             continue
-        gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+        curve(gui, name, xs, ys, view.colors[i])
         lx, lrs = _series(gui, view, i, lr, positive=True)
         gui.implot.plot_line(f"2/η {name}", lx, 2 / lrs, _spec(gui, view.colors[i], 1.0))
     _end(gui, view, actions, _hover_values(gui, view, sharp, "λmax"))
@@ -315,7 +350,7 @@ def _gradient_plot(gui, view: TimelineView, actions) -> None:
         layers = view.histories[i].layers
         if not layers:
             xs, ys = _series(gui, view, i, total, positive=True)
-            gui.implot.plot_line(name, xs, ys, _spec(gui, view.colors[i]))
+            curve(gui, name, xs, ys, view.colors[i])
             continue
         for layer in range(layers):
             xs, ys = _series(gui, view, i, len(COLUMNS) + layer, positive=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from sandbox.render.camera import OrbitCamera
 from sandbox.render.context import NoOpenGL, headless_context, open_window, window_context
 from sandbox.render.frames import render_frames, write_video
-from sandbox.render.renderer import Renderer, default_camera
+from sandbox.render.opening_view import default_camera
+from sandbox.render.renderer import Renderer
 from sandbox.render.scene import RUN_COLORS, SceneState, Trail
 from sandbox.render.shaders import ShaderError
 

@@ -181,3 +181,12 @@ def project_points(view_proj: np.ndarray, points: np.ndarray, size: tuple[int, i
         ndc = np.where(w > 1e-9, clip[:, :2] / w, np.nan)
     width, height = size
     return np.column_stack([(ndc[:, 0] + 1) * 0.5 * width, (1 - ndc[:, 1]) * 0.5 * height])
+
+
+def camera_light(camera: OrbitCamera) -> tuple[float, float, float]:
+    """A light above and to the left of the viewer, so relief reads the same from any side."""
+    right, _, forward = camera.basis()
+    flat_forward = np.array([forward[0], forward[1], 0.0])
+    light = -0.6 * right - 0.35 * flat_forward / max(np.linalg.norm(flat_forward), 1e-9)
+    light = light + np.array([0.0, 0.0, 0.8])
+    return tuple(float(c) for c in light / np.linalg.norm(light))

@@ -50,7 +50,8 @@ def rendered(
     jump when a later surface differs.
     """
     from sandbox.render.context import headless_context
-    from sandbox.render.renderer import Renderer, default_camera
+    from sandbox.render.opening_view import default_camera
+    from sandbox.render.renderer import Renderer
 
     ctx = ctx or headless_context()
     renderer = Renderer(ctx, size, samples=samples)

@@ -75,6 +75,13 @@ def title_panel(
 ARRANGEMENTS = ("beside", "below")  # the legend beside the title, or under it
 
 
+def _subtitle_sizes(size: tuple[int, int], strip: bool) -> tuple[float, ...]:
+    """Subtitle type sizes in pixels to try, largest first (1/22 of the height; in a strip of
+    its own down to 1/30, still larger than the body text)."""
+    fractions = (SUBTITLE_FRACTION, 25, 28, 30) if strip else (SUBTITLE_FRACTION,)
+    return tuple(size[1] / f for f in fractions)
+
+
 def top_panels(
     overlay: OverlayPass,
     state: SceneState,
@@ -96,6 +103,7 @@ def top_panels(
     stacked = legend_w > LEGEND_SHARE * width and rows * (BODY_PX + SMALL_PX) * 1.35 * ui < (
         0.5 * (area[3] - y0)
     )
+    stacked |= legend_w > width - 2 * margin  # one line per run would not fit at all
     if stacked:
         legend_w = legend_width(overlay, state, trails, ui, stacked=True)
     beside = width - legend_w - 3 * margin
@@ -117,7 +125,10 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
         last = trail.loss[-1] if len(trail.loss) else float("nan")
         detail = trail.label or f"loss {human(float(last))}"
         rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
-    extra = [(line, SMALL_PX, False, state.theme.dim) for line in state.hud_lines]
+    # lecture mode leaves out the drop-line note (the widest line: it pushed the legend beside
+    # the view, not beside the title); the help overlay still says what a dashed line is
+    lines = [n for n in state.hud_lines if not (state.theme.subtitles and n == DROP_LINE_NOTE)]
+    extra = [(line, SMALL_PX, False, state.theme.dim) for line in lines]
     return rows, extra
 
 
@@ -250,15 +261,18 @@ def minimap_frame(
     return x - t, caption_top, x + w + t, y + h + t
 
 
-def alert_banner(overlay: OverlayPass, message: str, ui: float, area: Box, right: float) -> Box:
-    """A red banner at the bottom of `area`, centred between its left edge and `right` (the
-    mini-map); returns its box."""
+def alert_banner(
+    overlay: OverlayPass, message: str, ui: float, area: Box, right: float, bottom: float
+) -> Box:
+    """A red banner whose bottom is a margin above `bottom` (the foot of `area`, or the top of
+    the lecture subtitle), centred between the area's left edge and `right` (the mini-map);
+    returns its box."""
     px = BODY_PX * ui
     height = px * 1.6 + PAD * ui
     width = overlay.measure(message, px, True) + 2 * PAD * ui
     left = area[0]
     centre = max((left + right) / 2, left + width / 2 + MARGIN * ui)
-    x, y = centre - width / 2, area[3] - MARGIN * ui - height
+    x, y = centre - width / 2, bottom - MARGIN * ui - height
     overlay.rect(x, y, width, height, (0.70, 0.08, 0.08, 0.92), 8 * ui)
     overlay.text(message, centre, y + height / 2, px, (1, 1, 1, 1), True, "center", "middle")
     return x, y, x + width, y + height
@@ -304,23 +318,33 @@ def panel_of_lines(
 
 
 def subtitle(
-    overlay: OverlayPass, state: SceneState, size: tuple[int, int], area: Box, right: float
+    overlay: OverlayPass,
+    state: SceneState,
+    size: tuple[int, int],
+    area: Box,
+    right: float,
+    strip: bool = False,
 ) -> Box | None:
     """The caption in large type at the bottom centre of `area` (lecture mode): at least 1/25
     of the frame height, wrapped to 80 % of the room between the area's left edge and `right`
     (the mini-map). Returns the box it keeps for captions, as tall as the longest caption needs
-    (so the view framed above it stays clear of every caption), or None without captions."""
+    (so the view framed above it stays clear of every caption), or None without captions.
+    `strip`: `area` is a strip of its own (lecture mode beside a column of plots): the caption
+    takes 95 % of its width, and smaller type if the longest would not fit its height."""
     captions = [c for c in (state.caption, *state.captions) if c]
     if not captions:
         return None
-    theme, px = state.theme, size[1] / SUBTITLE_FRACTION
-    pad = 0.45 * px
+    theme = state.theme
     left, bottom = area[0], area[3]
-    room = 0.8 * (right - left) - 2 * pad
     centre = (left + right) / 2
-    tallest = max(len(wrap(overlay, c, px, False, room)) for c in captions)
-    reserved = tallest * 1.3 * px + 2 * pad - 0.3 * px
-    top = bottom - reserved - 0.6 * px
+    for px in _subtitle_sizes(size, strip):
+        pad = 0.45 * px
+        room = (0.95 if strip else 0.8) * (right - left) - 2 * pad
+        tallest = max(len(wrap(overlay, c, px, False, room)) for c in captions)
+        reserved = tallest * 1.3 * px + 2 * pad - 0.3 * px
+        top = bottom - reserved - 0.6 * px
+        if not strip or top >= area[1]:
+            break
     if state.caption:
         lines = wrap(overlay, state.caption, px, False, room)
         width = max(overlay.measure(line, px) for line in lines) + 2 * pad
@@ -331,3 +355,26 @@ def subtitle(
             overlay.text(line, centre, y + pad + k * 1.3 * px, px, theme.text, False, "center")
     half = room / 2 + pad
     return centre - half, top, centre + half, bottom - 0.6 * px
+
+
+def waiting_panel(
+    overlay: OverlayPass, size: tuple[int, int], title: str, message: str, theme, error: bool
+) -> None:
+    """The scenario's title and `message` (the landscape being computed, or why the worker
+    stopped) in a panel centred on a frame with no surface yet."""
+    ui = size[1] / 720 * theme.type_scale
+    overlay.halo = theme.halo
+    room = 0.7 * size[0] - 2 * PAD * ui
+    lines = [
+        (text, TITLE_PX, True, theme.text)
+        for text in wrap(overlay, title, TITLE_PX * ui, True, room)
+    ]
+    lines += [
+        (text, BODY_PX, False, theme.warn if error else theme.dim)
+        for text in wrap(overlay, message, BODY_PX * ui, False, room)
+    ]
+    width = max(overlay.measure(t, px * ui, bold) for t, px, bold, _ in lines)
+    height = sum(px * ui * 1.3 for _, px, _, _ in lines)
+    x = (size[0] - width) / 2 - PAD * ui
+    y = (size[1] - height) / 2 - PAD * ui
+    panel_of_lines(overlay, lines, x, y, ui, theme.panel)

@@ -12,7 +12,6 @@ default frame has none; lines, contours, balls and text are anti-aliased in thei
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import replace
 
@@ -21,11 +20,14 @@ import numpy as np
 
 from sandbox.render import hud
 from sandbox.render.axes import axes
-from sandbox.render.camera import FRAME_REGION, OrbitCamera, look_at, orthographic
-from sandbox.render.framing import GAP, SURFACE_ASPECT, Box, Region, clear_box, to_region
+from sandbox.render.camera import OrbitCamera, camera_light, look_at, orthographic
+from sandbox.render.framing import GAP, Box, Region, clear_box, to_region
+from sandbox.render.hud_layout import HudLayout
+from sandbox.render.opening_view import default_camera
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
+from sandbox.render.stats import RenderStats
 from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
 from sandbox.render.trail_geometry import (
@@ -41,75 +43,16 @@ from sandbox.render.trail_geometry import (
     thinning_step,
 )
 from sandbox.render.trajectory_pass import TrajectoryPass
-from sandbox.render.world import WorldTransform, sample_bilinear
+from sandbox.render.world import WorldTransform
 
 IMAGE_UNIT, DEPTH_UNIT = 3, 4
 MINIMAP_FRACTION = 0.30  # of the frame height, for the longer side of the footprint
+LABEL_ROOM = 24.0  # pixels (at 720 of height) between the framed picture and the clear box
 MINIMAP_SCALE = 0.55  # line widths and ball sizes in the mini-map
 MINIMAP_BUDGET = 0.35  # fraction of TRAIL_BUDGET used in the mini-map
 # Segments per trail for its old (thin, muted) part and its bright recent tail, in the main view;
 # the mini-map gets MINIMAP_BUDGET of them. Enough for smooth curves at 720p; bounds frame time.
 TRAIL_BUDGET = (400, 500)
-DEFAULT_PITCHES = (40.0, 48.0, 56.0, 64.0, 72.0)
-
-
-def default_camera(
-    state: SceneState,
-    size: tuple[int, int],
-    region: tuple[float, float, float, float] | None = None,
-) -> OrbitCamera:
-    """The opening view of a scene: the whole surface and its axis labels, from the front left,
-    as low as possible (40 degrees up at least) while the surface's minimum stays in sight:
-    a narrow valley seen from too low hides the end of every run behind its near wall.
-
-    `region` (x0, x1, y0, y1 in normalised device coordinates) is the part of the frame that the
-    surface fills; the default leaves the top to the title and legend."""
-    world = WorldTransform.from_state(state)
-    grid_h = world.normalised_heights(state.heights)
-    rows, cols = grid_h.shape
-    i = np.linspace(0, rows - 1, min(rows, 33)).round().astype(int)
-    j = np.linspace(0, cols - 1, min(cols, 33)).round().astype(int)
-    v, u = np.meshgrid(i / (rows - 1), j / (cols - 1), indexing="ij")
-    surface = world.world(np.column_stack([u.ravel(), v.ravel()]), grid_h[np.ix_(i, j)].ravel())
-    # the base frame widened by the room the tick labels and axis names need
-    ax, ay = world.half_extent
-    margin = 0.26
-    base = np.array(
-        [[sx * (ax + margin), sy * (ay + margin), 0.0] for sx in (-1, 1) for sy in (-1, 1)]
-    )
-    points, aspect = np.vstack([surface, base]), size[0] / size[1]
-    row, col = np.unravel_index(np.argmin(grid_h), grid_h.shape)
-    lowest = world.world(np.array([[col / (cols - 1), row / (rows - 1)]]), [grid_h[row, col]])[0]
-    for pitch in DEFAULT_PITCHES:
-        camera = OrbitCamera.framing(
-            points, aspect, region or FRAME_REGION, pitch=pitch, target_z=0.3 * world.zscale
-        )
-        if _visible(camera.eye(), lowest, world, grid_h):
-            break
-    return camera
-
-
-def _visible(eye: np.ndarray, point: np.ndarray, world: WorldTransform, grid_h) -> bool:
-    """Whether the straight line from `eye` to `point` stays above the surface."""
-    t = np.linspace(0.0, 0.97, 96)[:, None]
-    ray = eye + t * (point - eye)
-    uv = (ray[:, :2] / np.asarray(world.half_extent) + 1) / 2
-    inside = np.all((uv >= 0) & (uv <= 1), axis=1)
-    ground = sample_bilinear(grid_h, uv[inside]) * world.zscale
-    return bool(np.all(ground <= ray[inside, 2] + 0.01))
-
-
-def _overlap(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def camera_light(camera: OrbitCamera) -> tuple[float, float, float]:
-    """A light above and to the left of the viewer, so relief reads the same from any side."""
-    right, _, forward = camera.basis()
-    flat_forward = np.array([forward[0], forward[1], 0.0])
-    light = -0.6 * right - 0.35 * flat_forward / max(np.linalg.norm(flat_forward), 1e-9)
-    light = light + np.array([0.0, 0.0, 0.8])
-    return tuple(float(c) for c in light / np.linalg.norm(light))
 
 
 class Renderer:
@@ -147,6 +90,13 @@ class Renderer:
         self.trajectories = TrajectoryPass(ctx)
         self.overlay = OverlayPass(ctx)
         self._paths = PathCache()
+        self.stats = RenderStats()
+        self.layout = HudLayout(self.overlay, size)
+        self.clear: Box | None = None  # the last frame's largest rectangle free of HUD panels
+        # the last frame's HUD layout (arrangement, mini-map kept, caption as a subtitle) and
+        # the top view's (x, y, w, h) in frame pixels (None when not drawn)
+        self.hud_layout: tuple[str, bool, bool] | None = None
+        self.minimap_box: tuple[int, int, int, int] | None = None
         self._last_heights: tuple = (None, None, None)  # heights array, its key, what it gave
         self._axes: tuple = (None, None, None)  # key, segments and labels of the last axes
         self._minimap_key: object = None
@@ -159,7 +109,6 @@ class Renderer:
         self.hud_boxes: list[Box] = []  # the last frame's title, legend, mini-map ... (pixels)
         self.region: Region | None = None  # where the last frame's view could frame the surface
         self.camera: OrbitCamera | None = None  # the last frame's camera
-        self._arranged: tuple = (None, ("beside", True))  # layout key, (arrangement, mini-map)
         self.resize(size)
 
     @property
@@ -184,7 +133,11 @@ class Renderer:
 
     # --- a frame --------------------------------------------------------------------------------
     def draw(
-        self, state: SceneState, camera: OrbitCamera | None = None, area: Box | None = None
+        self,
+        state: SceneState,
+        camera: OrbitCamera | None = None,
+        area: Box | None = None,
+        captions: Box | None = None,
     ) -> None:
         """Render one frame of `state` into the offscreen framebuffer.
 
@@ -192,10 +145,12 @@ class Renderer:
         frame that is the 3-D view's: the app's docked panels take the rest. The title, legend,
         mini-map and subtitles are laid out inside it, and without a `camera` the surface is
         framed in the largest rectangle of it that none of them covers (`self.region`); the
-        camera used is kept as `self.camera`.
+        camera used is kept as `self.camera`. `captions` (pixels), when given, is where the
+        lecture subtitle goes instead of the foot of `area`.
         """
         size = self.targets.size
         area = area or (0.0, 0.0, float(size[0]), float(size[1]))
+        self.stats.frames += 1
         world, grid_h = self._heights(state)
         paths = self._paths.paths(
             state.trails, world, grid_h, self.surface.vertex_heights, self.surface.heights_key
@@ -203,11 +158,19 @@ class Renderer:
         trails = [path.trail for path in paths]
         ui = size[1] / 720 * state.theme.type_scale
         minimap = self._minimap_box(world, area, ui) if state.show_minimap else None
-        arrangement, keep_minimap = self._arrangement(state, trails, ui, area, minimap)
-        minimap = minimap if keep_minimap else None
-        panels = self._hud_panels(state, trails, ui, area, minimap, arrangement)
+        self.layout.size, self.layout.captions = size, captions
+        layout = self.layout.arrange(state, trails, ui, area, minimap)
+        self.stats.layouts_measured = self.layout.measured
+        minimap = minimap if layout[1] else None
+        self.hud_layout, self.minimap_box = layout, minimap
+        panels = self.layout.panels(state, trails, ui, area, minimap, layout)
         self.hud_boxes = panels
-        self.region = to_region(clear_box(area, panels, GAP * ui), size)
+        # the camera fits the surface and its axes' room (world units) inside the clear box
+        # less LABEL_ROOM pixels: tick labels and axis names keep their size in pixels, so in a
+        # small picture (lecture mode beside its plots) they stuck out of the frame
+        self.clear = left, top, right, bottom = clear_box(area, panels, GAP * ui)
+        room = min(LABEL_ROOM * ui, 0.1 * (right - left), 0.1 * (bottom - top))
+        self.region = to_region((left + room, top + room, right - room, bottom - room), size)
         camera = camera or default_camera(state, size, self.region)
         self.camera = camera
         targets = self.targets
@@ -235,6 +198,7 @@ class Renderer:
         world = WorldTransform.from_state(state)
         grid_h = world.normalised_heights(state.heights)
         self.surface.set_heights(grid_h)
+        self.stats.heights_uploaded += 1
         self._last_heights = (state.heights, key, (world, grid_h))
         return world, grid_h
 
@@ -248,10 +212,12 @@ class Renderer:
         key = (world, camera, size, state.axis_labels)
         if key != self._axes[0]:  # a still camera: ~1.5 ms of numpy per frame saved
             self._axes = (key, *axes(world, camera, size, state.axis_labels))
+            self.stats.axes_built += 1
         _, axis_segments, labels = self._axes
-        self.trajectories.draw_kept_segments(
+        uploaded = self.trajectories.draw_kept_segments(
             "axes", key, (), lambda: axis_segments, mvp, size, 2.0 * ui, 1.0 * ui
         )
+        self.stats.uploaded("axes", uploaded)
         self._trails("main", paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET)
         return labels
 
@@ -275,9 +241,10 @@ class Renderer:
             return np.concatenate(rows) if rows else np.zeros(0, dtype=WORLD_SEGMENT)
 
         key = (tuple(map(id, paths)), steps, budget, width)
-        self.trajectories.draw_kept_segments(
+        uploaded = self.trajectories.draw_kept_segments(
             view, key, tuple(paths), build, mvp, viewport_size, width, outline
         )
+        self.stats.uploaded(view, uploaded)
         self.ctx.disable(moderngl.DEPTH_TEST)
         if paths:
             marks = [drop_line(p, 10 * ui) for p in paths]
@@ -346,6 +313,7 @@ class Renderer:
             light = tuple(np.array([-0.5, 0.5, 1.0]) / math.sqrt(1.5))
             self.surface.draw(world, mvp, SurfaceLook(light, 0.6, line_px=1.2 * ui))
             self._minimap_key = key
+            self.stats.top_views_drawn += 1
         return self._minimap_image[0]
 
     def _release_minimap_image(self) -> None:
@@ -371,51 +339,6 @@ class Renderer:
             vao.program["u_depth"].value = DEPTH_UNIT
         vao.render(moderngl.TRIANGLES, vertices=3)
 
-    def _arrangement(self, state, trails, ui, area: Box, minimap_box) -> tuple[str, bool]:
-        """The arrangement of title and legend (hud.ARRANGEMENTS) that leaves the surface the
-        largest picture with no two panels overlapping, and whether the mini-map has room (in a
-        small window a tall legend can reach down to it: then the top view goes, not a run).
-        Measured once per layout: it depends on the texts with their numbers as templates (the
-        legend's steady widths), not on the step or the digits."""
-        key = (
-            area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
-            state.show_legend, minimap_box,
-            tuple((t.trail.name, hud.NUMBER.sub("0", t.trail.label)) for t in trails),
-        )  # fmt: skip
-        if self._arranged[0] != key:
-            best = (-math.inf, ("beside", False))
-            for keep in (True, False) if minimap_box is not None else (False,):
-                for arrangement in hud.ARRANGEMENTS:
-                    minimap = minimap_box if keep else None
-                    boxes = self._hud_panels(state, trails, ui, area, minimap, arrangement)
-                    self.overlay.discard()
-                    if any(_overlap(a, b) for a, b in itertools.combinations(boxes, 2)):
-                        continue
-                    box = clear_box(area, boxes, GAP * ui)
-                    score = min((box[2] - box[0]) / SURFACE_ASPECT, box[3] - box[1])
-                    best = max(best, (score, (arrangement, keep)), key=lambda b: b[0])
-                if best[0] > -math.inf:
-                    break  # the best with the mini-map, if any has room for it
-            self._arranged = (key, best[1])
-        return self._arranged[1]
-
-    def _hud_panels(
-        self, state, trails, ui, area: Box, minimap_box, arrangement: str = "beside"
-    ) -> list[Box]:
-        """Queue the title, legend, mini-map frame, subtitles and alert inside `area`; returns
-        their boxes (pixels), which the view and the axis labels keep clear of."""
-        overlay, theme = self.overlay, state.theme
-        overlay.halo = theme.halo
-        panels = hud.top_panels(overlay, state, trails, ui, area, arrangement)
-        if minimap_box is not None:
-            panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
-        right = minimap_box[0] - hud.MARGIN * ui if minimap_box else area[2]
-        if theme.subtitles:
-            panels.append(hud.subtitle(overlay, state, self.targets.size, area, right))
-        if state.alert:
-            panels.append(hud.alert_banner(overlay, state.alert, ui, area, right))
-        return [box for box in panels if box is not None]
-
     def _hud(self, state, labels, panels: list[Box], ui) -> None:
         size = self.targets.size
         self.targets.final_fbo.use()
@@ -437,28 +360,11 @@ class Renderer:
         """A frame with no surface yet: the scenario's title and `message` (the landscape being
         computed, or why the worker stopped), centred, so that opening or switching a scenario
         shows the new one at once instead of a blank window."""
-        size = self.targets.size
-        ui = size[1] / 720 * theme.type_scale
         fbo = self.targets.final_fbo
         fbo.use()
         fbo.clear(*theme.backdrop)
-        overlay = self.overlay
-        overlay.halo = theme.halo
-        room = 0.7 * size[0] - 2 * hud.PAD * ui
-        lines = [
-            (text, hud.TITLE_PX, True, theme.text)
-            for text in hud.wrap(overlay, title, hud.TITLE_PX * ui, True, room)
-        ]
-        lines += [
-            (text, hud.BODY_PX, False, theme.warn if error else theme.dim)
-            for text in hud.wrap(overlay, message, hud.BODY_PX * ui, False, room)
-        ]
-        width = max(overlay.measure(t, px * ui, bold) for t, px, bold, _ in lines)
-        height = sum(px * ui * 1.3 for _, px, _, _ in lines)
-        x = (size[0] - width) / 2 - hud.PAD * ui
-        y = (size[1] - height) / 2 - hud.PAD * ui
-        hud.panel_of_lines(overlay, lines, x, y, ui, theme.panel)
-        overlay.flush(size)
+        hud.waiting_panel(self.overlay, self.targets.size, title, message, theme, error)
+        self.overlay.flush(self.targets.size)
 
     # --- output ---------------------------------------------------------------------------------
     def read_rgb(self) -> np.ndarray:

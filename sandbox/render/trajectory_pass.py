@@ -28,17 +28,19 @@ class SegmentBuffer:
         self._key: Hashable = None
         self._owners: tuple = ()
 
-    def update(self, key: Hashable, owners: tuple, build: Callable[[], np.ndarray]) -> None:
-        """Upload `build()` (WORLD_SEGMENT rows) unless the buffer already holds `key`.
+    def update(self, key: Hashable, owners: tuple, build: Callable[[], np.ndarray]) -> bool:
+        """Upload `build()` (WORLD_SEGMENT rows) unless the buffer already holds `key`; returns
+        whether it uploaded.
 
         `owners` are kept alive with the key, so ids of theirs inside the key stay unique.
         """
         if self._key is not None and key == self._key:
-            return
+            return False
         rows = segment_vertices(build())
         if len(rows):
             self._vertices.write(np.repeat(rows, 4))  # one copy per quad corner
         self.count, self._key, self._owners = len(rows), key, owners
+        return True
 
     def release(self) -> None:
         self.vao.release()
@@ -91,14 +93,16 @@ class TrajectoryPass:
         viewport: tuple[int, int],
         width_px: float,
         outline_px: float,
-    ) -> None:
+    ) -> int | None:
         """Segments kept in buffer `name` between frames, rebuilt by `build` only when `key`
-        changes (trails: a camera move alone uploads nothing)."""
+        changes (trails: a camera move alone uploads nothing); returns how many segments it
+        uploaded, None when it uploaded nothing."""
         if name not in self._kept:
             self._kept[name] = SegmentBuffer(self.ctx, self.line_program, self._quad_indices)
         buffer = self._kept[name]
-        buffer.update(key, owners, build)
+        uploaded = buffer.update(key, owners, build)
         self._render(buffer, view_proj, viewport, width_px, outline_px)
+        return buffer.count if uploaded else None
 
     def _render(
         self,
