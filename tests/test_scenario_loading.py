@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from sandbox.landscape.mlp import FlatMLP
 from sandbox.resources import bundled_scenarios
+from sandbox.scenario.budget import count_parameters
 from sandbox.scenario.load import ScenarioError, load_scenario, parse_scenario
-from sandbox.scenario.rules import count_parameters
 from sandbox.scenario.schema import LIMITS, ModelSpec
 
 VALID = """\

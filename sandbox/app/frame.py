@@ -109,13 +109,13 @@ class FrameDrawing:
     def _panels(self, state) -> None:
         """The control panel and the timeline over the frame; their actions go to the
         controller."""
-        from sandbox.app import panel, plots
+        from sandbox.app import panel, timeline
 
         controller, gui, layout = self.controller, self.gui, self.layout()
         gui.begin_frame()
         actions = panel.control_panel(gui, self._panel_view(state), controller.panel_state,
                                       layout.controls)  # fmt: skip
-        actions += plots.timeline_window(
+        actions += timeline.timeline_window(
             gui, self._timeline_view(), layout.timeline, controller.panel_state
         )
         rects = controller.panel_state.item_rects

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sandbox.scenario.schema import LIMITS, NetworkLandscape, Run, Scenario
+from sandbox.scenario.schema import LIMITS, ModelSpec, NetworkLandscape, Run, Scenario
 
 FLOAT = 4  # bytes: networks are float32
 EVAL_POINTS = 1024  # as sandbox.landscape.sampling: a surface's evaluation batch
@@ -51,6 +51,14 @@ HESSIAN_SLICE_STEPS = 30  # as sandbox.pipeline.slices.hessian_directions
 MAX_SNAPSHOTS = 512  # as sandbox.pipeline.slices
 CONNECT_POINTS = 8  # as sandbox.landscape.connect.T_SAMPLES
 FLOPS_PER_SECOND = 1e10  # one laptop core on these products (see the docstring)
+
+
+def count_parameters(model: ModelSpec) -> int:
+    """Parameters of the MLP a ModelSpec describes, without building it (cheap for any size)."""
+    widths = model.widths
+    linear = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    batchnorm = 2 * sum(widths[1:-1]) if model.batchnorm else 0
+    return linear + batchnorm
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,6 @@ class _Network:
     """The sizes the model needs, and its parts, for one network scenario."""
 
     def __init__(self, scenario: Scenario, land: NetworkLandscape):
-        from sandbox.scenario.rules import count_parameters
-
         self.scenario, self.land = scenario, land
         widths = land.model.widths
         self.p = count_parameters(land.model)

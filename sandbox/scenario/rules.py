@@ -15,10 +15,10 @@ from sandbox import instruments
 from sandbox.catalogue import optimizers, settings
 from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible
 from sandbox.catalogue.surfaces import resolve_params
+from sandbox.scenario.budget import budget_problems, count_parameters
 from sandbox.scenario.schema import (
     LIMITS,
     AnalyticLandscape,
-    ModelSpec,
     NetworkLandscape,
     Run,
     Scenario,
@@ -200,8 +200,6 @@ def _network(land: NetworkLandscape) -> Found:
 
 def _budgets(scenario: Scenario) -> Found:
     """Memory and work estimated before anything runs (sandbox.scenario.budget)."""
-    from sandbox.scenario.budget import budget_problems
-
     land = scenario.landscape
     if isinstance(land, NetworkLandscape) and count_parameters(land.model) > LIMITS["parameters"]:
         return  # already refused, with the limit that matters
@@ -274,14 +272,6 @@ def _data_keys(land: NetworkLandscape) -> Found:
             yield (*here, key), f"applies to {' and '.join(repr(n) for n in names)} only"
     if data.name == "low_rank" and data.rank > data.dim:
         yield (*here, "rank"), f"rank {data.rank} is larger than dim {data.dim}"
-
-
-def count_parameters(model: ModelSpec) -> int:
-    """Parameters of the MLP a ModelSpec describes, without building it (cheap for any size)."""
-    widths = model.widths
-    linear = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
-    batchnorm = 2 * sum(widths[1:-1]) if model.batchnorm else 0
-    return linear + batchnorm
 
 
 def _run(scenario: Scenario, i: int, run: Run) -> Found:
