@@ -15,8 +15,7 @@ from app_doubles import FakeClock, StreamWorkers
 from sandbox.app.commands import WINDOW_COMMANDS, Command
 from sandbox.app.controller import Controller
 from sandbox.app.keys import KEYS
-from sandbox.app.panel import Command as CommandAction
-from sandbox.app.panel import LiveEdit
+from sandbox.app.panel import CommandAction, LiveEdit
 from sandbox.app.playback import RELOAD_POLL_SECONDS, default_speed
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import load_scenario
@@ -80,7 +79,7 @@ def test_toggles_visibility_and_quit(saddle):
     assert control.show_help and control.wireframe and not control.show_panel
     control.command(Command.VISIBLE, (1, False))
     assert control.hidden == {1}
-    control.apply(CommandAction("visible", (1, True)))  # as the panel's checkbox sends it
+    control.apply(CommandAction(Command.VISIBLE, (1, True)))  # as the panel's checkbox sends it
     assert control.hidden == set()
     control.command(Command.QUIT)
     assert not control.running

@@ -138,7 +138,8 @@ def test_a_drag_over_the_panel_does_not_orbit_and_p_hides_it(ctx):
 @pytest.mark.slow
 def test_structural_edits_restart_and_bad_ones_are_refused(ctx):
     """In-process on the headless backend, with the real worker process."""
-    from sandbox.app.panel import Command, LiveEdit, RestartEdit
+    from sandbox.app.commands import Command
+    from sandbox.app.panel import CommandAction, LiveEdit, RestartEdit
 
     with HeadlessApp(ctx, size=(640, 360)) as driver:
         app = driver.app
@@ -159,7 +160,7 @@ def test_structural_edits_restart_and_bad_ones_are_refused(ctx):
         assert app.message_is_error and "lr" in app.message
         assert app.scenario.runs[0].lr == 0.05
         canyon = find_scenario("canyon_momentum")
-        app.apply(Command("open", canyon))  # the scenario picker's action
+        app.apply(CommandAction(Command.OPEN, canyon))  # the scenario picker's action
         assert app.source == canyon and app.scenario == load_scenario(canyon)
         driver.frames_until(lambda: getattr(app.last_state, "title", "") == app.scenario.title)
 

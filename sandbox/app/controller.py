@@ -231,9 +231,8 @@ class Controller:
 
     # --- actions and commands --------------------------------------------------------------
     def apply(self, action) -> None:
-        """An action from the panels (panel.LiveEdit, panel.RestartEdit or panel.Command)."""
-        from sandbox.app.panel import Command as CommandAction
-        from sandbox.app.panel import LiveEdit, RestartEdit
+        """An action from the panels (panel.LiveEdit, panel.RestartEdit or panel.CommandAction)."""
+        from sandbox.app.panel import CommandAction, LiveEdit, RestartEdit
         from sandbox.scenario.load import ScenarioError
 
         try:
@@ -242,7 +241,7 @@ class Controller:
             elif isinstance(action, RestartEdit):
                 self._restart_edit(action)
             elif isinstance(action, CommandAction):
-                self.command(Command(action.name), action.value)
+                self.command(action.command, action.value)
         except ScenarioError as error:
             self.say(f"not applied: {error}", error=True)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.app.commands import Command
 from sandbox.catalogue import optimizers, settings
 from sandbox.catalogue.networks import ACTIVATIONS, INITS
 from sandbox.scenario.schema import NetworkLandscape, Scenario
@@ -42,14 +43,15 @@ class RestartEdit:
 
 
 @dataclass(frozen=True)
-class Command:
-    """A playback or app command: toggle, step, faster, slower, restart, save, open, scrub."""
+class CommandAction:
+    """A command (app/commands.py) a panel asks for, with its value: the step to scrub to, the
+    run to show or hide, the file to open or save as."""
 
-    name: str
+    command: Command
     value: Any = None
 
 
-Action = LiveEdit | RestartEdit | Command
+Action = LiveEdit | RestartEdit | CommandAction
 
 
 FINE_DRAG = 0.1  # Shift+drag on a logarithmic slider: this power of the factor dragged
@@ -157,7 +159,7 @@ def _scenario_picker(gui, view: PanelView, actions: list[Action]) -> None:
     imgui.set_next_item_width(-1)
     changed, index = imgui.combo("##scenario", current, labels, 20)
     if changed and index != current:
-        actions.append(Command("open", paths[index]))
+        actions.append(CommandAction(Command.OPEN, paths[index]))
 
 
 def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) -> None:
@@ -179,7 +181,7 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
             return
         shown, visible = imgui.checkbox("visible", i not in view.hidden)
         if shown:
-            actions.append(Command("visible", (i, visible)))
+            actions.append(CommandAction(Command.VISIBLE, (i, visible)))
         _run_choices(imgui, i, run, actions)
         _live_sliders(gui, view, state, i, run, actions)
     finally:
@@ -311,7 +313,7 @@ def _save_section(gui, view: PanelView, state: PanelState, actions) -> None:
     _, state.save_name = imgui.input_text("##save", state.save_name)
     imgui.same_line()
     if imgui.button("Save as"):
-        actions.append(Command("save", state.save_name))
+        actions.append(CommandAction(Command.SAVE, state.save_name))
     if view.message:
         color = (1.0, 0.45, 0.4, 1.0) if view.message_is_error else (0.45, 0.85, 0.45, 1.0)
         imgui.push_text_wrap_pos(0.0)

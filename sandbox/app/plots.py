@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sandbox.app.commands import Command
 from sandbox.app.model import COLUMNS, RunHistory
-from sandbox.app.panel import Action, Command, readable
+from sandbox.app.panel import Action, CommandAction, readable
 from sandbox.render.axes import format_decade
 from sandbox.render.numbers import human
 
@@ -171,7 +172,8 @@ def _end(gui, view: TimelineView, actions: list[Action], hover: list[tuple[str, 
     color = imgui.ImVec4(0.2, 0.2, 0.2, 0.9) if gui.light else imgui.ImVec4(1, 1, 1, 0.8)
     changed, x, *_ = implot.drag_line_x(0, float(view.step), color, 1.5 * gui.ui)
     if changed:
-        actions.append(Command("scrub", int(round(min(max(x, 0), view.available)))))
+        step = int(round(min(max(x, 0), view.available)))
+        actions.append(CommandAction(Command.SCRUB, step))
     if implot.is_plot_hovered() and hover:
         imgui.begin_tooltip()
         for line, _ in hover:

@@ -4,8 +4,9 @@ It sits above both plot modules, so neither imports the other back."""
 
 from __future__ import annotations
 
+from sandbox.app.commands import Command
 from sandbox.app.instrument_plots import DRAW
-from sandbox.app.panel import Action, Command
+from sandbox.app.panel import Action, CommandAction
 from sandbox.app.plots import TimelineView
 from sandbox.instruments import DEFAULT_PLOTS
 
@@ -30,18 +31,18 @@ def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
         return actions
     try:
         if imgui.button("play" if view.paused else "pause", (70 * ui, 0)):
-            actions.append(Command("toggle"))
+            actions.append(CommandAction(Command.TOGGLE))
         imgui.same_line()
         if imgui.button("step"):
-            actions.append(Command("step"))
+            actions.append(CommandAction(Command.STEP))
         imgui.same_line()
         if imgui.button("-"):
-            actions.append(Command("slower"))
+            actions.append(CommandAction(Command.SLOWER))
         imgui.same_line()
         imgui.text(f"×{view.speed:.3g}")
         imgui.same_line()
         if imgui.button("+"):
-            actions.append(Command("faster"))
+            actions.append(CommandAction(Command.FASTER))
         imgui.same_line()
         # the step beside the slider, not inside it: its handle covered the digits; in a
         # narrow column (lecture mode) both go on a line of their own
@@ -53,7 +54,7 @@ def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
         imgui.set_next_item_width(-1)
         changed, step = imgui.slider_int("##scrub", view.step, 0, max(view.available, 0), "")
         if changed:
-            actions.append(Command("scrub", step))
+            actions.append(CommandAction(Command.SCRUB, step))
         low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
         rects["scrub"] = (low.x, low.y, high.x, high.y)
         _plots(gui, view, actions)
