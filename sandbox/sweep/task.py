@@ -21,7 +21,7 @@ from typing import Any
 _NOT_NUMERIC = (
     "render/",
     "app/",
-    "cli.py",
+    "cli/",
     "bench.py",
     "sweep/cli.py",
     "sweep/engine.py",
