@@ -22,7 +22,7 @@ _NOT_NUMERIC = (
     "render/",
     "app/",
     "cli/",
-    "bench.py",
+    "bench/",
     "sweep/cli.py",
     "sweep/engine.py",
     "sweep/plots.py",
