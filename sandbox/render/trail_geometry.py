@@ -1,4 +1,4 @@
-"""Trails, drop lines and balls as arrays for the GPU (pure numpy, no GL).
+"""Trails as arrays for the GPU: draped on the mesh, thinned, cut into segments (pure numpy).
 
 Everything is placed in world space here; the line shader projects segments and expands them into
 screen-space quads, so a path's segments are uploaded once and redrawn from any camera. Paths are
@@ -6,7 +6,8 @@ still thinned before upload: on software GL (llvmpipe) every segment costs a fix
 vertex and triangle-setup work however small it is (all 4 x 10k segments of the benchmark take
 ~300 ms there, the thinned ~3k ~25 ms). Thinning works on world arc length with a step that
 stands for ~2 pixels where the path is nearest the camera, rounded down to a power of sqrt(2):
-orbiting at one distance keeps the same step, so the same segments.
+orbiting at one distance keeps the same step, so the same segments. The marks at a trail's
+head (balls, drop lines, exit arrows) are built in `trail_markers` and importable from here.
 """
 
 from __future__ import annotations
@@ -17,8 +18,18 @@ from functools import cached_property
 
 import numpy as np
 
-from sandbox.render.layouts import BALL_INSTANCE, SEGMENT_VERTEX
+from sandbox.render.line_segments import WORLD_SEGMENT, segment_vertices, world_segments
 from sandbox.render.scene import Trail
+from sandbox.render.trail_markers import (
+    ARROW_PX,
+    STYLE_FOOT,
+    STYLE_RING,
+    STYLE_SPHERE,
+    ball_fronts,
+    balls,
+    drop_line,
+    exit_arrows,
+)
 from sandbox.render.world import (
     LIFT,
     MeshHeights,
@@ -28,7 +39,6 @@ from sandbox.render.world import (
     prepare_trail,
 )
 
-STYLE_SPHERE, STYLE_RING, STYLE_FOOT = 0.0, 1.0, 2.0
 STEP_PX = 2.0  # thinning: most pixels between kept points, where a path is nearest the camera
 # The bright tail covers the last max(TAIL_MIN_STEPS, TAIL_FRACTION * steps) steps.
 TAIL_MIN_STEPS = 25
@@ -44,43 +54,41 @@ SAG_LIFT = 0.12
 COVER_POINTS = 3
 COVER_CELL_WIDTHS = 1.5
 # Arrowheads where a trail leaves the view: the newest few (a run bouncing across the edge
-# crosses it hundreds of times), each ARROW_PX long.
+# crosses it hundreds of times; ARROW_PX in trail_markers is their length).
 MAX_EXIT_MARKERS = 6
-ARROW_PX = 12.0
 
-# Line segments in world space, before projection (float64 positions, per-segment looks).
-WORLD_SEGMENT = np.dtype(
-    [
-        ("p0", "f8", 3),
-        ("p1", "f8", 3),
-        ("color", "f4", 3),
-        ("fade", "f4", 2),
-        ("width", "f4"),
-        ("dash", "f4"),
-        ("cap", "f4"),
-    ]
-)
-
-
-def world_segments(p0, p1, color, fade=1.0, width=1.0, dash=0.0, cap=1.0) -> np.ndarray:
-    """WORLD_SEGMENT rows from (N, 3) end points; the looks broadcast. `cap` 0 leaves out the
-    round cap at a segment's end, for a segment whose successor starts at that exact point: the
-    successor's start cap is the same disc, drawn once instead of twice."""
-    p0 = np.asarray(p0, dtype=np.float64).reshape(-1, 3)
-    out = np.zeros(len(p0), dtype=WORLD_SEGMENT)
-    out["p0"], out["p1"], out["color"] = p0, np.asarray(p1).reshape(-1, 3), color
-    out["fade"], out["width"], out["dash"], out["cap"] = fade, width, dash, cap
-    return out
-
-
-def segment_vertices(segments: np.ndarray) -> np.ndarray:
-    """SEGMENT_VERTEX rows (float32, world space) from WORLD_SEGMENT rows."""
-    out = SEGMENT_VERTEX.empty(len(segments))
-    out["in_p0"], out["in_p1"] = segments["p0"], segments["p1"]
-    out["in_color"], out["in_fade"] = segments["color"], segments["fade"]
-    out["in_width"], out["in_dash"] = segments["width"], segments["dash"]
-    out["in_cap"] = segments["cap"]
-    return out
+__all__ = [
+    "ARROW_PX",
+    "COVER_CELL_WIDTHS",
+    "COVER_POINTS",
+    "MAX_EXIT_MARKERS",
+    "SAG_LIFT",
+    "STEP_PX",
+    "STYLE_FOOT",
+    "STYLE_RING",
+    "STYLE_SPHERE",
+    "TAIL_DETAIL_FADE",
+    "TAIL_FRACTION",
+    "TAIL_MIN_STEPS",
+    "WORLD_SEGMENT",
+    "DrapedPath",
+    "PathCache",
+    "arc_length_decimate",
+    "arc_lengths",
+    "ball_fronts",
+    "balls",
+    "buried_segments",
+    "drape",
+    "drop_line",
+    "exit_arrows",
+    "extends",
+    "path_segments",
+    "same_trail",
+    "segment_vertices",
+    "thinning_step",
+    "tail_fade",
+    "world_segments",
+]
 
 
 def arc_lengths(points: np.ndarray) -> np.ndarray:
@@ -343,74 +351,3 @@ class PathCache:
             out.append(reused)
         self._context, self._entries = context, out
         return out
-
-
-def drop_line(path: DrapedPath, dash_px: float) -> np.ndarray:
-    """A dashed segment from a floating ball down (or up) to the surface under it."""
-    trail = path.trail
-    if not trail.has_head or trail.head_on_surface:
-        return np.zeros(0, dtype=WORLD_SEGMENT)
-    return world_segments(path.head, path.foot, trail.trail.color, width=0.55, dash=dash_px)
-
-
-def exit_arrows(
-    path: DrapedPath, view_proj: np.ndarray, size: tuple[int, int], length_px: float
-) -> np.ndarray:
-    """WORLD_SEGMENT rows: an arrowhead (two strokes) at each of the path's newest exits from
-    the view, pointing where the path went, about `length_px` long on screen."""
-    tips, heading = path.exit_tips, path.exit_headings
-    if len(tips) == 0:
-        return np.zeros(0, dtype=WORLD_SEGMENT)
-    scale = max(
-        np.linalg.norm(view_proj[0, :3]) * size[0] / 2,
-        np.linalg.norm(view_proj[1, :3]) * size[1] / 2,
-    )  # pixels per world unit at clip w = 1
-    w = np.maximum(tips @ view_proj[3, :3] + view_proj[3, 3], 1e-3)
-    length = length_px * w / max(scale, 1e-9)  # (K,) world units
-    back = np.column_stack([-heading, np.zeros(len(tips))]) * length[:, None]
-    side = np.column_stack([-heading[:, 1], heading[:, 0], np.zeros(len(tips))])
-    side *= 0.6 * length[:, None]
-    wings = np.concatenate([tips + back + side, tips + back - side])
-    return world_segments(wings, np.concatenate([tips, tips]), path.trail.trail.color, width=0.7)
-
-
-def ball_fronts(
-    rows: np.ndarray, view_proj: np.ndarray, size: tuple[int, int], scale: float = 1.0
-) -> np.ndarray:
-    """BALL_INSTANCE rows with each centre moved towards the camera by the ball's radius
-    (`scale` times its pixel radius, in world units there): the same spot on screen, at the
-    depth of the ball's front, so a depth test hides only what the surface really covers."""
-    if len(rows) == 0:
-        return rows
-    _, _, vh = np.linalg.svd(view_proj[[0, 1, 3]])
-    eye = vh[-1, :3] / vh[-1, 3]  # clip x = y = w = 0 only there
-    centres = rows["in_center"].astype(np.float64)
-    toward = eye - centres
-    distance = np.linalg.norm(toward, axis=1, keepdims=True)
-    pixels = max(
-        np.linalg.norm(view_proj[0, :3]) * size[0] / 2,
-        np.linalg.norm(view_proj[1, :3]) * size[1] / 2,
-    )  # pixels per world unit at clip w = 1
-    w = centres @ view_proj[3, :3] + view_proj[3, 3]
-    reach = np.minimum(scale * rows["in_radius"] * w / pixels, 0.5 * distance[:, 0])
-    out = rows.copy()
-    out["in_center"] = centres + toward / np.maximum(distance, 1e-12) * reach[:, None]
-    return out
-
-
-def balls(paths: list[DrapedPath], radius_px: float) -> np.ndarray:
-    """BALL_INSTANCE rows: each run's current point and, for a floating one, its foot; a run
-    outside the view is a hollow ring where it left the view."""
-    rows = []
-    for path in paths:
-        trail = path.trail
-        if not trail.has_head:
-            continue
-        if not trail.head_on_surface:
-            rows.append((path.foot, trail.trail.color, 0.42 * radius_px, STYLE_FOOT))
-        style = STYLE_RING if trail.trail.diverged or trail.outside else STYLE_SPHERE
-        rows.append((path.head, trail.trail.color, radius_px, style))
-    out = BALL_INSTANCE.empty(len(rows))
-    for index, row in enumerate(rows):
-        out[index] = row
-    return out

@@ -21,8 +21,8 @@ from typing import Any
 _NOT_NUMERIC = (
     "render/",
     "app/",
-    "cli.py",
-    "bench.py",
+    "cli/",
+    "bench/",
     "sweep/cli.py",
     "sweep/engine.py",
     "sweep/plots.py",

@@ -7,43 +7,59 @@ timeline plots, as a user who scrubbed there sees it) and saves the frame as
 sheet of every frame in OUT. The gallery is how we check that nothing covers the runs and that
 each picture shows what its caption claims.
 
-OUT is treated like a replay's folder: ``OUT/.sandbox-gallery.json`` lists every file of ours at
-every moment, a non-empty OUT without it is refused unless ``--force``, and a file no gallery
-wrote is never removed or overwritten. Each PNG is written under a temporary name and renamed.
+The output folder's rules are in `sandbox.gallery.folder`, the contact sheet is drawn in
+`sandbox.gallery.sheet`; their names are importable from here.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sandbox.errors import BadInput, OutputError
+from sandbox.errors import BadInput
+from sandbox.gallery.folder import (
+    FRAME_NAME,
+    INDEX,
+    MANIFEST,
+    WRITTEN_BY,
+    GalleryFolder,
+    Shot,
+    frame_name,
+)
+from sandbox.gallery.sheet import LABEL_PX, PAD, THUMB_WIDTH, contact_sheet, sheet
 from sandbox.resources import bundled_scenarios
 from sandbox.scenario.schema import Scenario
-from sandbox.trace.io import write_json_atomic
-from sandbox.trace.outdir import is_file_inside, lock_folder, refuse_foreign, remove_files
 
-MANIFEST = ".sandbox-gallery.json"
-WRITTEN_BY = "sandbox gallery"
-INDEX = "index.png"
-FRAME_NAME = re.compile(r"([A-Za-z0-9_.-]+)/step(\d{6})\.png$")
+__all__ = [
+    "FRAME_NAME",
+    "INDEX",
+    "LABEL_PX",
+    "MANIFEST",
+    "PAD",
+    "THUMB_WIDTH",
+    "WRITTEN_BY",
+    "GalleryError",
+    "GalleryFolder",
+    "Shot",
+    "contact_sheet",
+    "draw_scenario",
+    "frame_name",
+    "gallery_steps",
+    "hidden_balls",
+    "make_gallery",
+    "select_scenarios",
+    "sheet",
+]
+
 STALL_TIMEOUT = 120.0  # seconds without a new step before a scenario is given up
 POLL_SECONDS = 0.05  # between frames while the worker computes: the cycles go to training
 SETTLE_FRAMES = 3  # frames drawn at a step before saving it: ImGui lays out over two frames
 BALL_MARGIN = 8  # pixels at 720 of height: about a ball's radius
-THUMB_WIDTH = 320
-LABEL_PX = 15
-PAD = 8
-SHEET_BACKDROP = (32, 32, 36)
-LABEL_COLOR = (235, 235, 235)
 
 Log = Callable[[str], None]
 
@@ -52,23 +68,10 @@ class GalleryError(RuntimeError):
     """One scenario could not be drawn (worker failed, stalled); the gallery goes on without it."""
 
 
-@dataclass(frozen=True)
-class Shot:
-    """One saved frame: `file` (relative to OUT) shows `scenario` at `step`."""
-
-    file: str
-    scenario: str
-    step: int
-
-
 def gallery_steps(scenario: Scenario) -> list[int]:
     """The steps a scenario is shown at: each caption's, and the last one."""
     captions = {min(event.at, scenario.steps) for event in scenario.timeline if event.caption}
     return sorted(captions | {scenario.steps})
-
-
-def frame_name(scenario: str, step: int) -> str:
-    return f"{scenario}/step{step:06d}.png"
 
 
 def select_scenarios(only: list[str] | None) -> list[Path]:
@@ -85,124 +88,6 @@ def select_scenarios(only: list[str] | None) -> list[Path]:
         )
     wanted = {name.removesuffix(".toml") for name in only}
     return [path for name, path in bundled.items() if name in wanted]
-
-
-# -- the output folder -----------------------------------------------------------------------
-
-
-class GalleryFolder:
-    """`with GalleryFolder(OUT, force=...) as folder:` OUT locked, its gallery files known.
-
-    The manifest is updated before each new file is written, so it lists every file of ours
-    even if the gallery is killed; only listed files are ever replaced or removed.
-    """
-
-    def __init__(self, root: Path, *, force: bool = False):
-        self.root = Path(root)
-        self.force = force
-        self.shots: dict[str, Shot] = {}  # by file name: every frame of this gallery
-        self.extra: set[str] = set()  # our other files (index.png)
-        self._lock_fd: int | None = None
-
-    def __enter__(self) -> GalleryFolder:
-        if self.root.exists() and not self.root.is_dir():
-            raise OutputError(f"{self.root} exists and is not a directory")
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = lock_folder(self.root, "gallery")
-        except OSError as exc:
-            raise OutputError(f"cannot use {self.root}: {exc.strerror or exc}") from None
-        try:
-            self._read_manifest()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
-    def _read_manifest(self) -> None:
-        data = _manifest(self.root / MANIFEST)
-        if data is None:
-            if any(self.root.iterdir()) and not self.force:
-                raise OutputError(
-                    f"{self.root} is not empty and holds no earlier gallery (use --force to "
-                    "write the gallery beside its files; they are kept)"
-                )
-            return
-        for entry in data.get("frames", []):
-            shot = _shot(entry)
-            if shot is not None and is_file_inside(self.root, shot.file):
-                self.shots[shot.file] = shot
-        self.extra = {INDEX} if is_file_inside(self.root, INDEX) else set()
-
-    def _save_manifest(self) -> None:
-        shots = sorted(self.shots.values(), key=lambda s: (s.scenario, s.step))
-        write_json_atomic(
-            self.root / MANIFEST,
-            {
-                "written_by": WRITTEN_BY,
-                "outputs": sorted([*self.shots, *self.extra]),
-                "frames": [{"file": s.file, "scenario": s.scenario, "step": s.step} for s in shots],
-            },
-        )
-
-    def _claim(self, name: str) -> Path:
-        """The path to write `name` to, after checking no foreign file is there."""
-        if name not in self.shots and name not in self.extra:
-            refuse_foreign(self.root, name, "gallery")
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def save_frame(self, shot: Shot, rgb: np.ndarray) -> None:
-        from sandbox.render.frames import save_png
-
-        path = self._claim(shot.file)
-        self.shots[shot.file] = shot
-        self._save_manifest()
-        save_png(rgb, path)
-
-    def save_index(self, rgb: np.ndarray) -> None:
-        from sandbox.render.frames import save_png
-
-        path = self._claim(INDEX)
-        self.extra.add(INDEX)
-        self._save_manifest()
-        save_png(rgb, path)
-
-    def drop(self, names: set[str]) -> None:
-        """Remove frames of an earlier gallery that this one no longer shows."""
-        names = names & set(self.shots)
-        if names:
-            for name in names:
-                del self.shots[name]
-            remove_files(self.root, names)
-            self._save_manifest()
-
-
-def _manifest(path: Path) -> dict | None:
-    if not path.is_file() or path.is_symlink():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("written_by") == WRITTEN_BY else None
-
-
-def _shot(entry: object) -> Shot | None:
-    """A frame record of a manifest, if it is well formed and names a frame file."""
-    if not isinstance(entry, dict):
-        return None
-    file, scenario, step = entry.get("file"), entry.get("scenario"), entry.get("step")
-    match = FRAME_NAME.match(file) if isinstance(file, str) else None
-    if match is None or match.group(1) != scenario or step != int(match.group(2)):
-        return None
-    return Shot(file, scenario, step)
 
 
 # -- driving the app -------------------------------------------------------------------------
@@ -358,46 +243,3 @@ def _box_text(box) -> str:
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-# -- the contact sheet -----------------------------------------------------------------------
-
-
-def contact_sheet(folder: GalleryFolder) -> np.ndarray:
-    """Every frame in the folder as a labelled thumbnail: one row per scenario, in step order."""
-    from PIL import Image
-
-    rows: dict[str, list[tuple[str, Image.Image]]] = {}
-    for shot in sorted(folder.shots.values(), key=lambda s: (s.scenario, s.step)):
-        with Image.open(folder.root / shot.file) as image:
-            thumb = _thumbnail(image.convert("RGB"))
-        rows.setdefault(shot.scenario, []).append((f"{shot.scenario}  step {shot.step}", thumb))
-    return sheet(list(rows.values()))
-
-
-def _thumbnail(image):
-    from PIL import Image
-
-    height = max(1, round(image.height * THUMB_WIDTH / image.width))
-    return image.resize((THUMB_WIDTH, height), Image.Resampling.LANCZOS)
-
-
-def sheet(rows: list[list[tuple[str, object]]]) -> np.ndarray:
-    """(H, W, 3) uint8: rows of (label, PIL image) cells, each label above its image."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    from sandbox.render.text import FONT_BOLD, font_path
-
-    columns = max((len(row) for row in rows), default=1)
-    cell_w = max((image.width for row in rows for _, image in row), default=THUMB_WIDTH)
-    cell_h = max((image.height for row in rows for _, image in row), default=1) + LABEL_PX + 6
-    width, height = PAD + columns * (cell_w + PAD), PAD + len(rows) * (cell_h + PAD)
-    canvas = Image.new("RGB", (width, height), SHEET_BACKDROP)
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.truetype(str(font_path(FONT_BOLD)), LABEL_PX)
-    for r, row in enumerate(rows):
-        for c, (label, image) in enumerate(row):
-            x, y = PAD + c * (cell_w + PAD), PAD + r * (cell_h + PAD)
-            draw.text((x, y), label, fill=LABEL_COLOR, font=font)
-            canvas.paste(image, (x, y + LABEL_PX + 6))
-    return np.asarray(canvas)

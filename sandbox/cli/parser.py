@@ -1,0 +1,197 @@
+"""The argument parser of the `sandbox` command: one function per subcommand.
+
+Building it imports nothing heavy (no torch, no OpenGL): `sandbox --help` must stay fast. Each
+subcommand's handler is in `sandbox.cli.commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from sandbox.cli.commands import (
+    bench_command,
+    check_command,
+    gallery_command,
+    list_command,
+    present_command,
+    replay_command,
+    run_command,
+)
+from sandbox.sweep.cli import add_sweep_parser
+
+VIDEO_TYPES = (".mp4", ".gif")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `sandbox` command's parser; each subcommand sets its handler as `args.handler`."""
+    parser = argparse.ArgumentParser(
+        prog="sandbox", description="Watch optimisers navigate loss landscapes."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_replay_parser(commands)
+    _add_check_parser(commands)
+    _add_bench_parser(commands)
+    _add_list_parser(commands)
+    _add_run_parser(commands)
+    _add_present_parser(commands)
+    add_sweep_parser(commands)
+    _add_gallery_parser(commands)
+    return parser
+
+
+def _add_replay_parser(commands) -> None:
+    replay = commands.add_parser("replay", help="run a scenario headless and write its outputs")
+    replay.add_argument("file", help="scenario file, or the name of a bundled scenario")
+    replay.add_argument("--out", type=Path, help="output directory (required unless --compare)")
+    replay.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    replay.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD_DIR",
+        help="compare with an earlier replay; exit 1 if they differ",
+    )
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.add_argument("--frames", action="store_true", help="also write PNG frames to DIR/frames")
+    replay.add_argument(
+        "--frame-count",
+        type=_bounded_int(2, 100_000),
+        default=120,
+        metavar="N",
+        help="frames at N evenly spaced steps (default 120)",
+    )
+    replay.add_argument(
+        "--video", type=_video_path, metavar="PATH", help="also write an MP4 or GIF"
+    )
+    replay.add_argument(
+        "--plots",
+        action="store_true",
+        help="also write loss/sharpness/gradient plots as PNG in DIR",
+    )
+    replay.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
+    replay.add_argument("--fps", type=_fps, default=30.0, help="video frame rate, 1 to 120")
+    replay.set_defaults(handler=replay_command)
+
+
+def _add_check_parser(commands) -> None:
+    check = commands.add_parser("check", help="validate scenario files")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(handler=check_command)
+
+
+def _add_bench_parser(commands) -> None:
+    bench = commands.add_parser("bench", help="measure speed against this machine's limits")
+    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    bench.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SECTION",
+        choices=["grid", "first_surface", "sharpness", "frame", "training"],
+    )
+    bench.set_defaults(handler=bench_command)
+
+
+def _add_list_parser(commands) -> None:
+    listing = commands.add_parser("list", help="list the bundled scenarios")
+    listing.set_defaults(handler=list_command)
+
+
+def _add_run_parser(commands) -> None:
+    run = commands.add_parser("run", help="open the desktop app on a scenario")
+    run.add_argument("file", help="scenario file, or the name of a bundled scenario")
+    run.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
+    run.add_argument("--frames", type=int, metavar="N", help="quit after N frames")
+    run.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="save a PNG of the last frame (with --frames)",
+    )
+    run.add_argument(
+        "--lecture",
+        action="store_true",
+        help="lecture mode: full screen, light high-contrast theme, large subtitles, panel hidden",
+    )
+    run.set_defaults(handler=run_command)
+
+
+def _add_present_parser(commands) -> None:
+    present = commands.add_parser(
+        "present", help="lecture mode over a playlist: scenario files in order, or a deck file"
+    )
+    present.add_argument("files", nargs="+", help="scenario files, bundled names or a deck file")
+    present.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
+    present.add_argument("--frames", type=int, metavar="N", help="quit after N frames")
+    present.add_argument("--screenshot", type=Path, metavar="PATH")
+    present.set_defaults(handler=present_command)
+
+
+def _add_gallery_parser(commands) -> None:
+    gallery = commands.add_parser(
+        "gallery",
+        help="PNGs of the app on every bundled scenario at each caption, and a contact sheet",
+        description="Open the app offscreen on every bundled scenario and save its window at each "
+        "caption's step and the last step to OUT/<scenario>/stepNNNNNN.png, and a contact sheet "
+        "OUT/index.png. Running it again into OUT replaces only the earlier gallery's files.",
+    )
+    gallery.add_argument("out", type=Path, metavar="OUT", help="output directory")
+    gallery.add_argument("--only", nargs="+", metavar="NAME", help="these bundled scenarios only")
+    gallery.add_argument(
+        "--size", type=_size, default=(1280, 720), metavar="WxH", help="default 1280x720"
+    )
+    gallery.add_argument("--lecture", action="store_true", help="as `sandbox run --lecture` shows")
+    gallery.add_argument(
+        "--force",
+        action="store_true",
+        help="use a non-empty OUT that holds no earlier gallery (its files are kept)",
+    )
+    gallery.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="give a scenario up when its worker computes no new step for S seconds (default 120)",
+    )
+    gallery.set_defaults(handler=gallery_command)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x720, got {text!r}") from None
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise argparse.ArgumentTypeError(f"size must be between 16 and 8192 a side, got {text}")
+    return width, height
+
+
+def _bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _fps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (math.isfinite(value) and 1 <= value <= 120):
+        raise argparse.ArgumentTypeError(f"must be between 1 and 120 frames a second, got {text}")
+    return value
+
+
+def _video_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in VIDEO_TYPES:
+        raise argparse.ArgumentTypeError(f"must end in .mp4 or .gif, got {text!r}")
+    return path
