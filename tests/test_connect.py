@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from builders import network_toml, run
 
 import sandbox
 from sandbox.landscape import sampling
@@ -20,48 +21,21 @@ from sandbox.pipeline.prepare import prepare
 from sandbox.pipeline.runs import run_records
 from sandbox.scenario.load import ScenarioError, parse_scenario
 
-SMALL = """
-title = "connect, small"
-seed = 0
-steps = 120
-
-[landscape]
-kind = "network"
-loss = "bce"
-
-[landscape.data]
-name = "moons"
-n = 64
-noise = 0.1
-
-[landscape.model]
-widths = [2, 8, 8, 1]
-activation = "tanh"
-
-[landscape.slice]
-directions = "connect"
-connect = ["A", "B"]
-connect_steps = 60
-connect_lr = 0.02
-resolution = 9
-
-[[runs]]
-name = "A"
-optimizer = "adam"
-lr = 0.03
-init_seed = 1
-
-[[runs]]
-name = "B"
-optimizer = "adam"
-lr = 0.03
-init_seed = 2
-
-[[runs]]
-name = "C, not connected"
-optimizer = "gd"
-lr = 0.5
-"""
+CONNECT = {"directions": "connect", "connect": ["A", "B"], "connect_steps": 60, "connect_lr": 0.02}
+SMALL = network_toml(
+    title="connect, small",
+    seed=0,
+    steps=120,
+    data={"name": "moons", "n": 64, "noise": 0.1},
+    widths=[2, 8, 8, 1],
+    model={"activation": "tanh"},
+    slice={**CONNECT, "resolution": 9},
+    runs=[
+        run("A", "adam", 0.03, init_seed=1),
+        run("B", "adam", 0.03, init_seed=2),
+        run("C, not connected", "gd", 0.5),
+    ],
+)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (conftest.py)

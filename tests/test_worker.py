@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from builders import analytic_scenario, network_scenario, run
 
 import sandbox
 from sandbox.app.worker import (
@@ -22,32 +23,14 @@ from sandbox.app.worker import (
     scenario_stream,
 )
 from sandbox.resources import find_scenario
-from sandbox.scenario.load import load_scenario, parse_scenario
+from sandbox.scenario.load import load_scenario
 
-NETWORK = """
-title = "net"
-steps = 120
-[landscape]
-kind = "network"
-loss = "bce"
-[landscape.data]
-name = "moons"
-n = 64
-[landscape.model]
-widths = [2, 8, 1]
-[landscape.slice]
-center = "{center}"
-resolution = 21
-span = 0.5
-[[runs]]
-name = "gd"
-optimizer = "gd"
-lr = 0.5
-[[runs]]
-name = "adam"
-optimizer = "adam"
-lr = 0.05
-"""
+
+def network(center: str):
+    """Moons, a 2-8-1 net and two runs (GD, Adam) for 120 steps, on a 21² slice of span 0.5."""
+    runs = [run("gd", lr=0.5), run("adam", "adam", 0.05)]
+    slice_ = {"center": center, "resolution": 21, "span": 0.5}
+    return network_scenario(title="net", steps=120, slice=slice_, runs=runs)
 
 
 def collect(messages) -> dict[int, list]:
@@ -64,12 +47,12 @@ def test_stream_equals_replay():
     assert isinstance(messages[0], Surface) and isinstance(messages[-1], Finished)
     runs = collect(messages)
     result = sandbox.replay(scenario)
-    for i, run in enumerate(scenario.runs):
-        np.testing.assert_array_equal([s.loss for s in runs[i]], result.runs[run.name].loss)
+    for i, spec in enumerate(scenario.runs):
+        np.testing.assert_array_equal([s.loss for s in runs[i]], result.runs[spec.name].loss)
 
 
 def test_network_surfaces_coarse_then_refined_and_consistent_with_the_ball():
-    scenario = parse_scenario(NETWORK.format(center="init"))
+    scenario = network("init")
     messages = list(scenario_stream(scenario))
     surfaces = [m for m in messages if isinstance(m, Surface)]
     assert [s.refined for s in surfaces] == [False, True]
@@ -82,7 +65,7 @@ def test_network_surfaces_coarse_then_refined_and_consistent_with_the_ball():
 
 
 def test_moving_center_sends_recentred_surfaces():
-    scenario = parse_scenario(NETWORK.format(center="moving"))
+    scenario = network("moving")
     messages = list(scenario_stream(scenario, moving_every=50))
     moving = [m.sample for m in messages if isinstance(m, Surface)][2:]
     assert [s.step for s in moving] == [50, 100]  # the latest θ wins within a batch of steps
@@ -175,7 +158,7 @@ def test_a_worker_killed_mid_message_never_blocks_the_window():
 
 
 def test_final_center_surface_is_around_the_first_runs_end():
-    scenario = parse_scenario(NETWORK.format(center="final"))
+    scenario = network("final")
     messages = list(scenario_stream(scenario))
     sample = [m.sample for m in messages if isinstance(m, Surface)][-1]
     (x0, x1), (y0, y1) = sample.bounds
@@ -191,24 +174,12 @@ def test_the_legend_gives_lambda_max_and_two_over_eta_at_the_shown_step():
     run's own legend row."""
     from sandbox.app.model import ViewModel
 
-    scenario = parse_scenario(
-        """
-title = "canyon"
-steps = 40
-[landscape]
-kind = "analytic"
-surface = "quadratic"
-params = { l1 = 1.0, l2 = 10.0 }
-[[runs]]
-name = "GD"
-optimizer = "gd"
-lr = 0.05
-start = [1.0, 1.0]
-sharpness_every = 5
-[[timeline]]
-at = 20
-set = { run = "GD", lr = 0.1 }
-"""
+    scenario = analytic_scenario(
+        title="canyon",
+        steps=40,
+        params={"l1": 1.0, "l2": 10.0},
+        runs=[run("GD", lr=0.05, start=[1.0, 1.0], sharpness_every=5)],
+        timeline=[{"at": 20, "set": {"run": "GD", "lr": 0.1}}],
     )
     model = ViewModel(scenario)
     for message in scenario_stream(scenario):
