@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from builders import analytic_toml, network_toml, run
 
 from sandbox.cli import main
 from sandbox.replayer import replay
@@ -20,62 +21,24 @@ from sandbox.scenario.budget import estimate
 from sandbox.scenario.load import parse_scenario
 from sandbox.scenario.schema import LIMITS
 
-ANALYTIC = """\
-title = "analytic"
-seed = 1
-steps = 10
-
-[landscape]
-kind = "analytic"
-surface = "double_well_saddle"
-bounds = [[-2.0, 2.0], [-1.8, 1.8]]
-
-[[runs]]
-name = "GD"
-optimizer = "gd"
-lr = 0.05
-start = [1.5, 0.0]
-
-[[runs]]
-name = "GD + noise"
-optimizer = "gd"
-lr = 0.05
-noise = 0.3
-
-[[timeline]]
-at = 5
-caption = "A caption."
-"""
-
-NETWORK = """\
-title = "network"
-seed = 3
-steps = 10
-
-[landscape]
-kind = "network"
-loss = "mse"
-
-[landscape.data]
-name = "spirals"
-n = 64
-
-[landscape.model]
-widths = [2, 16, 16, 1]
-
-[landscape.slice]
-span = 0.5
-
-[[runs]]
-name = "A"
-optimizer = "gd"
-lr = 0.05
-
-[[runs]]
-name = "B"
-optimizer = "momentum"
-lr = 0.05
-"""
+# The corpus below names lines of these two texts (the builders' layout).
+ANALYTIC = analytic_toml(
+    "double_well_saddle",
+    title="analytic",
+    seed=1,
+    bounds=[[-2.0, 2.0], [-1.8, 1.8]],
+    runs=[run("GD", lr=0.05, start=[1.5, 0.0]), run("GD + noise", lr=0.05, noise=0.3)],
+    timeline=[{"at": 5, "caption": "A caption."}],
+)
+NETWORK = network_toml(
+    title="network",
+    seed=3,
+    loss="mse",
+    data={"name": "spirals", "n": 64},
+    widths=[2, 16, 16, 1],
+    slice={"span": 0.5},
+    runs=[run("A", lr=0.05), run("B", "momentum", 0.05)],
+)
 
 
 def edit(base: str, *pairs: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from builders import analytic_toml, network_toml, run
 from pydantic import ValidationError
 
 from sandbox.landscape.mlp import FlatMLP
@@ -13,43 +14,9 @@ from sandbox.scenario.budget import count_parameters
 from sandbox.scenario.load import ScenarioError, load_scenario, parse_scenario
 from sandbox.scenario.schema import LIMITS, ModelSpec
 
-VALID = """\
-title = "ok"
-steps = 10
-
-[landscape]
-kind = "analytic"
-surface = "quadratic"
-params = { l1 = 1.0, l2 = 2 }
-
-[[runs]]
-name = "a"
-optimizer = "gd"
-lr = 0.1
-start = [1, 0.5]
-"""
-
-NETWORK = """\
-title = "net"
-steps = 10
-
-[landscape]
-kind = "network"
-loss = "bce"
-
-[landscape.data]
-name = "moons"
-n = 64
-
-[landscape.model]
-widths = [2, 8, 1]
-
-[[runs]]
-name = "a"
-optimizer = "sgd"
-lr = 0.1
-batch_size = 16
-"""
+# Tests below count on the builders' layout: their messages name lines of these texts.
+VALID = analytic_toml(title="ok", params={"l1": 1.0, "l2": 2})  # one GD run "a" from (1, 0.5)
+NETWORK = network_toml(title="net", runs=[run(optimizer="sgd", batch_size=16)])
 
 
 def problems(text: str) -> list[str]:

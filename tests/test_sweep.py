@@ -8,7 +8,6 @@ scenarios with numbers recomputed here from the arrays (an oracle independent of
 
 from __future__ import annotations
 
-import argparse
 import csv
 import functools
 import json
@@ -23,13 +22,13 @@ from pathlib import Path
 import cloudpickle
 import numpy as np
 import pytest
+from sweep_cli import cli
 
 import sandbox
 from sandbox.errors import OutputError
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import ScenarioError
 from sandbox.scenario.schema import Scenario
-from sandbox.sweep.cli import add_sweep_parser
 from sandbox.sweep.engine import make_cluster, prepare_sweep_dir, run_sweep
 from sandbox.sweep.spec import bundled_sweeps, find_sweep, load_sweep, parse_sweep
 from sandbox.sweep.task import run_task
@@ -62,14 +61,6 @@ def small_sweep(folder: Path):
     path = folder / "small.toml"
     path.write_text(SMALL, encoding="utf-8")
     return load_sweep(path)
-
-
-def cli(*argv: str) -> int:
-    """`sandbox sweep ...` through the parser `add_sweep_parser` builds."""
-    parser = argparse.ArgumentParser(prog="sandbox")
-    add_sweep_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sweep", *argv])
-    return args.handler(args)
 
 
 @pytest.fixture(scope="module")

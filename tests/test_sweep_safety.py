@@ -8,7 +8,6 @@ replay a tiny sweep of a few 20-step tasks.
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import threading
@@ -16,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+from sweep_cli import cli
 
 from sandbox.errors import OutputError
 from sandbox.scenario.load import ScenarioError
 from sandbox.scenario.schema import Scenario
 from sandbox.sweep import engine, results
-from sandbox.sweep.cli import add_sweep_parser
 from sandbox.sweep.engine import prepare_sweep_dir, run_sweep
 from sandbox.sweep.spec import load_sweep, parse_sweep
 
@@ -45,13 +44,6 @@ def tiny_sweep(folder: Path, metric: str = "final_loss"):
     path = folder / f"tiny_{metric}.toml"
     path.write_text(TINY.format(metric=metric), encoding="utf-8")
     return load_sweep(path)
-
-
-def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="sandbox")
-    add_sweep_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sweep", *argv])
-    return args.handler(args)
 
 
 @pytest.fixture(scope="module")
