@@ -114,7 +114,12 @@ def top_panels(
     else:
         title = title_panel(overlay, state, ui, width - 2 * margin, x0 + margin, y0 + margin)
         top = title[3] + margin / 2
-    boxes = [title, legend(overlay, state, trails, ui, x1, top, stacked) if legend_w else None]
+    boxes = [
+        title,
+        legend(overlay, state, trails, ui, x1, top, stacked, width - 2 * margin)
+        if legend_w
+        else None,
+    ]
     return [box for box in boxes if box is not None]
 
 
@@ -140,7 +145,7 @@ def steady_width(overlay: OverlayPass, text: str, px: float) -> float:
 
 
 def _legend_columns(
-    overlay: OverlayPass, rows, extra, ui: float, stacked: bool = False
+    overlay: OverlayPass, rows, extra, ui: float, stacked: bool = False, steady: bool = True
 ) -> tuple[float, float, float]:
     """(swatch, name column, inner width) of the legend; `stacked` puts each run's detail
     under its name in smaller type (a narrow legend beside the title instead of a wide one
@@ -148,8 +153,12 @@ def _legend_columns(
     swatch = 2 * 9 * ui + 10 * ui
     name_w = max((overlay.measure(r[1], BODY_PX * ui, True) for r in rows), default=0)
     detail_px = (SMALL_PX if stacked else BODY_PX) * ui
-    detail_w = max((steady_width(overlay, r[2], detail_px) for r in rows), default=0)
-    extra_w = max((steady_width(overlay, e[0], SMALL_PX * ui) for e in extra), default=0)
+
+    def width(text: str, px: float) -> float:  # steady: room for the widest digits
+        return steady_width(overlay, text, px) if steady else overlay.measure(text, px)
+
+    detail_w = max((width(r[2], detail_px) for r in rows), default=0)
+    extra_w = max((width(e[0], SMALL_PX * ui) for e in extra), default=0)
     if stacked:
         return swatch, name_w, max(swatch + max(name_w, detail_w), extra_w)
     return swatch, name_w, max(swatch + name_w + 14 * ui + detail_w, extra_w)
@@ -177,6 +186,7 @@ def legend(
     right: float,
     top: float,
     stacked: bool = False,
+    room: float = float("inf"),
 ) -> Box | None:
     """One row per run (colour swatch, name, loss or label; `stacked`: the detail on a second,
     smaller line) and the extra HUD lines, its right edge a margin left of `right`; returns the
@@ -185,6 +195,10 @@ def legend(
     if not rows and not extra:
         return None
     swatch, name_w, inner = _legend_columns(overlay, rows, extra, ui, stacked)
+    # the room kept for the widest digits never pushes the panel out of `room` (lecture type:
+    # five numbers a row made it wider than the view); the texts themselves always fit
+    actual = _legend_columns(overlay, rows, extra, ui, stacked, steady=False)[2]
+    inner = max(min(inner, room - 2 * PAD * ui), actual)
     name_h = BODY_PX * ui * (1.3 if stacked else 1.45)
     row_h = name_h + (SMALL_PX * ui * 1.35 if stacked else 0)
     height = len(rows) * row_h + len(extra) * SMALL_PX * ui * 1.4 + 2 * PAD * ui
