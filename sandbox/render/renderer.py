@@ -25,6 +25,7 @@ from sandbox.render.framing import GAP, Box, Region, clear_box, to_region
 from sandbox.render.hud_layout import HudLayout
 from sandbox.render.opening_view import default_camera
 from sandbox.render.overlay_pass import OverlayPass
+from sandbox.render.picking import DrawnView
 from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
 from sandbox.render.stats import RenderStats
@@ -109,6 +110,7 @@ class Renderer:
         self.hud_boxes: list[Box] = []  # the last frame's title, legend, mini-map ... (pixels)
         self.region: Region | None = None  # where the last frame's view could frame the surface
         self.camera: OrbitCamera | None = None  # the last frame's camera
+        self.drawn: DrawnView | None = None  # its surface and camera, for picking
         self.resize(size)
 
     @property
@@ -172,7 +174,7 @@ class Renderer:
         room = min(LABEL_ROOM * ui, 0.1 * (right - left), 0.1 * (bottom - top))
         self.region = to_region((left + room, top + room, right - room, bottom - room), size)
         camera = camera or default_camera(state, size, self.region)
-        self.camera = camera
+        self.camera, self.drawn = camera, DrawnView(world, grid_h, camera, size)
         targets = self.targets
         targets.scene_fbo.use()
         self.ctx.disable(moderngl.BLEND)
