@@ -174,8 +174,8 @@ def test_the_panel_changes_the_catalogue_panel_settings():
 # --- keys -------------------------------------------------------------------------------------
 def test_every_key_in_the_table_does_something_in_the_app():
     """Each key of the table (help overlay, README) reaches the window's App as its command,
-    and every command that takes no value (the others come from the panels: a step to show, a
-    run to hide, a file) has a key."""
+    and every command that takes no value (the others come from the panels and the mouse: a
+    step to show, a run to hide, a file, a point clicked on the surface) has a key."""
     from sandbox.app.commands import Command
     from sandbox.app.keys import KEYS, key_commands
     from sandbox.app.window import App
@@ -187,4 +187,5 @@ def test_every_key_in_the_table_does_something_in_the_app():
         App.key(app, codes[f"K_{key.names[0]}"])
     assert app.sent == [Command(key.command) for key in KEYS]
     with_values = {Command.SCRUB, Command.VISIBLE, Command.OPEN, Command.SAVE}
+    with_values |= {Command.DROP_BALL, Command.MOVE_START}
     assert {Command(key.command) for key in KEYS} == set(Command) - with_values

@@ -19,6 +19,9 @@ class Command(Enum):
     VISIBLE = "visible"  # value: (run index, shown)
     OPEN = "open"  # value: a scenario file
     SAVE = "save"  # value: a file name
+    DROP_BALL = "drop_ball"  # value: (x, y), a new run starting there
+    MOVE_START = "move_start"  # value: (run index, (x, y))
+    REMOVE_RUN = "remove_run"  # value: a run index (None: the selected run)
     RESTART = "restart"
     NEXT_CAPTION = "next_caption"
     PREVIOUS_CAPTION = "previous_caption"

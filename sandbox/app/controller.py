@@ -77,6 +77,7 @@ class Controller:
         self.panel_state = PanelState(controls_open=not lecture_mode)
         self.show_panel = self._panels_at_open(scenario)
         self.hidden: set[int] = set()
+        self.selected = 0  # the run a dropped ball copies and Delete removes (the last placed)
         self.camera = None  # the view's camera; None until the shell frames the surface
         self.show_help = False
         self.wireframe = False
@@ -282,8 +283,27 @@ class Controller:
             self.open(Path(value))
         elif command is Command.SAVE:
             self.save(str(value))
+        elif command in (Command.DROP_BALL, Command.MOVE_START, Command.REMOVE_RUN):
+            self._place(command, value)
         else:
             self._toggle(command)
+
+    # --- balls placed by hand -------------------------------------------------------------
+    def _place(self, command: Command, value) -> None:
+        """A ball dropped, a start dragged or a run removed (app/placing.py): the scenario
+        edited as "Save as" writes it and the runs recomputed; the old ones stay on screen
+        until the new worker has reached the shown step."""
+        from sandbox.app.placing import place
+        from sandbox.scenario.load import ScenarioError
+
+        try:
+            placed = place(self.scenario, self.hidden, self.selected, command, value)
+        except (ScenarioError, ValueError) as error:
+            self.say(f"not applied: {error}", error=True)
+            return
+        self.hidden, self.selected = placed.hidden, placed.selected
+        self.restart_with(placed.scenario, self.playback.step, placed.note, keep_showing=True)
+        self.say(placed.note)
 
     def _toggle(self, command: Command) -> None:
         if command is Command.RESTART:

@@ -32,6 +32,7 @@ KEYS = (
         ("PAGEUP", "LEFT", "UP"), "PgUp  ←  ↑", "previous_caption", "previous caption (or scenario)"
     ),
     Key(("r",), "r", "restart", "restart the runs (also after a crash)"),
+    Key(("DELETE", "BACKSPACE"), "Del", "remove_run", "remove the last placed run"),
     Key(("p", "TAB"), "p  /  Tab", "panels", "control panel and plots"),
     Key(("g",), "g", "grid", "grid lines on the surface"),
     Key(("f",), "f", "fullscreen", "full screen"),
@@ -42,6 +43,8 @@ KEYS = (
 )
 
 MOUSE = (
+    ("left click on the surface", "drop a ball there (settings of the last placed run)"),
+    ("left drag from a path's start", "move the start (the runs recompute)"),
     ("left drag", "orbit"),
     ("right drag", "pan (the surface follows)"),
     ("wheel", "zoom (up: closer)"),

@@ -182,6 +182,10 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
         shown, visible = imgui.checkbox("visible", i not in view.hidden)
         if shown:
             actions.append(CommandAction(Command.VISIBLE, (i, visible)))
+        if len(view.scenario.runs) > 1:  # a scenario keeps one run at least
+            imgui.same_line()
+            if imgui.small_button("remove"):
+                actions.append(CommandAction(Command.REMOVE_RUN, i))
         _run_choices(imgui, i, run, actions)
         _live_sliders(gui, view, state, i, run, actions)
     finally:

@@ -31,6 +31,7 @@ from sandbox.app.controller import (
 )
 from sandbox.app.frame import FrameDrawing
 from sandbox.app.playback import FPS, Clock
+from sandbox.app.pointer import Pointer
 from sandbox.scenario.schema import Scenario
 
 __all__ = ["FPS", "App", "Command", "Headless", "PygameWindow", "default_user_dir", "run_app"]
@@ -95,6 +96,7 @@ class App(FrameDrawing, Capture):
         self.renderer = Renderer(self.ctx, self.window_size)
         self.gui = Gui(self.ctx, self.window_size, light=lecture_mode, mods=self.backend.modifiers)
         self.drag: tuple[int, tuple[int, int]] | None = None
+        self.pointer = Pointer()  # clicks drop balls, drags move starts (app/pointer.py)
         self._key_commands: dict[int, str] | None = None  # pygame key -> command (app/keys.py)
         self.setup_drawing()
         self.setup_capture()
@@ -194,8 +196,14 @@ class App(FrameDrawing, Capture):
         elif event.type == pg.MOUSEBUTTONDOWN and event.button in (1, 3):
             if not (panel and self.gui.wants_mouse):
                 self.drag = (event.button, event.pos)
+                if event.button == 1:
+                    self.pointer.press(self, event.pos)
         elif event.type == pg.MOUSEBUTTONUP:
+            if self.drag is not None and self.drag[0] == 1 == event.button:
+                self.pointer.release(self, event.pos)
             self.drag = None
+        elif event.type == pg.MOUSEMOTION and self.pointer.grabbed is not None and self.drag:
+            self.pointer.motion(self, event.pos)
         elif event.type == pg.MOUSEMOTION and self.drag and self.camera is not None:
             self.mouse_drag(event.pos)
         elif event.type == pg.MOUSEWHEEL and self.camera is not None:

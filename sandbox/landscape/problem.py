@@ -98,6 +98,8 @@ class NetworkProblem:
     has_dropout = property(lambda self: self.network.has_dropout)
 
     def initial_theta(self, run: Run) -> torch.Tensor:
+        if run.start is not None:  # a point of the slice plane through θ₀ (scenario rules)
+            return self.plane.point(*run.start).clone()
         if run.init_seed is None:
             return self.theta_init.clone()
         return self.model.init_params(run.init_seed)

@@ -93,6 +93,53 @@ def restart_change(scenario: Scenario, path: tuple, value: Any) -> Scenario:
     return validated(data)
 
 
+def add_run(scenario: Scenario, like: int, start: tuple[float, float]) -> Scenario:
+    """A new run with run `like`'s own settings (not its timeline changes) starting at `start`:
+    the ball a click drops. Its name is `like`'s with the next free number ("GD 2"); its colour
+    is left to the palette, so it differs from the runs before it."""
+    data = scenario_data(scenario)
+    run = dict(data["runs"][like])
+    names = {r["name"] for r in data["runs"]}
+    base = run["name"]
+    number = 2
+    while f"{base} {number}" in names:
+        number += 1
+    run["name"] = f"{base} {number}"
+    run["start"] = [float(start[0]), float(start[1])]
+    run.pop("color", None)
+    run.pop("init_seed", None)  # a start on the plane says where the run begins
+    data["runs"].append(run)
+    return validated(data)
+
+
+def move_start(scenario: Scenario, index: int, start: tuple[float, float]) -> Scenario:
+    """Run `index` starting at `start` instead (a dragged start point)."""
+    data = scenario_data(scenario)
+    data["runs"][index]["start"] = [float(start[0]), float(start[1])]
+    data["runs"][index].pop("init_seed", None)
+    return validated(data)
+
+
+def remove_run(scenario: Scenario, index: int) -> Scenario:
+    """The scenario without run `index` and its timeline changes (captions stay)."""
+    data = scenario_data(scenario)
+    if len(data["runs"]) < 2:
+        raise ValueError("a scenario needs at least one run")
+    name = data["runs"].pop(index)["name"]
+    timeline = []
+    for event in data.get("timeline", []):
+        change = event.get("set")
+        if change and change["run"] == name:
+            event = {k: v for k, v in event.items() if k != "set"}
+            if "caption" not in event:
+                continue
+        timeline.append(event)
+    if "timeline" in data:
+        data["timeline"] = timeline
+    # a connect slice that names the run is refused here, with the file's own message
+    return validated(data)
+
+
 def save_scenario(scenario: Scenario, path: Path, header: str = "") -> Path:
     """Write `scenario` to `path` as TOML atomically (a temporary file renamed into place)."""
     path = Path(path)

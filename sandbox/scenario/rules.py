@@ -26,7 +26,7 @@ from sandbox.scenario.schema import (
 from sandbox.trace.names import file_safe
 
 NETWORK_ONLY = ("batch_size", "init_seed")
-ANALYTIC_ONLY = ("start",)
+ANALYTIC_ONLY: tuple[str, ...] = ()  # a network run's `start` is a point of its slice plane
 
 Found = Iterator[tuple[tuple, str]]
 
@@ -307,6 +307,8 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
         )
     if isinstance(run.precondition, tuple):
         yield (*here, "precondition"), "a fixed 2x2 matrix applies to analytic landscapes only"
+    if run.start is not None:
+        yield from _network_start(land, here, run)
     newton = run.optimizer == "newton" or run.precondition == "newton"
     n_params = count_parameters(land.model)
     if newton and n_params > LIMITS["newton_parameters"]:
@@ -315,6 +317,30 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
             (
                 f"newton needs the dense Hessian; the network has {n_params:,} parameters, "
                 f"the limit is {LIMITS['newton_parameters']:,}"
+            ),
+        )
+
+
+def plane_before_runs(land: NetworkLandscape) -> bool:
+    """Whether the slice plane is known before any run starts, so that a run may start at a
+    point of it: random planes and Hessian planes at the initial weights are; PCA planes (made
+    from the runs' paths), planes at a run's final weights and connect planes are not."""
+    directions, center = land.slice.directions, land.slice.center
+    return directions == "random" or (directions == "hessian" and center != "final")
+
+
+def _network_start(land: NetworkLandscape, here: tuple, run: Run) -> Found:
+    """A network run's `start` = (a, b) is θ(a, b) = θ₀ + a·d₁ + b·d₂ on the slice plane."""
+    if run.init_seed is not None:
+        yield (*here, "start"), "a point of the slice plane; it cannot be used with init_seed"
+    elif not plane_before_runs(land):
+        yield (
+            (*here, "start"),
+            (
+                f"a point of the slice plane, which with directions = "
+                f"{land.slice.directions!r} and center = {land.slice.center!r} is chosen from "
+                'the runs themselves; use directions = "random" (or "hessian" at center = '
+                '"init")'
             ),
         )
 
