@@ -152,3 +152,34 @@ def test_no_ball_on_a_slice_made_from_the_runs():
 def _records(scenario, index: int) -> list:
     prepared = prepare(scenario)
     return [(s.step, s.loss, s.x, s.y) for s in steps(prepared, scenario.runs[index])]
+
+
+class _SlowRestarts(StreamWorkers):
+    """The first worker computes at once; restarted ones compute nothing until released, as a
+    spawned worker does for its first second or two."""
+
+    def __call__(self, scenario):
+        worker = super().__call__(scenario)
+        worker.per_drain = 0 if len(self.made) > 1 else self.per_drain
+        return worker
+
+
+def test_the_panels_draw_while_a_placed_ball_is_computed(ctx):
+    """The app crashed when a ball was dropped with the control panel open: the panel listed
+    the new scenario's runs with the colours of the runs still on screen, one fewer."""
+    workers = _SlowRestarts(per_drain=8)
+    with HeadlessApp(ctx, "saddle", (1280, 720), workers=workers) as driver:
+        app = driver.app
+        assert app.show_panel
+        driver.frames_until(lambda: _ready(app))
+        _click(driver, _on_screen_point(app, (0.8, -0.9)))
+        assert app.pending is not None and len(app.scenario.runs) == 4
+        assert len(app.model.scenario.runs) == 3  # the old runs stay on screen meanwhile
+        for _ in range(3):
+            app.frame()
+        app.command(Command.REMOVE_RUN, 1)  # removed at once from the view, before the switch
+        assert app.hidden == {1} and app.pending.hidden == set()
+        workers.made[-1].per_drain = 64
+        driver.frames_until(lambda: app.pending is None)
+        names = [run.name for run in app.model.scenario.runs]
+        assert names == ["GD", "GD + noise 0.05", "GD 2"] and app.hidden == set()

@@ -157,6 +157,7 @@ class Controller:
             self.pending = None
             self.worker.close()
             self.worker, self.model = pending.worker, pending.model
+            self.hidden = self.hidden if pending.hidden is None else set(pending.hidden)
             self.playback.jump(pending.at, self.model.available_step())
 
     # --- scenarios -------------------------------------------------------------------------
@@ -301,8 +302,13 @@ class Controller:
         except (ScenarioError, ValueError) as error:
             self.say(f"not applied: {error}", error=True)
             return
-        self.hidden, self.selected = placed.hidden, placed.selected
+        self.selected = placed.selected
         self.restart_with(placed.scenario, self.playback.step, placed.note, keep_showing=True)
+        if self.pending is None:
+            self.hidden = placed.hidden
+        else:  # the old runs stay on screen until then, less a removed one
+            self.pending.hidden = placed.hidden
+            self.hidden |= {placed.removed} if placed.removed is not None else set()
         self.say(placed.note)
 
     def _toggle(self, command: Command) -> None:

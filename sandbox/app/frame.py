@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sandbox.app.keys import help_rows
+from sandbox.app.model import default_colors
 from sandbox.render.framing import same_region
 
 
@@ -134,7 +135,9 @@ class FrameDrawing:
         return panel.PanelView(
             scenario=controller.scenario,
             source=controller.source.name if controller.source else "",
-            colors=controller.model.colors,
+            # the scenario's own colours: after a ball is dropped it has one more run than the
+            # model on screen, until the new runs have caught up
+            colors=default_colors(controller.scenario),
             hidden=frozenset(controller.hidden),
             current=panel.current_values(controller.scenario, controller.playback.step),
             choices=controller.scenario_choices(),

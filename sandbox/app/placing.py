@@ -23,6 +23,7 @@ class Placed:
     hidden: set[int]  # the hidden runs' indices in the new scenario
     selected: int  # the run placed last (a new ball copies it, Delete removes it)
     note: str  # what happened, for the status line
+    removed: int | None = None  # the index the removed run had
 
 
 def place(scenario: Scenario, hidden: set[int], selected: int, command: Command, value) -> Placed:
@@ -46,7 +47,8 @@ def place(scenario: Scenario, hidden: set[int], selected: int, command: Command,
         edited = edit.remove_run(scenario, index)
         shifted = {i - (i > index) for i in hidden if i != index}
         selected = min(index, len(edited.runs) - 1)
-        return Placed(edited, shifted, selected, f"{scenario.runs[index].name} removed")
+        note = f"{scenario.runs[index].name} removed"
+        return Placed(edited, shifted, selected, note, removed=index)
     raise ValueError(f"{command.value} places no ball")
 
 

@@ -61,6 +61,7 @@ class Pending:
     model: Any  # its ViewModel
     at: int
     note: str
+    hidden: set[int] | None = None  # the hidden runs once it shows (a removed run shifts them)
 
 
 class FileWatch:
