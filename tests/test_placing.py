@@ -97,6 +97,9 @@ def test_a_drag_moves_a_start_and_the_replay_equals_the_saved_files(ctx, tmp_pat
         for t in np.linspace(0.2, 1.0, 5):
             pos = tuple(int(v) for v in start + t * (end - start))
             driver.post(pygame.MOUSEMOTION, pos=pos, rel=(1, 0), buttons=(1, 0, 0))
+            # at once, before the runs are recomputed: GD's ball alone, under the cursor
+            (shown,) = app.last_state.trails
+            assert len(shown.xy) == 1 and tuple(shown.xy[0]) == app.renderer.drawn.pick(pos)
         driver.post(pygame.MOUSEBUTTONUP, pos=tuple(int(v) for v in end), button=1)
         assert app.camera == camera  # dragging a start does not turn the view
         moved = app.scenario.runs[0].start

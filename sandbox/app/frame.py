@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from sandbox.app.keys import help_rows
 from sandbox.app.model import default_colors
+from sandbox.app.pointer import dragged
 from sandbox.render.framing import same_region
 
 
@@ -39,7 +40,10 @@ class FrameDrawing:
         if state is None:  # the surface is still being computed, or never will be
             self._draw_waiting()
         else:
-            self._draw_scene(state)
+            names = [run.name for run in controller.scenario.runs]
+            preview = self.pointer.preview(waiting=controller.pending is not None)
+            trails = dragged(state.trails, preview, names, controller.model.surface)
+            self._draw_scene(replace(state, trails=trails))
         self._draw_notices()  # on the screen only: not in the recording or a screenshot
         self.backend.flip()
         return True

@@ -10,10 +10,12 @@ caught up (`Controller.restart_with`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from sandbox.app.commands import Command
+from sandbox.render.scene import Trail
 
 CLICK_PIXELS = 4.0  # a press and release this close together is a click, not an orbit
 GRAB_PIXELS = 14.0  # a press this close to a path's start grabs the start
@@ -29,6 +31,8 @@ class Pointer:
         self.grabbed: int | None = None
         self.sent: tuple[float, tuple[float, float] | None] = (-math.inf, None)
         self.moved_to: tuple[float, float] | None = None
+        self.landed: int | None = None  # the run let go of, shown at its new start until the
+        # recomputed runs arrive
 
     def press(self, app, pos: tuple[int, int]) -> bool:
         """The left button went down at `pos`; True when it grabbed a start (no orbit then)."""
@@ -56,7 +60,7 @@ class Pointer:
             self.grabbed = grabbed
             if self.moved_to is not None and self.moved_to != self.sent[1]:
                 self._send(app, app.controller.clock())
-            self.grabbed = None
+            self.grabbed, self.landed = None, grabbed
             return
         if pressed is None or math.dist(pressed, pos) > CLICK_PIXELS or _on_panel(app, pos):
             return
@@ -65,9 +69,48 @@ class Pointer:
         if point is not None:
             app.command(Command.DROP_BALL, point)
 
+    def preview(self, waiting: bool) -> tuple[int, tuple[float, float]] | None:
+        """(run, start) to show in place of that run's path: while its start is dragged, and
+        after, while the recomputed runs are `waiting` to arrive."""
+        if self.grabbed is None and not waiting:
+            self.landed = None
+        index = self.grabbed if self.grabbed is not None else self.landed
+        return None if index is None or self.moved_to is None else (index, self.moved_to)
+
     def _send(self, app, now: float) -> None:
         self.sent = (now, self.moved_to)
         app.command(Command.MOVE_START, (self.grabbed, self.moved_to))
+
+
+def dragged(trails: tuple[Trail, ...], preview, names: list[str], surface) -> tuple:
+    """The frame's trails with a dragged start (`Pointer.preview`) shown where the cursor holds
+    it: the run's ball alone at the new start on the surface (`SurfaceSample`; its old path is
+    about to be replaced), at once, while the runs are recomputed in the background."""
+    if preview is None or preview[0] >= len(names):
+        return trails
+    name, start = names[preview[0]], preview[1]
+    xy = np.array([start])
+    loss = np.array([surface_loss(surface, start)])
+    return tuple(
+        replace(trail, xy=xy, loss=loss, diverged=False, label="new start…")
+        if trail.name == name
+        else trail
+        for trail in trails
+    )
+
+
+def surface_loss(surface, xy: tuple[float, float]) -> float:
+    """The drawn surface's loss at `xy`, interpolated bilinearly between its samples."""
+    (x0, x1), (y0, y1) = surface.bounds
+    rows, cols = surface.heights.shape
+    u = min(max((xy[0] - x0) / (x1 - x0), 0.0), 1.0) * (cols - 1)
+    v = min(max((xy[1] - y0) / (y1 - y0), 0.0), 1.0) * (rows - 1)
+    j, i = min(int(u), cols - 2), min(int(v), rows - 2)
+    fu, fv = u - j, v - i
+    h = surface.heights.astype(np.float64)
+    top = h[i, j] * (1 - fu) + h[i, j + 1] * fu
+    bottom = h[i + 1, j] * (1 - fu) + h[i + 1, j + 1] * fu
+    return float(top * (1 - fv) + bottom * fv)
 
 
 def start_under(app, pos: tuple[int, int]) -> int | None:
