@@ -63,8 +63,9 @@ def cannot_start_on_plane(scenario: Scenario) -> str:
     land = scenario.landscape
     if isinstance(land, NetworkLandscape) and not plane_before_runs(land):
         return (
-            f"this slice ({land.slice.directions}, centred at {land.slice.center}) is made from "
-            "the runs themselves: balls can be dropped on random or Hessian slices"
+            f"this slice (directions {land.slice.directions}, center {land.slice.center}) is "
+            "made from the runs themselves; balls can be dropped on random slices and on "
+            "Hessian slices at the initial weights"
         )
     return ""
 
