@@ -176,6 +176,7 @@ def test_formula_matches_the_named_surface_it_writes_out():
         ("x; y", "unexpected character ';' at column 2"),
         ("ｘ + 1", "unexpected character 'ｘ' at column 1"),
         ("٣ + x", "unexpected character '٣' at column 1"),  # Arabic-Indic 3: float() took it
+        ("x +\u3000y", "unexpected character '\\u3000' at column 4"),  # white space is ASCII only
     ],
 )
 def test_bad_formulas_are_refused_with_the_column(text, message):
@@ -295,3 +296,20 @@ def test_a_start_where_the_formula_is_not_finite_diverges_at_step_zero():
     text = analytic_toml("formula", formula="log(x) + y**2", runs=[run(start=[-1.0, 0.0])])
     result = replay(parse_scenario(text))
     assert result.summary["runs"][0]["diverged_at"] == 0
+
+
+def test_the_control_panel_edits_keep_the_formula(tmp_path):
+    """A structural edit (new optimiser, restart) and "Save as" go back through the TOML text:
+    the formula goes with them and the edited scenario still replays on the same surface."""
+    from sandbox.replayer import replay
+    from sandbox.scenario.edit import restart_change, save_scenario
+    from sandbox.scenario.load import load_scenario
+
+    text = analytic_toml("formula", formula="x**2 - y**2", runs=[run(start=[1.5, 0.05])])
+    edited = restart_change(parse_scenario(text), ("runs", 0, "optimizer"), "newton")
+    assert edited.landscape.formula == "x**2 - y**2" and edited.runs[0].optimizer == "newton"
+    saved = load_scenario(save_scenario(edited, tmp_path / "saved.toml"))
+    assert saved == edited
+    # saddle-free Newton with lr 0.1 moves x by the factor 0.9 a step: 1.5·0.9¹⁰ after 10 steps
+    final_x = replay(saved).runs["a"].x[-1]
+    assert final_x == pytest.approx(1.5 * 0.9**10, rel=1e-12)

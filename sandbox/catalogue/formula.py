@@ -42,7 +42,7 @@ CONSTANTS = {"pi": math.pi, "e": math.e}
 Tree = tuple
 
 _TOKEN = re.compile(
-    r"\s*+(?:"
+    r"[ \t\r\n]*+(?:"  # ASCII white space only: the panel draws the text as written
     r"(?P<number>(?:[0-9]++(?:\.[0-9]*+)?|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*+)"
     r"|(?P<op>\*\*|[-+*/()])"
