@@ -313,3 +313,22 @@ def test_the_control_panel_edits_keep_the_formula(tmp_path):
     # saddle-free Newton with lr 0.1 moves x by the factor 0.9 a step: 1.5·0.9¹⁰ after 10 steps
     final_x = replay(saved).runs["a"].x[-1]
     assert final_x == pytest.approx(1.5 * 0.9**10, rel=1e-12)
+
+
+def test_every_formula_in_the_docs_parses_and_every_refusal_shown_is_what_check_says():
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[1] / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    formulas_shown = re.findall(r'^formula = "([^"]*)"', docs, re.MULTILINE)
+    assert len(formulas_shown) >= 5
+    for text in formulas_shown:
+        parse(text)
+    shown = re.findall(r"^s\.toml:7: landscape\.formula: (.*) at column (\d+)$", docs, re.MULTILINE)
+    assert len(shown) >= 5
+    refused = {"unknown function 'foo'": "x + foo(y)", "unexpected ')'": "x**2 + y)"}
+    refused |= {"unknown name 'z'": "x + z", "unexpected character '^'": "x ^ 2"}
+    refused |= {"unexpected 'x'": "2x", "'(' is never closed": "(x + 1"}
+    for reason, column in shown:
+        text = next(t for start, t in refused.items() if reason.startswith(start))
+        with pytest.raises(FormulaError, match=re.escape(f"{reason} at column {column}")):
+            parse(text)
