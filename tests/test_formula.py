@@ -94,6 +94,13 @@ def test_ieee_results_are_values_not_errors():
     assert math.isinf(float(_torch("10**400 + x", (1.0, 0.0))))
 
 
+def test_constant_parts_are_computed_once():
+    """Only the parts with x or y are evaluated at each point; a constant part is one number."""
+    folded = formulas.fold_constants(parse("x * (2**3 + sin(0)) - 1/2"), lambda t: 99.0)
+    assert folded == ("-", ("*", ("var", "x"), ("num", 99.0)), ("num", 99.0))
+    assert float(_torch("x * (2**3 + sin(0)) - 1/2", (1.5, 0.0))) == 1.5 * 8 - 0.5
+
+
 def test_float32_points_stay_float32():
     xy = torch.tensor([0.5, 0.25], dtype=torch.float32)
     assert formula_surface("1/3 * x + pi").fn(xy, {}).dtype == torch.float32

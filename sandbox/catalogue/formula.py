@@ -171,7 +171,8 @@ class _Parser:
     def node(self, *parts: Any) -> Tree:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise FormulaError(f"has more than {MAX_NODES} terms and operations (the limit)")
+            limit = f"has more than {MAX_NODES} terms and operations (the limit)"
+            raise FormulaError(limit, self.column())
         return parts
 
     def peek(self) -> str | None:
@@ -229,9 +230,9 @@ def evaluate(
     number: Callable[[float], Any],
     functions: Mapping[str, Callable[[Any], Any]],
 ) -> Any:
-    """The tree's value: `variables` holds x and y, `number` makes a constant (a 0-d tensor, so
-    that 1/0 is inf as in IEEE arithmetic rather than a Python exception), `functions` holds one
-    callable per name of FUNCTIONS. Recursion is bounded by MAX_NODES."""
+    """The tree's value: `variables` holds x and y, `number` makes a constant (its type decides
+    the arithmetic: a 0-d tensor makes 1/0 inf where a Python float raises), `functions` holds
+    one callable per name of FUNCTIONS. Recursion is bounded by MAX_NODES."""
     kind = tree[0]
     if kind == "num":
         return number(tree[1])
@@ -251,6 +252,19 @@ _OPERATIONS: dict[str, Callable[..., Any]] = {
     "/": lambda a, b: a / b,
     "**": lambda a, b: a**b,
 }
+
+
+def fold_constants(tree: Tree, value_of: Callable[[Tree], float]) -> Tree:
+    """The tree with each largest subtree free of x and y replaced by its number, `value_of`
+    it: evaluated once, not at every point, and what remains always has a variable on one
+    side of each operation (so plain numbers in it follow the variables' arithmetic)."""
+    if not uses_variables(tree):
+        return ("num", value_of(tree))
+    if tree[0] == "var":
+        return tree
+    if tree[0] == "call":
+        return ("call", tree[1], fold_constants(tree[2], value_of))
+    return (tree[0], *(fold_constants(child, value_of) for child in tree[1:]))
 
 
 def uses_variables(tree: Tree) -> bool:

@@ -294,16 +294,23 @@ TORCH_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
+def _constant_value(tree: formulas.Tree) -> float:
+    # In float64 tensor maths, not Python's: 1/0 is inf and log(-1) nan rather than an exception.
+    value = formulas.evaluate(
+        tree, {}, lambda v: torch.tensor(v, dtype=torch.float64), TORCH_FUNCTIONS
+    )
+    return float(value)
+
+
 def _formula_fn(tree: formulas.Tree) -> SurfaceFn:
-    constant = not formulas.uses_variables(tree)
+    # Constant parts are computed once; every operation left has a tensor on one side, so its
+    # plain-number side never widens the points' dtype and follows tensor arithmetic.
+    folded = formulas.fold_constants(tree, _constant_value)
+    constant = folded[0] == "num"
 
     def fn(xy: torch.Tensor, p: Params) -> torch.Tensor:
         x, y = _split(xy)
-        # Constants are 0-d tensors in the points' dtype: 1/0 is inf and log(-1) nan, as for any
-        # tensor maths, and a 0-d tensor never widens the points' dtype.
-        value = formulas.evaluate(
-            tree, {"x": x, "y": y}, lambda v: xy.new_tensor(v), TORCH_FUNCTIONS
-        )
+        value = formulas.evaluate(folded, {"x": x, "y": y}, float, TORCH_FUNCTIONS)
         # A formula without x and y is still a function of the point: the value at every point,
         # with a zero gradient (rather than a graph that autograd cannot differentiate).
         return value + 0 * x if constant else value
