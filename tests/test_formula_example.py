@@ -31,7 +31,7 @@ def test_the_closed_form_numbers_quoted_in_the_captions():
     assert (round(_f(deep), 2), round(_f(shallow), 2)) == (0.09, 0.69)
     scenario = load_scenario(find_scenario("formula_example"))
     says(scenario, 10, "x = 0.08")
-    says(scenario, 150, "x = 0.96, loss 0.69", "x = −1.04, loss 0.09")
+    says(scenario, 150, "one point", "x = 0.96, loss 0.69", "x = −1.04, loss 0.09")
 
 
 @pytest.fixture(scope="module")
@@ -68,4 +68,8 @@ def test_the_runs_rest_where_the_caption_at_step_150_says(result):
         x, y = runs[name].x[150], runs[name].y[150]
         assert abs(x - well) < 1e-3 and abs(y) < 1e-3, (name, x, y)
         assert runs[name].loss[150] == pytest.approx(_f(well), abs=1e-3)
+    # "their balls on top of each other": 3.6e-4 apart (measured), far below a ball's radius
+    # (about 2% of the 4-wide view)
+    gd, half = runs["GD"], runs["Momentum 0.5"]
+    assert np.hypot(gd.x[150] - half.x[150], gd.y[150] - half.y[150]) < 1e-3
     assert not any(run["diverged"] for run in result.summary["runs"])
