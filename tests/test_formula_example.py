@@ -68,8 +68,8 @@ def test_the_runs_rest_where_the_caption_at_step_150_says(result):
         x, y = runs[name].x[150], runs[name].y[150]
         assert abs(x - well) < 1e-3 and abs(y) < 1e-3, (name, x, y)
         assert runs[name].loss[150] == pytest.approx(_f(well), abs=1e-3)
-    # "their balls on top of each other": 3.6e-4 apart (measured), far below a ball's radius
-    # (about 2% of the 4-wide view)
+    # "their balls on top of each other": 3.6e-4 apart (measured), far below a drawn ball
+    # (a ball is several grid cells of the 4-wide view across)
     gd, half = runs["GD"], runs["Momentum 0.5"]
     assert np.hypot(gd.x[150] - half.x[150], gd.y[150] - half.y[150]) < 1e-3
     assert not any(run["diverged"] for run in result.summary["runs"])
