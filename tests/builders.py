@@ -59,10 +59,18 @@ def scenario_toml(
 
 
 def analytic_toml(
-    surface: str = "quadratic", *, params: dict | None = None, bounds=None, runs=None, **top
+    surface: str = "quadratic",
+    *,
+    formula: str | None = None,
+    params: dict | None = None,
+    bounds=None,
+    runs=None,
+    **top,
 ) -> str:
-    """An analytic scenario: `runs` defaults to one GD run `a` (lr 0.1) from (1, 0.5)."""
-    keys = {"kind": "analytic", "surface": surface, "bounds": bounds, "params": params}
+    """An analytic scenario: `runs` defaults to one GD run `a` (lr 0.1) from (1, 0.5).
+    `formula` (surface = "formula") is written on the line after `surface`."""
+    keys = {"kind": "analytic", "surface": surface, "formula": formula}
+    keys |= {"bounds": bounds, "params": params}
     runs = [run(start=[1, 0.5])] if runs is None else runs
     return scenario_toml(table("[landscape]", keys), runs, **top)
 

@@ -16,7 +16,7 @@ from typing import Any
 from sandbox.app.commands import Command
 from sandbox.catalogue import optimizers, settings
 from sandbox.catalogue.networks import ACTIVATIONS, INITS
-from sandbox.scenario.schema import NetworkLandscape, Scenario
+from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Scenario
 
 OPTIMIZERS = optimizers.NAMES
 PRECONDITIONERS = optimizers.PRECONDITIONERS
@@ -136,6 +136,9 @@ def control_panel(gui, view: PanelView, state: PanelState, box: tuple) -> list[A
     imgui.push_item_width(-140 * ui)  # room for the labels on the right
     try:
         _scenario_picker(gui, view, actions)
+        land = view.scenario.landscape
+        if isinstance(land, AnalyticLandscape) and land.formula is not None:
+            imgui.text_wrapped(f"f(x, y) = {land.formula}")  # the surface has no other name
         if view.busy:
             imgui.text_colored(imgui.ImVec4(1.0, 0.8, 0.3, 1.0), view.busy)
         for i, run in enumerate(view.scenario.runs):

@@ -163,6 +163,15 @@ CATALOGUE: tuple[Surface, ...] = (
             "cliff": Param(5.0, **NON_NEGATIVE),
         },
     ),
+    # The function is the landscape's own `formula` (sandbox.catalogue.formula): no parameters,
+    # and no known critical points.
+    Surface(
+        "formula",
+        "A surface from a formula",
+        'the landscape\'s `formula`, e.g. `formula = "x**2 - y**2"`',
+        ((-2, 2), (-2, 2)),
+        (1.5, 1.0),
+    ),
 )
 SURFACES: dict[str, Surface] = {surface.name: surface for surface in CATALOGUE}
 NAMES = tuple(SURFACES)

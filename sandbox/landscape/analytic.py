@@ -4,8 +4,9 @@ Each surface is a differentiable torch function of a point, so optimisers see ex
 derivatives autograd gives them (gradients, and Hessians for Newton and preconditioning), and the
 listed critical points let tests and captions check where a run ended. The surfaces' names,
 parameters and default views are the catalogue's (`sandbox.catalogue.surfaces`); this module adds
-each one's function and critical points. Points have shape ``(..., 2)``; values have shape
-``(...)`` and the points' dtype.
+each one's function and critical points. The "formula" surface's function is its landscape's
+formula (`surface(name, formula)`), evaluated on tensors from the whitelist parser's tree. Points
+have shape ``(..., 2)``; values have shape ``(...)`` and the points' dtype.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.functional import hessian, jacobian
 
+from sandbox.catalogue import formula as formulas
 from sandbox.catalogue import surfaces as catalogue
 from sandbox.catalogue.surfaces import resolve_params
 
@@ -271,14 +273,70 @@ _IMPLEMENTATIONS: dict[str, tuple[SurfaceFn, Callable[[Params], tuple[CriticalPo
     ),
     "steep_valley": (_steep_valley, _memoized(_steep_valley_critical)),
 }
+# The named surfaces; "formula" has one surface per formula (`surface`).
 SURFACES: dict[str, Surface] = {
     entry.name: Surface(
         entry.name, entry.title, entry.defaults, entry.bounds, entry.start, *_IMPLEMENTATIONS[name]
     )
     for name, entry in catalogue.SURFACES.items()
+    if name != formulas.FORMULA
+}
+
+# ---------------------------------------------------------------------------- formulas
+TORCH_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "tanh": torch.tanh,
+    "abs": torch.abs,
 }
 
 
-def evaluate(name: str, params: Mapping[str, float], xy: torch.Tensor) -> torch.Tensor:
+def _constant_value(tree: formulas.Tree) -> float:
+    # In float64 tensor maths, not Python's: 1/0 is inf and log(-1) nan rather than an exception.
+    value = formulas.evaluate(
+        tree, {}, lambda v: torch.tensor(v, dtype=torch.float64), TORCH_FUNCTIONS
+    )
+    return float(value)
+
+
+def _formula_fn(tree: formulas.Tree) -> SurfaceFn:
+    # Constant parts are computed once; every operation left has a tensor on one side, so its
+    # plain-number side never widens the points' dtype and follows tensor arithmetic.
+    folded = formulas.fold_constants(tree, _constant_value)
+    constant = folded[0] == "num"
+
+    def fn(xy: torch.Tensor, p: Params) -> torch.Tensor:
+        x, y = _split(xy)
+        value = formulas.evaluate(folded, {"x": x, "y": y}, float, TORCH_FUNCTIONS)
+        # A formula without x and y is still a function of the point: the value at every point,
+        # with a zero gradient (rather than a graph that autograd cannot differentiate).
+        return value + 0 * x if constant else value
+
+    return fn
+
+
+@functools.lru_cache(maxsize=64)
+def formula_surface(text: str) -> Surface:
+    """The surface of a formula (raises FormulaError if it does not parse)."""
+    entry = catalogue.SURFACES[formulas.FORMULA]
+    fn = _formula_fn(formulas.parse(text))
+    return Surface(entry.name, entry.title, {}, entry.bounds, entry.start, fn, lambda p: ())
+
+
+def surface(name: str, formula: str | None = None) -> Surface:
+    """The surface a landscape names: a catalogue surface, or for "formula" its formula's."""
+    if name == formulas.FORMULA:
+        if formula is None:
+            raise ValueError('surface "formula" needs its formula')
+        return formula_surface(formula)
+    return SURFACES[name]
+
+
+def evaluate(
+    name: str, params: Mapping[str, float], xy: torch.Tensor, formula: str | None = None
+) -> torch.Tensor:
     """The surface's value at points ``xy`` of shape (..., 2), after resolving ``params``."""
-    return SURFACES[name].fn(xy, resolve_params(name, params))
+    return surface(name, formula).fn(xy, resolve_params(name, params))

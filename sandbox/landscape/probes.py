@@ -191,8 +191,6 @@ STEPS_GRID = 48  # the `steps` panel's background: f on this many points a side
 def _surface_from_above(problem, bounds) -> dict:
     """The analytic surface's log-height on a coarse grid over `bounds` (row 0 at the top, as
     ImPlot's heatmap draws it), and its known minima in view."""
-    from sandbox.landscape.analytic import SURFACES
-
     (x0, x1), (y0, y1) = bounds
     xs = torch.linspace(x0, x1, STEPS_GRID, dtype=torch.float64)
     ys = torch.linspace(y1, y0, STEPS_GRID, dtype=torch.float64)
@@ -205,7 +203,7 @@ def _surface_from_above(problem, bounds) -> dict:
     shade = np.log1p(np.clip(heights - low, 0, None) / scale)
     minima = [
         p.xy
-        for p in SURFACES[problem.surface].critical(problem.params)
+        for p in problem.definition.critical(problem.params)
         if p.kind == "min" and x0 <= p.xy[0] <= x1 and y0 <= p.xy[1] <= y1
     ]
     return {

@@ -20,18 +20,25 @@ from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Run, Sc
 
 @dataclass
 class AnalyticProblem:
-    """A closed-form surface f(x, y); θ is the point itself."""
+    """A closed-form surface f(x, y); θ is the point itself. `formula` is the function of
+    surface = "formula"."""
 
     surface: str
     params: dict[str, float]
     dtype: torch.dtype = torch.float64
+    formula: str | None = None
+
+    @property
+    def definition(self) -> analytic.Surface:
+        """The surface's function, default start and known critical points."""
+        return analytic.surface(self.surface, self.formula)
 
     def initial_theta(self, run: Run) -> torch.Tensor:
-        start = run.start if run.start is not None else analytic.SURFACES[self.surface].start
+        start = run.start if run.start is not None else self.definition.start
         return torch.tensor(start, dtype=self.dtype)
 
     def loss(self, theta: torch.Tensor, batch=None, generator=None) -> torch.Tensor:
-        return analytic.SURFACES[self.surface].fn(theta, self.params)
+        return self.definition.fn(theta, self.params)
 
     def full_loss(self, theta: torch.Tensor) -> torch.Tensor:
         return self.loss(theta)
@@ -169,5 +176,6 @@ def make_problem(
     `sandbox.pipeline.prepare`, which builds the problems that runs go through)."""
     land = scenario.landscape
     if isinstance(land, AnalyticLandscape):
-        return AnalyticProblem(land.surface, analytic.resolve_params(land.surface, land.params))
+        params = analytic.resolve_params(land.surface, land.params)
+        return AnalyticProblem(land.surface, params, formula=land.formula)
     return NetworkProblem(make_network(land, scenario.seed), plane, view_center)

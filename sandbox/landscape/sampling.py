@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sandbox.landscape import analytic
+from sandbox.catalogue.surfaces import SURFACES as SURFACE_CATALOGUE
 from sandbox.landscape.connect import ConnectPlane
 from sandbox.landscape.slicing import Plane, surface_grid
 from sandbox.trace.records import SurfaceSample
@@ -29,7 +29,7 @@ ANALYTIC_MAX_RESOLUTION = 1021
 
 def analytic_bounds(surface: str, bounds) -> tuple[tuple[float, float], tuple[float, float]]:
     """The scenario's bounds, or the surface's default view region."""
-    chosen = bounds if bounds is not None else analytic.SURFACES[surface].bounds
+    chosen = bounds if bounds is not None else SURFACE_CATALOGUE[surface].bounds
     return (tuple(map(float, chosen[0])), tuple(map(float, chosen[1])))
 
 
@@ -58,7 +58,7 @@ def _analytic_grid(problem, bounds, resolution: int) -> torch.Tensor:
 def _minima_in(problem, bounds) -> list[tuple[float, float, float]]:
     """(x, y, loss) of the surface's known minima inside `bounds`."""
     (x0, x1), (y0, y1) = bounds
-    points = analytic.SURFACES[problem.surface].critical(problem.params)
+    points = problem.definition.critical(problem.params)
     return [
         (*p.xy, p.value)
         for p in points

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from sandbox import instruments
 from sandbox.catalogue import optimizers, settings
+from sandbox.catalogue.formula import FORMULA, FormulaError, parse
 from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible
 from sandbox.catalogue.surfaces import resolve_params
 from sandbox.scenario.budget import budget_problems, count_parameters
@@ -182,10 +183,27 @@ def _landscape(scenario: Scenario) -> Found:
             resolve_params(land.surface, land.params)
         except ValueError as exc:
             yield ("landscape", "params"), str(exc)
+        yield from _formula(land)
         return
     yield from _network(land)
     yield from _connect(scenario, land)
     yield from _data_keys(land)
+
+
+def _formula(land: AnalyticLandscape) -> Found:
+    """`formula` goes with surface = "formula", and only with it; it must parse."""
+    if land.surface == FORMULA and land.formula is None:
+        yield (
+            ("landscape", "surface"),
+            'surface = "formula" needs formula = "..." (an expression in x and y)',
+        )
+    elif land.formula is not None and land.surface != FORMULA:
+        yield ("landscape", "formula"), 'applies to surface = "formula" only'
+    elif land.formula is not None:
+        try:
+            parse(land.formula)
+        except FormulaError as exc:
+            yield ("landscape", "formula"), str(exc)
 
 
 def _network(land: NetworkLandscape) -> Found:

@@ -117,12 +117,13 @@ Bounds = Annotated[Matrix2, AfterValidator(_check_bounds)]
 
 
 class AnalyticLandscape(Strict):
-    """A named closed-form surface f(x, y)."""
+    """A named closed-form surface f(x, y), or one written as a formula (surface = "formula")."""
 
     kind: Literal["analytic"]
     surface: Literal[SURFACE_NAMES]  # type: ignore[valid-type]
     params: dict[str, Finite] = Field(default_factory=dict)
     bounds: Bounds | None = None
+    formula: str | None = None  # parsed by sandbox.catalogue.formula (scenario/rules.py checks)
 
 
 class DataSpec(Strict):
