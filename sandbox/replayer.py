@@ -69,6 +69,21 @@ class ReplayResult:
     runs: dict[str, RunArrays]
     messages: tuple[Message, ...] | None = None
 
+    # Drawing is a layer above the replay: these two reach up to it (sandbox/notebook.py).
+    def plot(self):
+        """Loss (and sharpness) against step as a matplotlib Figure (shown inline in Jupyter;
+        no pyplot backend is switched)."""
+        from sandbox.notebook import result_figure
+
+        return result_figure(self)
+
+    def video(self, path=None, **options):
+        """An MP4 (or GIF) of the runs on their surface, shown inline in Jupyter; `options`:
+        frames, size, fps (`sandbox.notebook.result_video`)."""
+        from sandbox.notebook import result_video
+
+        return result_video(self, path, **options)
+
 
 def replay(
     source: str | Path | Scenario,

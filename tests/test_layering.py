@@ -28,7 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "landscape": BASE | {"instruments", "scenario"},
     "optim": BASE | {"scenario"},
     "pipeline": BASE | {"instruments", "scenario", "landscape", "optim"},
-    "replayer": BASE | {"scenario", "landscape", "pipeline"},
+    # replayer -> notebook: ReplayResult.plot() and .video() call up to the drawing, lazily
+    "replayer": BASE | {"scenario", "landscape", "pipeline", "notebook"},
+    "notebook": BASE | {"scenario", "plots", "render", "app"},
     "compare": BASE,
     "plots": BASE,
     "render": BASE,

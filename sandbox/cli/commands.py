@@ -45,7 +45,7 @@ def replay_command(args: argparse.Namespace) -> int:
     _check_video(args)
     progress = not args.quiet and sys.stderr.isatty()
     also_write = None
-    if args.plots or args.frames or args.video:
+    if args.plots or args.frames or args.video or args.vtk:
         also_write = lambda result, folder: _write_extras(result, folder, args)  # noqa: E731
     # a scratch folder only for `--compare` alone: the new replay is compared, then dropped
     scratch = (
@@ -133,6 +133,13 @@ def _write_extras(result, folder: Path, args: argparse.Namespace) -> None:
         from sandbox.plots import write_plots
 
         write_plots(folder)
+    if args.vtk:
+        import numpy as np
+
+        from sandbox.trace.vtk import write_vts
+
+        with np.load(folder / "surface.npz") as surface:  # the arrays the replay just wrote
+            write_vts(folder / "surface.vts", surface["x"], surface["y"], surface["loss"])
     if args.frames or args.video:
         from sandbox.app.headless import scene_states
         from sandbox.render.frames import render_frames, write_video

@@ -69,6 +69,11 @@ def _add_replay_parser(commands) -> None:
         action="store_true",
         help="also write loss/sharpness/gradient plots as PNG in DIR",
     )
+    replay.add_argument(
+        "--vtk",
+        action="store_true",
+        help="also write the drawn surface as DIR/surface.vts (a VTK grid ParaView opens)",
+    )
     replay.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
     replay.add_argument("--fps", type=_fps, default=30.0, help="video frame rate, 1 to 120")
     replay.set_defaults(handler=replay_command)
