@@ -156,3 +156,16 @@ def test_check_refuses_bad_rho_and_keys_lion_does_not_read(tmp_path, capsys, key
     out, err = capsys.readouterr()
     assert f"{path}:12: {fragment}" in out + err, out + err
     assert "Traceback" not in out + err
+
+
+def test_the_budget_counts_sams_second_gradient():
+    """SAM's step takes two gradients of 6·b·P operations each (budget.py's model); the rest of
+    the estimate (surfaces, the full-data loss) is the same as its base optimiser's."""
+    from sandbox.scenario.budget import count_parameters, estimate
+
+    def work(**keys) -> float:
+        return estimate(parse_scenario(network_toml(steps=100, runs=[run("r", **keys)]))).work_flops
+
+    scenario = parse_scenario(network_toml(steps=100))
+    p, n = count_parameters(scenario.landscape.model), scenario.landscape.data.n
+    assert work(optimizer="sam") - work(optimizer="gd") == pytest.approx(100 * 6 * n * p)
