@@ -89,7 +89,14 @@ def _run(optimizer: str, **keys) -> Run:
 
 
 # A value for each optional key that no optimiser takes by default.
-DISTINCT = {"momentum": 0.37, "dampening": 0.25, "alpha": 0.5, "betas": (0.7, 0.8), "eps": 0.01}
+DISTINCT = {
+    "momentum": 0.37,
+    "dampening": 0.25,
+    "rho": 0.3,
+    "alpha": 0.5,
+    "betas": (0.7, 0.8),
+    "eps": 0.01,
+}
 
 
 @pytest.mark.parametrize("entry", optimizers.CATALOGUE, ids=lambda o: o.name)

@@ -51,6 +51,22 @@ def test_a_new_optimiser_drops_the_keys_it_has_no_use_for():
     assert nesterov.runs[index].momentum == 0.9
 
 
+def test_sam_and_lion_edits_keep_only_the_keys_they_read():
+    scenario = load_scenario(find_scenario("sam_flat"))
+    index = next(i for i, r in enumerate(scenario.runs) if r.optimizer == "sam")
+    gd = restart_change(scenario, ("runs", index, "optimizer"), "gd")
+    assert "rho" not in gd.runs[index].model_fields_set and gd.runs[index].momentum == 0.9
+    lion = restart_change(scenario, ("runs", index, "optimizer"), "lion")
+    assert lion.runs[index].momentum is None and "rho" not in lion.runs[index].model_fields_set
+    # betas equal to adam's default stay written for lion, whose own default differs.
+    adam = restart_change(lion, ("runs", index, "optimizer"), "adam")
+    adam = restart_change(adam, ("runs", index, "betas"), [0.9, 0.999])
+    assert restart_change(adam, ("runs", index, "optimizer"), "lion").runs[index].betas == (
+        0.9,
+        0.999,
+    )
+
+
 def test_network_shape_edits_and_save_as(tmp_path):
     scenario = load_scenario(find_scenario("edge_of_stability"))
     model = scenario.landscape.model

@@ -174,7 +174,7 @@ BASE = 'title = "t"\nscenario = "saddle"\n[sweep]\nmetrics = ["final_loss"]\n'
         (
             '[sweep.set]\n"runs.*.betas" = [0.9, 0.99]\n',
             6,
-            "runs[0].betas: has no effect with optimizer 'gd' (it applies to adam, adamw) "
+            "runs[0].betas: has no effect with optimizer 'gd' (it applies to adam, adamw, lion) "
             "(variant 0: the base scenario)",
         ),
         ('[sweep.set]\n"runs.0.lr.x" = 1\n', 6, "runs.0.lr is not a table"),

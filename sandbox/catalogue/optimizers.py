@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # Run keys that only some optimisers read, in the order the checks report them.
-OPTIONAL_KEYS = ("momentum", "dampening", "alpha", "betas", "eps")
+OPTIONAL_KEYS = ("momentum", "dampening", "rho", "alpha", "betas", "eps")
 
 
 @dataclass(frozen=True)
@@ -20,16 +21,19 @@ class Optimizer:
     """An optimiser as a scenario file knows it.
 
     `keys`: the optional run keys (`OPTIONAL_KEYS`) it reads; `defaults`: where it differs from
-    the schema's default of such a key (momentum 0.9 for heavy ball); `positive`: keys that must
-    not be 0 (Nesterov without momentum is plain GD), given their default when an edit would
-    leave them unset or 0.
+    the schema's default of such a key (momentum 0.9 for heavy ball), or where the schema has
+    none because the readers differ (betas: adam's (0.9, 0.999), lion's (0.9, 0.99));
+    `positive`: keys that must not be 0 (Nesterov without momentum is plain GD), given their
+    default when an edit would leave them unset or 0.
     """
 
     name: str
     keys: tuple[str, ...] = ()
-    defaults: Mapping[str, float] = field(default_factory=dict)
+    defaults: Mapping[str, float | tuple[float, float]] = field(default_factory=dict)
     positive: tuple[str, ...] = ()
 
+
+ADAM_BETAS = (0.9, 0.999)
 
 CATALOGUE: tuple[Optimizer, ...] = (
     Optimizer("gd", ("momentum", "dampening")),
@@ -37,10 +41,14 @@ CATALOGUE: tuple[Optimizer, ...] = (
     Optimizer("sgd", ("momentum", "dampening")),
     Optimizer("momentum", ("momentum", "dampening"), {"momentum": 0.9}),
     Optimizer("nesterov", ("momentum",), {"momentum": 0.9}, positive=("momentum",)),
+    # Sharpness-aware minimisation: SGD (with momentum) on the gradient at θ + rho·g/‖g‖.
+    Optimizer("sam", ("momentum", "rho")),
     Optimizer("adagrad", ("eps",)),
     Optimizer("rmsprop", ("momentum", "alpha", "eps")),
-    Optimizer("adam", ("betas", "eps")),
-    Optimizer("adamw", ("betas", "eps")),
+    Optimizer("adam", ("betas", "eps"), {"betas": ADAM_BETAS}),
+    Optimizer("adamw", ("betas", "eps"), {"betas": ADAM_BETAS}),
+    # Steps of size lr along the sign of a momentum; its paper's betas (Chen et al. 2023).
+    Optimizer("lion", ("betas",), {"betas": (0.9, 0.99)}),
     # SGD on the gradient multiplied by the damped inverse Hessian (sandbox.optim.precondition).
     Optimizer("newton"),
 )
@@ -59,6 +67,6 @@ def reads(optimizer: str, key: str) -> bool:
     return key in OPTIMIZERS[optimizer].keys
 
 
-def default(optimizer: str, key: str, otherwise: float) -> float:
+def default(optimizer: str, key: str, otherwise: Any = None) -> Any:
     """The optimiser's own default of `key`, or `otherwise` (the schema's)."""
     return OPTIMIZERS[optimizer].defaults.get(key, otherwise)

@@ -1,8 +1,9 @@
 """One optimiser run as a plain generator of `Step` records: no threads, clocks or UI inside.
 
 Per step k: evaluate the loss and gradient at θ_k, record them, then update θ_k -> θ_{k+1} with
-gradient -> + noise -> clip -> precondition -> torch.optim step. The app's worker and headless
-replays both iterate this generator, so a replay is the live run by construction.
+gradient (SAM: at its ascent point) -> + noise -> clip -> precondition -> optimizer step. The
+app's worker and headless replays both iterate this generator, so a replay is the live run by
+construction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from sandbox.optim.extra import SAM
 from sandbox.optim.precondition import precondition
 from sandbox.optim.registry import make_optimizer
 from sandbox.optim.schedule import lr_factor
@@ -104,9 +106,32 @@ def run_steps(
         yield record
         if record.diverged or k == steps:
             return
-        theta.grad = _update(problem, theta, grad, settings, kind, run.damping, generator)
+        # SAM's step needs a second gradient, at θ_k + ρ·g/‖g‖ (g: the recorded one). The loop
+        # takes it here, in the open, rather than in a closure that optimizer.step() calls: the
+        # record of step k stays the loss and gradient at θ_k (already yielded); the ascent uses
+        # the same batch (the sharpness SAM sees is that of the loss it steps on); noise, clip
+        # and preconditioning then apply to the gradient the step uses, as for every optimiser;
+        # and θ never moves to θ + ε and back in place, where observe or probe could see it.
+        step_grad = _step_gradient(problem, optimizer, theta, grad, batch, generator)
+        theta.grad = _update(problem, theta, step_grad, settings, kind, run.damping, generator)
         optimizer.param_groups[0]["lr"] = lr
         optimizer.step()
+
+
+def _step_gradient(
+    problem,
+    optimizer: torch.optim.Optimizer,
+    theta: torch.Tensor,
+    grad: torch.Tensor,
+    batch,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """The gradient the step follows: ∇f(θ_k), or for SAM ∇f at its ascent point (same batch)."""
+    if not isinstance(optimizer, SAM):
+        return grad
+    point = optimizer.ascent_point(theta.detach(), grad).requires_grad_(True)
+    problem.loss(point, batch, generator).backward()
+    return point.grad
 
 
 def _update(

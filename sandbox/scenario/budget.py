@@ -18,7 +18,8 @@ Memory (peak; the Python process with torch, ~250 MB, comes on top):
   - a surface chunk: 2 × 16 points × min(n, 1024)·U·4.
 
 Work (floating-point operations; one forward pass costs 2·P per sample):
-- a training step: 6·b·P, plus 2·n·P for the full-data loss when b < n or with dropout;
+- a training step: 6·b·P (twice for ``sam``: a second gradient at its ascent point), plus
+  2·n·P for the full-data loss when b < n or with dropout;
 - a sharpness estimate (20 Lanczos steps): 21 Hessian-vector products of 8·n·P each;
 - ``diag`` on a network: 5 such products per step; ``newton`` on a network: 100·n·P² per step
   (P vectorised products, measured 10× slower than the same products one by one) + 5·P³ (eigh);
@@ -154,7 +155,8 @@ class _Network:
         """One training step's gradient (and full-data loss), without preconditioning."""
         b = self.batch(run)
         full = b < self.n or self.land.model.dropout > 0
-        return 6 * b * self.p + (2 * self.n * self.p if full else 0)
+        gradients = 2 if run.optimizer == "sam" else 1
+        return gradients * 6 * b * self.p + (2 * self.n * self.p if full else 0)
 
     def precondition_flops(self, run: Run) -> float:
         """One step's preconditioning."""

@@ -232,11 +232,17 @@ class Run(Strict):
     lr: Annotated[Finite, Field(gt=0, le=1e12)]
     momentum: Annotated[Finite, Field(ge=0, lt=1)] | None = None
     dampening: Annotated[Finite, Field(ge=0, le=1)] = 0.0
+    # sam's ascent radius (sandbox/optim/extra.py); 0 makes sam its base SGD.
+    rho: Annotated[Finite, Field(ge=0, le=LIMITS["coordinate"])] = 0.05
     alpha: Annotated[Finite, Field(gt=0, lt=1)] = 0.99
-    betas: Annotated[
-        tuple[Annotated[Finite, Field(ge=0, lt=1)], Annotated[Finite, Field(ge=0, lt=1)]],
-        BeforeValidator(_list_to_tuple),
-    ] = (0.9, 0.999)
+    # None: the optimiser's own default (the catalogue's; adam's and lion's differ).
+    betas: (
+        Annotated[
+            tuple[Annotated[Finite, Field(ge=0, lt=1)], Annotated[Finite, Field(ge=0, lt=1)]],
+            BeforeValidator(_list_to_tuple),
+        ]
+        | None
+    ) = None
     eps: Positive = 1e-8
     weight_decay: WeightDecay = 0.0
     noise: NonNegative = 0.0
