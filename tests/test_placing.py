@@ -62,7 +62,7 @@ def test_a_click_on_the_surface_drops_a_ball_there_and_save_as_keeps_it(ctx, tmp
         new = app.scenario.runs[-1]
         like = app.scenario.runs[0]
         # the same settings as the run it copies, a new name, its own start
-        assert new.name == f"{like.name} 2" and new.optimizer == like.optimizer
+        assert new.name == "gd ball 1" and new.optimizer == like.optimizer
         assert new.lr == like.lr and new.noise == like.noise
         # the click's pixel is within a pixel of the target: so is the start (a pixel's
         # landscape length there: ~0.02 at this size)
@@ -111,6 +111,16 @@ def test_a_drag_moves_a_start_and_the_replay_equals_the_saved_files(ctx, tmp_pat
         saved = app.save(str(tmp_path / "moved.toml"))
     # what the app drew is a replay of the saved file, step for step
     assert drawn.tolist() == [list(r) for r in _records(load_scenario(saved), 0)]
+
+
+def test_each_new_ball_gets_a_colour_no_run_has():
+    scenario = analytic_scenario(runs=[run("A", color="#ff4d38"), run("B")])  # red, white
+    colors = []
+    for k in range(10):
+        scenario = place(scenario, set(), 0, Command.DROP_BALL, (0.1 * k, 0.0)).scenario
+        colors.append(scenario.runs[-1].color)
+    assert [r.name for r in scenario.runs[2:5]] == ["gd ball 1", "gd ball 2", "gd ball 3"]
+    assert len(set(colors)) == 10 and "#ff4d38" not in colors and "#ffffff" not in colors
 
 
 def test_delete_removes_the_selected_run_and_its_timeline_changes():
@@ -185,4 +195,4 @@ def test_the_panels_draw_while_a_placed_ball_is_computed(ctx):
         workers.made[-1].per_drain = 64
         driver.frames_until(lambda: app.pending is None)
         names = [run.name for run in app.model.scenario.runs]
-        assert names == ["GD", "GD + noise 0.05", "GD 2"] and app.hidden == set()
+        assert names == ["GD", "GD + noise 0.05", "gd ball 1"] and app.hidden == set()

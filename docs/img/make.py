@@ -55,6 +55,12 @@ def main() -> None:
                 "--fps",
                 GIF_FPS,
             )
+    placed_balls()
+
+
+def placed_balls() -> None:
+    """placing.png: the app driven with synthetic clicks and a drag (placing.py)."""
+    subprocess.run([sys.executable, str(HERE / "placing.py")], check=True)
 
 
 if __name__ == "__main__":

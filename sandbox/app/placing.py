@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sandbox.app.commands import Command
+from sandbox.app.model import default_colors
+from sandbox.render.scene import RUN_COLORS
 from sandbox.scenario import edit
 from sandbox.scenario.rules import plane_before_runs
 from sandbox.scenario.schema import NetworkLandscape, Scenario
@@ -33,7 +35,9 @@ def place(scenario: Scenario, hidden: set[int], selected: int, command: Command,
         problem = cannot_start_on_plane(scenario)
         if problem:
             raise ValueError(problem)
-        edited = edit.add_run(scenario, like(scenario, hidden, selected), value)
+        copied = like(scenario, hidden, selected)
+        name = ball_name(scenario, scenario.runs[copied].optimizer)
+        edited = edit.add_run(scenario, copied, value, name, free_color(scenario))
         index = len(edited.runs) - 1
         return Placed(edited, hidden, index, f"{edited.runs[index].name} dropped at {_xy(value)}")
     if command is Command.MOVE_START:
@@ -50,6 +54,30 @@ def place(scenario: Scenario, hidden: set[int], selected: int, command: Command,
         note = f"{scenario.runs[index].name} removed"
         return Placed(edited, shifted, selected, note, removed=index)
     raise ValueError(f"{command.value} places no ball")
+
+
+# After the runs' palette: colours that also stand out on viridis, for the seventh ball on.
+PLACED_COLORS = ("#33f2a6", "#fff273", "#a68cff", "#f27373", "#8cffff", "#d9d9d9")
+
+
+def ball_name(scenario: Scenario, optimizer: str) -> str:
+    """"adam ball 2": the optimiser it runs and the next number no run has."""
+    names = {run.name for run in scenario.runs}
+    number = 1
+    while f"{optimizer} ball {number}" in names:
+        number += 1
+    return f"{optimizer} ball {number}"
+
+
+def free_color(scenario: Scenario) -> str:
+    """The first palette colour no run is drawn in (cycling when all are taken)."""
+    used = {tuple(round(c * 255) for c in color) for color in default_colors(scenario)}
+    palette = ["#" + "".join(f"{round(c * 255):02x}" for c in color) for color in RUN_COLORS]
+    palette += PLACED_COLORS
+    for color in palette:
+        if tuple(int(color[k : k + 2], 16) for k in (1, 3, 5)) not in used:
+            return color
+    return palette[len(scenario.runs) % len(palette)]
 
 
 def like(scenario: Scenario, hidden: set[int], selected: int) -> int:

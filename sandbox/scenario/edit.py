@@ -93,20 +93,18 @@ def restart_change(scenario: Scenario, path: tuple, value: Any) -> Scenario:
     return validated(data)
 
 
-def add_run(scenario: Scenario, like: int, start: tuple[float, float]) -> Scenario:
-    """A new run with run `like`'s own settings (not its timeline changes) starting at `start`:
-    the ball a click drops. Its name is `like`'s with the next free number ("GD 2"); its colour
-    is left to the palette, so it differs from the runs before it."""
+def add_run(
+    scenario: Scenario, like: int, start: tuple[float, float], name: str, color: str | None = None
+) -> Scenario:
+    """A new run `name` with run `like`'s own settings (not its timeline changes) starting at
+    `start`: the ball a click drops. `color` ("#rrggbb") or the palette's next."""
     data = scenario_data(scenario)
     run = dict(data["runs"][like])
-    names = {r["name"] for r in data["runs"]}
-    base = run["name"]
-    number = 2
-    while f"{base} {number}" in names:
-        number += 1
-    run["name"] = f"{base} {number}"
+    run["name"] = name
     run["start"] = [float(start[0]), float(start[1])]
     run.pop("color", None)
+    if color is not None:
+        run["color"] = color
     run.pop("init_seed", None)  # a start on the plane says where the run begins
     data["runs"].append(run)
     return validated(data)
