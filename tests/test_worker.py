@@ -189,3 +189,40 @@ def test_the_legend_gives_lambda_max_and_two_over_eta_at_the_shown_step():
     label = lambda step: model.scene(step).trails[0].label  # noqa: E731
     assert label(10).endswith("lr 0.05  λmax 10 (2/η 40)"), label(10)
     assert label(30).endswith("lr 0.1  λmax 10 (2/η 20)"), label(30)
+
+
+@pytest.mark.slow
+def test_a_spare_worker_waits_ready_and_computes_what_it_is_given():
+    """Spares keeps one process started (torch imported) for the next scenario: an edit starts
+    computing at once. The one it hands over computes the scenario; a new spare waits."""
+    from sandbox.app.worker import Spares
+
+    spares = Spares()
+    saddle = load_scenario(find_scenario("saddle"))
+    try:
+        first = spares(saddle)
+        waiting = spares.spare
+        assert waiting is not None and waiting is not first and waiting.scenario is None
+        messages = _drain_until_finished(first)
+        assert isinstance(messages[-1], Finished)
+        second = spares(saddle.model_copy(update={"steps": 5}))
+        assert second is waiting and second.scenario.steps == 5  # the spare was taken
+        steps = [m for m in _drain_until_finished(second) if isinstance(m, Steps)]
+        assert max(s.steps[-1].step for s in steps) == 5
+        first.close()
+        second.close()
+    finally:
+        spares.close()
+    assert spares.spare is None
+
+
+def _drain_until_finished(worker, limit: float = 120.0) -> list:
+    import time
+
+    deadline, messages = time.monotonic() + limit, []
+    while time.monotonic() < deadline:
+        messages += worker.drain()
+        if messages and isinstance(messages[-1], Finished):
+            return messages
+        time.sleep(0.05)
+    raise AssertionError(f"not finished: {messages[-3:]}")

@@ -32,7 +32,7 @@ from sandbox.app.playback import (
     Playback,
     default_speed,
 )
-from sandbox.app.worker import BackgroundWorker
+from sandbox.app.worker import Spares
 from sandbox.scenario.schema import Scenario
 
 CAPTION = "Loss Landscape Sandbox: {}"
@@ -41,11 +41,6 @@ CAPTION = "Loss Landscape Sandbox: {}"
 def default_user_dir() -> Path:
     """Where the picker looks for the user's scenarios and "Save as" writes them."""
     return Path(os.environ.get("SANDBOX_USER_DIR", Path.home() / "sandbox-scenarios"))
-
-
-def start_worker(scenario: Scenario):
-    """The default worker factory: the scenario computed in a spawned process."""
-    return BackgroundWorker(scenario).start()
 
 
 class Controller:
@@ -63,7 +58,9 @@ class Controller:
         workers: Callable[[Scenario], object] | None = None,
     ):
         self.clock = clock
-        self.workers = workers
+        # by default each scenario is computed in a spawned process, one kept waiting ahead
+        self.spares = Spares() if workers is None else None
+        self.workers = workers or self.spares
         self.scenario = scenario
         self.base_title = scenario.title  # the file's: edits are noted after it
         self.caption = CAPTION.format(scenario.title)  # the window's title
@@ -92,7 +89,7 @@ class Controller:
 
     # --- lifecycle -------------------------------------------------------------------------
     def _worker(self, scenario: Scenario):
-        return (self.workers or start_worker)(scenario)
+        return self.workers(scenario)
 
     def start(self) -> None:
         """(Re)start the worker and the playback from step 0; the camera stays."""
@@ -108,6 +105,8 @@ class Controller:
     def close(self) -> None:
         self._drop_pending()
         self.worker.close()
+        if self.spares is not None:
+            self.spares.close()
 
     def restart_with(
         self, scenario: Scenario, at: int = 0, note: str = "", keep_showing: bool = False

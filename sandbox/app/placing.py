@@ -61,7 +61,7 @@ PLACED_COLORS = ("#33f2a6", "#fff273", "#a68cff", "#f27373", "#8cffff", "#d9d9d9
 
 
 def ball_name(scenario: Scenario, optimizer: str) -> str:
-    """"adam ball 2": the optimiser it runs and the next number no run has."""
+    """ "adam ball 2": the optimiser it runs and the next number no run has."""
     names = {run.name for run in scenario.runs}
     number = 1
     while f"{optimizer} ball {number}" in names:

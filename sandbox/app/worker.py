@@ -39,11 +39,26 @@ def scenario_stream(
     yield from stream(prepare(scenario), batch, moving_every)
 
 
-def _worker_main(scenario: Scenario, messages: mp.Queue, stop) -> None:
+def _worker_main(jobs: mp.Queue, messages: mp.Queue, stop) -> None:
+    """The process: torch imported first, then the scenario awaited. A spare started before it
+    is needed (`Spares`) has the import (seconds on a laptop) behind it when an edit arrives."""
     import torch
+
+    import sandbox.pipeline.prepare  # noqa: F401 - the slow imports, before the scenario comes
+    import sandbox.pipeline.stream  # noqa: F401
 
     torch.set_num_threads(1)  # leave the other core to the render loop
     _below_the_window()
+    while not stop.is_set():
+        try:
+            scenario = jobs.get(timeout=PUMP_POLL_SECONDS)
+        except queue.Empty:
+            continue
+        _compute(scenario, messages, stop)
+        return
+
+
+def _compute(scenario: Scenario, messages: mp.Queue, stop) -> None:
     try:
         for message in scenario_stream(scenario):
             while not stop.is_set():
@@ -77,13 +92,15 @@ class BackgroundWorker:
     bytes that will never come arrive, and that must block the thread, never the window.
     """
 
-    def __init__(self, scenario: Scenario, maxsize: int = 64):
+    def __init__(self, scenario: Scenario | None = None, maxsize: int = 64):
         context = mp.get_context("spawn")
         self.messages = context.Queue(maxsize)
+        self.jobs = context.Queue(1)
         self.stop_event = context.Event()
         self.process = context.Process(
-            target=_worker_main, args=(scenario, self.messages, self.stop_event), daemon=True
+            target=_worker_main, args=(self.jobs, self.messages, self.stop_event), daemon=True
         )
+        self.scenario = scenario
         self.finished = False
         self._ready: queue.Queue = queue.Queue(maxsize)  # whole messages, for `drain`
         self._closing = threading.Event()
@@ -91,8 +108,17 @@ class BackgroundWorker:
         self._dead_since: float | None = None
 
     def start(self) -> BackgroundWorker:
+        """Start the process (and, given a scenario, its computation)."""
         self.process.start()
         self._pump.start()
+        if self.scenario is not None:
+            self.jobs.put(self.scenario)
+        return self
+
+    def assign(self, scenario: Scenario) -> BackgroundWorker:
+        """Compute `scenario` in this started spare."""
+        self.scenario = scenario
+        self.jobs.put(scenario)
         return self
 
     def _pump_messages(self) -> None:
@@ -148,5 +174,31 @@ class BackgroundWorker:
             self.process.kill()
             self.process.join(timeout)
         self._pump.join(2 * PUMP_POLL_SECONDS)  # a pump stuck on a cut-off message is a daemon
-        self.messages.cancel_join_thread()
-        self.messages.close()
+        for channel in (self.messages, self.jobs):
+            channel.cancel_join_thread()
+            channel.close()
+
+
+class Spares:
+    """A worker factory that keeps one started process waiting for its scenario: an edit, a
+    restart or a dropped ball starts computing at once instead of after a process start and
+    torch's import (1-2 s on a laptop, more on a busy one). The next spare starts as soon as
+    one is taken."""
+
+    def __init__(self):
+        self.spare: BackgroundWorker | None = None
+
+    def __call__(self, scenario: Scenario) -> BackgroundWorker:
+        spare, self.spare = self.spare, None
+        if spare is None or not spare.process.is_alive():
+            if spare is not None:
+                spare.close()
+            spare = BackgroundWorker().start()
+        spare.assign(scenario)
+        self.spare = BackgroundWorker().start()
+        return spare
+
+    def close(self) -> None:
+        if self.spare is not None:
+            self.spare.close()
+            self.spare = None
