@@ -45,8 +45,6 @@ float helper(float x) {
     return x * undefined_name;
 }
 """
-
-
 BROKEN_PROGRAM = """#version 330 core
 // broken on purpose
 #include "helper.glsl"
