@@ -10,6 +10,7 @@ test asserts the strongest statement that does and says so.
 
 from __future__ import annotations
 
+import builders
 import numpy as np
 import pytest
 import torch
@@ -191,7 +192,7 @@ def lr_sweep(name: str) -> dict[float, bool]:
     """η -> stable (not diverged, final loss below the initial) for the file's network and steps."""
     text = find_scenario(name).read_text()
     text = text[: text.index("[[runs]]")]  # the landscape; runs and timeline replaced
-    text += "".join(f'[[runs]]\nname = "lr {lr}"\noptimizer = "gd"\nlr = {lr}\n\n' for lr in LRS)
+    text += "".join(builders.table("[[runs]]", builders.run(f"lr {lr}", lr=lr)) for lr in LRS)
     result = replay(parse_scenario(text))
     stable = {}
     for lr, run in zip(LRS, result.summary["runs"], strict=True):

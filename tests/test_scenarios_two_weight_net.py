@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import builders
 import numpy as np
 import pytest
 import torch
@@ -110,15 +111,8 @@ def test_two_weight_net_grid_of_starts():
     the saddle, the twelve others at w₁w₂ = 1, on the branch of the start's larger weight (the
     sign of w₁² − w₂² never changes, so the larger weight never crosses 0)."""
     grid = (-1.5, -0.5, 0.5, 1.5)
-    runs = "".join(
-        f'[[runs]]\nname = "{x} {y}"\noptimizer = "gd"\nlr = 0.05\nstart = [{x}, {y}]\n'
-        for x in grid
-        for y in grid
-    )
-    text = (
-        'title = "grid"\nsteps = 300\n[landscape]\nkind = "analytic"\n'
-        f'surface = "two_weight_net"\n{runs}'
-    )
+    runs = [builders.run(f"{x} {y}", lr=0.05, start=[x, y]) for x in grid for y in grid]
+    text = builders.analytic_toml("two_weight_net", runs=runs, title="grid", steps=300)
     result = replay(parse_scenario(text))
     for run in result.scenario.runs:
         a = result.runs[run.name]
