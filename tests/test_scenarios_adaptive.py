@@ -75,8 +75,8 @@ def test_adaptive_steps_adagrad_stalls_rmsprop_and_adam_arrive():
 def adagrad_effective_steps(scenario, adagrad) -> tuple[np.ndarray, np.ndarray]:
     """AdaGrad's effective x-step η/(√G + ε) at every step, G = Σ g², and the x-gradients g.
 
-    The steps the run took must be these to float64 rounding (rtol 1e-9), and its recorded
-    gradient norms those of the exact surface (rtol 1e-12)."""
+    The steps the run took must be these to float64 rounding (rtol 1e-9; measured 2e-13), and
+    its recorded gradient norms those of the exact surface (rtol 1e-12; measured 4e-16)."""
     lr, eps = scenario.runs[0].lr, scenario.runs[0].eps
     grad = gradients(scenario, adagrad)
     np.testing.assert_allclose(np.hypot(*grad.T), adagrad.grad_norm, rtol=1e-12)
@@ -90,7 +90,8 @@ def adagrad_effective_steps(scenario, adagrad) -> tuple[np.ndarray, np.ndarray]:
 def rmsprop_effective_steps(scenario, rmsprop) -> np.ndarray:
     """RMSprop's effective x-step η/(√v + ε), v the running average of g², at every step.
 
-    Where the run moves (|g| > 1e-3) the steps it took must be these (rtol 1e-6)."""
+    Where the run moves (|g| > 1e-3) the steps it took must be these to float64 rounding (rtol
+    1e-9; measured 4e-13)."""
     run = next(r for r in scenario.runs if r.name == "RMSprop")
     g = gradients(scenario, rmsprop)[:, 0]
     v = np.zeros_like(g)
@@ -103,6 +104,6 @@ def rmsprop_effective_steps(scenario, rmsprop) -> np.ndarray:
     np.testing.assert_allclose(
         (np.abs(np.diff(rmsprop.x)) / np.abs(g[:-1]))[moving],
         rms_effective[:-1][moving],
-        rtol=1e-6,
+        rtol=1e-9,
     )
     return rms_effective

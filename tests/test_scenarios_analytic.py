@@ -192,7 +192,7 @@ def dents(a, begin: int, end: int) -> set[tuple[int, int]]:
 def test_rastrigin_cooled_large_steps_end_lower():
     """Every cooled step from 0.015 to 0.06 ends in a lower minimum than small-step GD (7.96).
 
-    Measured final losses: 0.00, 0.00, 1.99, 1.99, 1.99 (which dent depends on η). Steps of 0.006
+    Measured final losses: 0.00, 0.00, 1.99, 1.99, 0.99 (which dent depends on η). Steps of 0.006
     and 0.01, although η·λ > 2, stay trapped in the starting dent (bounded oscillation in it), so
     this is asserted only from 0.015 on; steps ≤ 0.004 stay in the starting dent too.
     """
@@ -209,10 +209,11 @@ def test_rastrigin_cooled_large_steps_end_lower():
     result = replay(parse_scenario(text))
     for lr in small:
         a = result.runs[f"small {lr}"]
+        # measured loss 7.9597 and |g| ≤ 1.1e-13 for all three: a dent's bottom, at rest
         assert abs(a.loss[-1] - 7.96) < 0.005 and a.grad_norm[-1] < 1e-8
     for lr in cooled:
         a = result.runs[f"cooled {lr}"]
-        assert a.grad_norm[-1] < 1e-8, lr  # at rest in a local minimum ...
+        assert a.grad_norm[-1] < 1e-8, lr  # at rest in a local minimum (measured ≤ 2.8e-14) ...
         assert a.loss[-1] < 7.96 - 2.5, lr  # ... at least one dent lower (measured ≤ 1.99)
 
 
