@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import builders
 import numpy as np
 import pytest
 import torch
@@ -285,20 +286,19 @@ def test_low_rank_data_is_a_noisy_rank_r_map(dim, rank, n):
 
 
 def test_low_rank_keys_are_validated():
-    base = """title = "t"\nsteps = 1\n[landscape]\nkind = "network"\nloss = "mse"
-[landscape.data]\nname = "NAME"\nn = 6\nEXTRA\n[landscape.model]\nwidths = [2, 1]
-[[runs]]\nname = "GD"\noptimizer = "gd"\nlr = 0.1\n"""
-
-    def problems(name: str, extra: str) -> str:
+    def problems(name: str, **data) -> str:
+        data = {"name": name, "n": 6, **data}
+        runs = [builders.run("GD")]
+        text = builders.network_toml(loss="mse", data=data, widths=[2, 1], runs=runs, steps=1)
         with pytest.raises(ScenarioError) as error:
-            parse_scenario(base.replace("NAME", name).replace("EXTRA", extra))
+            parse_scenario(text)
         return str(error.value)
 
-    assert "landscape.data.dim: applies to 'low_rank' only" in problems("moons", "dim = 4")
-    assert "landscape.data.rank: applies to 'low_rank' only" in problems("sine", "rank = 2")
-    assert "rank 5 is larger than dim 4" in problems("low_rank", "dim = 4\nrank = 5")
+    assert "landscape.data.dim: applies to 'low_rank' only" in problems("moons", dim=4)
+    assert "landscape.data.rank: applies to 'low_rank' only" in problems("sine", rank=2)
+    assert "rank 5 is larger than dim 4" in problems("low_rank", dim=4, rank=5)
     # widths[0] must be the data's dimension.
-    assert "input dimension 4" in problems("low_rank", "dim = 4")
+    assert "input dimension 4" in problems("low_rank", dim=4)
 
 
 # PHENOMENA 19 -----------------------------------------------------------------------------------
