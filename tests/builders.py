@@ -9,6 +9,7 @@ arguments for what tests vary; `run()` makes one `[[runs]]` entry.
 from __future__ import annotations
 
 import json
+import re
 
 from sandbox.scenario.load import parse_scenario
 from sandbox.scenario.schema import Scenario
@@ -94,6 +95,12 @@ def network_toml(
     text += table("[landscape.slice]", slice) if slice else ""
     runs = [run(optimizer="sgd")] if runs is None else runs
     return scenario_toml(text, runs, **top)
+
+
+def with_plots(text: str, plots: list[str]) -> str:
+    """A scenario's text with its [view] table (if any) replaced by `plots = plots`."""
+    text = re.sub(r"\n\[view\][^\n]*\nplots = [^\n]*\n", "\n", text)
+    return text + "\n[view]\nplots = " + json.dumps(plots, ensure_ascii=False) + "\n"
 
 
 def analytic_scenario(surface: str = "quadratic", **keys) -> Scenario:

@@ -92,6 +92,18 @@ def ctx(gl_context):
 
 
 @pytest.fixture(scope="module")
+def renderer(gl_context):
+    """One renderer at the picture tests' size (render_scenes.SIZE) for a module's tests."""
+    from render_scenes import SIZE
+
+    from sandbox.render import Renderer
+
+    renderer = Renderer(gl_context, SIZE)
+    yield renderer
+    renderer.release()
+
+
+@pytest.fixture(scope="module")
 def one_torch_thread():
     """torch on one intra-op thread for a module of tiny-tensor tests: a second thread only adds
     synchronisation, which costs milliseconds per op on a busy 2-core machine (BCE-with-logits

@@ -16,26 +16,25 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from builders import analytic_toml, run
+
 TEST_NAME = "test_a_three_million_step_replay_streams_in_bounded_memory"
 STEPS = int(os.environ.get("SANDBOX_LONG_STEPS", "3000000"))
 TIMEOUT_S = 45 * 60  # far beyond the ~12 min it needs on a loaded 2-core machine: never a hang
 
-SCENARIO = """
-title = "endurance"
-seed = 3
-steps = {steps}
-[landscape]
-kind = "analytic"
-surface = "quadratic"
-params = {{ l1 = 4.0, l2 = 1.0, angle = 30.0 }}
-bounds = [[-3.0, 3.0], [-3.0, 3.0]]
-[[runs]]
-name = "noisy gd"
-optimizer = "gd"
-lr = 0.2
-noise = 0.5
-start = [2.0, -1.0]
-"""
+
+def scenario_text(steps: int) -> str:
+    """Noisy GD on a rotated quadratic bowl for `steps` steps."""
+    noisy_gd = run("noisy gd", lr=0.2, noise=0.5, start=[2.0, -1.0])
+    return analytic_toml(
+        params={"l1": 4.0, "l2": 1.0, "angle": 30.0},
+        bounds=[[-3.0, 3.0], [-3.0, 3.0]],
+        runs=[noisy_gd],
+        title="endurance",
+        seed=3,
+        steps=steps,
+    )
+
 
 # Prints the replay's exit code and the process's peak RSS in KiB. argv[3] is a niceness to add
 # and, if not 0, SCHED_IDLE where there is one, as the app's worker has (set here rather than with
@@ -59,9 +58,9 @@ print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def replay_in_subprocess(steps: int, directory: Path, nice: bool = False) -> subprocess.Popen:
-    """Start `sandbox replay` of SCENARIO with `steps` steps into `directory`/out."""
+    """Start `sandbox replay` of scenario_text(steps) with `steps` steps into `directory`/out."""
     scenario = directory / f"endurance_{steps}.toml"
-    scenario.write_text(SCENARIO.format(steps=steps), encoding="utf-8")
+    scenario.write_text(scenario_text(steps), encoding="utf-8")
     out = directory / f"out_{steps}"
     return subprocess.Popen(
         [sys.executable, "-c", REPLAY_CODE, str(scenario), str(out), "19" if nice else "0"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from builders import analytic_toml, run
+
 import sandbox
 
 # Modules a scenario or sweep file's contents flow through.
@@ -36,17 +38,12 @@ def test_a_scenario_cannot_smuggle_code(tmp_path):
     from sandbox.scenario.load import ScenarioError, parse_scenario
 
     marker = tmp_path / "pwned"
-    text = f"""title = "__import__('os').system('touch {marker}')"
-steps = 1
-[landscape]
-kind = "analytic"
-surface = "quadratic"
-params = {{ l1 = 1.0 }}
-[[runs]]
-name = "eval('1+1')"
-optimizer = "gd"
-lr = 0.1
-"""
+    text = analytic_toml(
+        params={"l1": 1.0},
+        runs=[run("eval('1+1')")],
+        title=f"__import__('os').system('touch {marker}')",
+        steps=1,
+    )
     scenario = parse_scenario(text)
     sandbox.replay(scenario, tmp_path / "out")
     assert not marker.exists()

@@ -1,4 +1,6 @@
-"""The bundled analytic scenarios of PHENOMENA.md 6, 7, 8 and 18 show what their captions claim.
+"""The bundled analytic scenarios of PHENOMENA.md 6 show what their captions claim: Himmelblau,
+Rosenbrock, Rastrigin and the plateau (PHENOMENA 7, 8 and 18: test_scenarios_sharp_flat.py,
+test_scenarios_adaptive.py, test_scenarios_two_weight_net.py).
 
 Every number asserted here was measured on the replay first and follows from the physics named
 in the test's docstring; the measured values are quoted next to each bound.
@@ -7,16 +9,14 @@ in the test's docstring; the measured values are quoted next to each bound.
 from __future__ import annotations
 
 import math
-import warnings
 
+import builders
 import numpy as np
 import pytest
-import torch
+from analytic_replays import critical, first, hessian_eigenvalues, minima, replay
 from captions import says
 
-import sandbox
 from sandbox.cli import main as cli_main
-from sandbox.landscape.analytic import SURFACES
 from sandbox.resources import find_scenario
 from sandbox.scenario.load import load_scenario, parse_scenario
 
@@ -31,50 +31,6 @@ NEW_SCENARIOS = (
 )
 
 
-def replay(source):
-    """Replay a bundled name or a Scenario; any warning is a failure."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return sandbox.replay(find_scenario(source) if isinstance(source, str) else source)
-
-
-def surface_of(scenario):
-    """The scenario's analytic surface and its complete parameters."""
-    surface = SURFACES[scenario.landscape.surface]
-    return surface, {**surface.defaults, **scenario.landscape.params}
-
-
-def critical(scenario, kind: str) -> list[tuple[float, float]]:
-    """The surface's listed critical points of one kind ("min", "saddle", "max")."""
-    surface, params = surface_of(scenario)
-    return [c.xy for c in surface.critical(params) if c.kind == kind]
-
-
-def minima(scenario) -> list[tuple[float, float]]:
-    return critical(scenario, "min")
-
-
-def gradients(scenario, run) -> np.ndarray:
-    """The exact gradient of the scenario's surface at every recorded position, shape (steps, 2)."""
-    surface, params = surface_of(scenario)
-    xy = torch.tensor(np.stack([run.x, run.y], 1), requires_grad=True)
-    (grad,) = torch.autograd.grad(surface.fn(xy, params).sum(), xy)
-    return grad.numpy()
-
-
-def hessian_eigenvalues(scenario, xy: tuple[float, float]) -> np.ndarray:
-    surface, params = surface_of(scenario)
-    point = torch.tensor(xy, dtype=torch.float64)
-    h = torch.autograd.functional.hessian(lambda t: surface.fn(t, params), point)
-    return torch.linalg.eigvalsh(h).numpy()
-
-
-def first(mask: np.ndarray) -> float:
-    """The first step where `mask` holds, or inf."""
-    hits = np.nonzero(mask)[0]
-    return int(hits[0]) if len(hits) else math.inf
-
-
 @pytest.mark.parametrize("name", NEW_SCENARIOS)
 def test_new_scenarios_are_valid(name):
     assert cli_main(["check", str(find_scenario(name))]) == 0
@@ -84,7 +40,6 @@ def test_new_scenarios_are_valid(name):
     assert find_scenario(name).read_text(encoding="utf-8").startswith("# ")
 
 
-# ---------------------------------------------------------------------------- PHENOMENA 6
 def test_himmelblau_four_quadrants_four_minima():
     """PHENOMENA 6: four identical GD runs, one start per quadrant, end in four distinct minima."""
     result = replay("himmelblau")
@@ -237,28 +192,28 @@ def dents(a, begin: int, end: int) -> set[tuple[int, int]]:
 def test_rastrigin_cooled_large_steps_end_lower():
     """Every cooled step from 0.015 to 0.06 ends in a lower minimum than small-step GD (7.96).
 
-    Measured final losses: 0.00, 0.00, 1.99, 1.99, 1.99 (which dent depends on η). Steps of 0.006
+    Measured final losses: 0.00, 0.00, 1.99, 1.99, 0.99 (which dent depends on η). Steps of 0.006
     and 0.01, although η·λ > 2, stay trapped in the starting dent (bounded oscillation in it), so
     this is asserted only from 0.015 on; steps ≤ 0.004 stay in the starting dent too.
     """
     base = (find_scenario("rastrigin")).read_text(encoding="utf-8").split("[[runs]]")[0]
     cooled = (0.015, 0.02, 0.03, 0.04, 0.06)
     small = (0.001, 0.002, 0.004)
-    runs = "".join(
-        f'[[runs]]\nname = "cooled {lr}"\noptimizer = "gd"\nlr = {lr}\n'
-        'schedule = { kind = "cosine" }\nstart = [2.2, -1.6]\n'
+    start = [2.2, -1.6]
+    runs = [
+        builders.run(f"cooled {lr}", lr=lr, schedule={"kind": "cosine"}, start=start)
         for lr in cooled
-    ) + "".join(
-        f'[[runs]]\nname = "small {lr}"\noptimizer = "gd"\nlr = {lr}\nstart = [2.2, -1.6]\n'
-        for lr in small
-    )
-    result = replay(parse_scenario(base + runs))
+    ]
+    runs += [builders.run(f"small {lr}", lr=lr, start=start) for lr in small]
+    text = base + "".join(builders.table("[[runs]]", keys) for keys in runs)
+    result = replay(parse_scenario(text))
     for lr in small:
         a = result.runs[f"small {lr}"]
+        # measured loss 7.9597 and |g| ≤ 1.1e-13 for all three: a dent's bottom, at rest
         assert abs(a.loss[-1] - 7.96) < 0.005 and a.grad_norm[-1] < 1e-8
     for lr in cooled:
         a = result.runs[f"cooled {lr}"]
-        assert a.grad_norm[-1] < 1e-8, lr  # at rest in a local minimum ...
+        assert a.grad_norm[-1] < 1e-8, lr  # at rest in a local minimum (measured ≤ 2.8e-14) ...
         assert a.loss[-1] < 7.96 - 2.5, lr  # ... at least one dent lower (measured ≤ 1.99)
 
 
@@ -300,318 +255,3 @@ def test_plateau_steps_to_leave_grow_as_gradient_shrinks():
     assert leave[-1] / (gradient_flow_time(starts[-1], width) / result.scenario.runs[-1].lr) < 1.02
     for run in result.scenario.runs:
         assert result.runs[run.name].loss[-1] < 1e-12
-
-
-# ---------------------------------------------------------------------------- PHENOMENA 7
-SHARP, FLAT = (-1.0, 0.0), (1.0, 0.0)
-
-
-def basin_counts(result) -> dict[str, str]:
-    """Per run: 'S' (within 1e-3 of the sharp minimum), 'F' (of the flat one) or '?'."""
-    out = {}
-    for name, a in result.runs.items():
-        if math.hypot(a.x[-1] - SHARP[0], a.y[-1] - SHARP[1]) < 1e-3:
-            out[name] = "S"
-        elif math.hypot(a.x[-1] - FLAT[0], a.y[-1] - FLAT[1]) < 1e-3:
-            out[name] = "F"
-        else:
-            out[name] = "?"
-    return out
-
-
-def test_sharp_vs_flat_bundled_runs():
-    """PHENOMENA 7, the bundled file: small-step GD ends where it starts; a step too large for
-    the sharp minimum (η·λ_sharp > 2 > η·λ_flat) rattles in it without noise and, with noise,
-    is shaken out and settles in the flat minimum."""
-    result = replay("sharp_vs_flat")
-    assert minima(result.scenario) == [SHARP, FLAT]
-    # The first caption: "Two minima, both at loss 0".
-    surface, params = surface_of(result.scenario)
-    at_minima = surface.fn(torch.tensor([SHARP, FLAT], dtype=torch.float64), params)
-    assert float(at_minima.abs().max()) < 1e-12
-    lam_sharp = hessian_eigenvalues(result.scenario, SHARP).max()  # 38.43
-    lam_flat = hessian_eigenvalues(result.scenario, FLAT).max()  # 1.0
-    # The file's header quotes them: "curvature 38", "curvature 1".
-    assert round(lam_sharp) == 38 and lam_flat == pytest.approx(1.0, abs=1e-6)
-    lr = {run.name: run.lr for run in result.scenario.runs}
-    assert lr["GD, start left"] * lam_sharp < 2
-    assert lr["Large step, start left"] * lam_flat < 2 < lr["Large step, start left"] * lam_sharp
-    where = basin_counts(result)
-    assert where["GD, start left"] == "S" and where["GD, start right"] == "F"
-    assert where["Large step + noise, start left"] == "F"
-    # Each caption at its own step (read from the timeline).
-    _, settled_left, rattles, shaken_out, settled_right, noise_off, end = (
-        event.at for event in result.scenario.timeline
-    )
-    ((saddle_x, _),) = critical(result.scenario, "saddle")
-    left, right = result.runs["GD, start left"], result.runs["GD, start right"]
-    noisy = result.runs["Large step + noise, start left"]
-    # "Small-step GD from the left has settled in the pit." (within 1e-3 from step 9 on)
-    assert math.hypot(left.x[settled_left] - SHARP[0], left.y[settled_left]) < 1e-3
-    # "Step 0.1 is too large for the pit: that run rattles in it but cannot get out": it never
-    # crosses the saddle, and from the caption on its loss never settles (min 0.025).
-    rattler = result.runs["Large step, start left"]
-    assert np.all(rattler.x < saddle_x) and rattler.loss[rattles:].min() > 0.01
-    # "Gradient noise has shaken the noisy run out of the pit, into the wide bowl": on the flat
-    # minimum's side of the saddle from the caption on (measured: for good from step 106).
-    assert np.all(noisy.x[shaken_out:] > saddle_x)
-    # "Small-step GD from the right has reached the bottom of the bowl" (within 1e-3 from 177).
-    assert math.hypot(right.x[settled_right] - FLAT[0], right.y[settled_right]) < 1e-3
-    # "Noise off: the noisy run, now in the wide bowl, can settle there. The large step still
-    # rattles in the pit." (noise on until then: 0.68 from the bottom; the rattler in the pit,
-    # loss 0.53; "every run can settle now" was false for it)
-    assert noisy.x[noise_off] > saddle_x
-    assert math.hypot(noisy.x[noise_off] - FLAT[0], noisy.y[noise_off]) > 1e-2  # 0.68
-    assert rattler.x[noise_off] < saddle_x and rattler.loss[noise_off] > 0.1
-    # "The once-noisy run has settled at the bottom of the wide bowl (loss 2·10⁻¹⁰). The large
-    # step never settles in the pit: loss 0.19, still rattling."
-    assert end == result.scenario.steps
-    assert math.hypot(noisy.x[end] - FLAT[0], noisy.y[end] - FLAT[1]) < 1e-3
-    assert f"{noisy.loss[end]:.0e}" == "2e-10" and round(rattler.loss[end], 2) == 0.19
-    assert rattler.loss[noise_off:].min() > 0.01
-    says(result.scenario, end, "2·10⁻¹⁰", "loss 0.19")
-
-
-def sharp_flat_sweep(lr: float, noise: float, starts, seeds) -> dict[int, str]:
-    """Basin reached by noisy GD from each start, one character per seed (noise off at 300)."""
-    scenario = load_scenario(find_scenario("sharp_vs_flat"))
-    template = next(run for run in scenario.runs if run.noise)  # "Large step + noise, start left"
-    noise_off = next(event for event in scenario.timeline if event.set is not None)
-    runs = tuple(
-        template.model_copy(update={"name": f"start {i}", "lr": lr, "noise": noise, "start": s})
-        for i, s in enumerate(starts)
-    )
-    timeline = tuple(
-        noise_off.model_copy(update={"set": noise_off.set.model_copy(update={"run": run.name})})
-        for run in runs
-    )
-    out = {i: "" for i in range(len(starts))}
-    for seed in seeds:
-        variant = scenario.model_copy(update={"seed": seed, "runs": runs, "timeline": timeline})
-        where = basin_counts(replay(variant))
-        for i, run in enumerate(runs):
-            out[i] += where[run.name]
-    return out
-
-
-@pytest.mark.slow
-def test_sharp_vs_flat_noise_picks_the_flat_basin_over_seeds():
-    """PHENOMENA 7 over 20 seeds: with gradient noise (σ = 1) and the large step, the flat basin
-    wins 20/20 from the left start (where noiseless GD ends sharp) and 19/20 from the saddle
-    (one run still on the plateau); the sharp basin never. Noiseless GD splits by start.
-
-    The large step is essential: small-step GD (η = 0.04) with the same noise per step
-    (ησ = 0.1) reached the flat minimum in 0 of 20 seeds (mostly thrown onto the plateau).
-    """
-    scenario = load_scenario(find_scenario("sharp_vs_flat"))
-    (saddle,) = critical(scenario, "saddle")
-    seeds = range(20)
-    noisy = sharp_flat_sweep(0.1, 1.0, [(-1.2, 0.2), saddle], seeds)
-    for outcome in noisy.values():
-        assert outcome.count("F") >= 18 and outcome.count("S") == 0, noisy
-    small = sharp_flat_sweep(0.04, 2.5, [(-1.2, 0.2)], seeds)
-    # The file's header: "at η = 0.04 the same noise per step (ησ = 0.1) reaches the flat
-    # minimum in none of 20 seeds".
-    assert small[0].count("F") == 0, small
-
-    # Noiseless GD at the small step: the start's side of the saddle decides.
-    left = [(-1.2, 0.2), (-0.8, -0.2), (-1.0, 0.35), (-1.3, -0.1)]
-    right = [(0.2, 0.6), (-0.4, 0.0), (1.5, -0.5), (0.8, 0.9)]
-    gd = sharp_flat_sweep(0.04, 0.0, left + right, [0])
-    assert [gd[i] for i in range(len(left))] == ["S"] * len(left)
-    assert [gd[i] for i in range(len(left), len(left) + len(right))] == ["F"] * len(right)
-
-
-# ---------------------------------------------------------------------------- PHENOMENA 8
-def test_adaptive_steps_adagrad_stalls_rmsprop_and_adam_arrive():
-    """PHENOMENA 8: AdaGrad's effective x-step η/√G falls monotonically (G = Σ g², 93 % of it
-    from the cliff) and it ends 73 % of its start distance away; RMSprop (within 0.1 by step
-    266) and Adam (by 650) reach the minimum; RMSprop's effective step η/√v grows back."""
-    result = replay("adaptive_steps")
-    scenario = result.scenario
-    (target,) = minima(scenario)
-    start = scenario.runs[0].start
-    d0 = math.hypot(start[0] - target[0], start[1] - target[1])
-    assert round(d0, 1) == 11.5  # the description: "the minimum, 11.5 units away"
-    # The header: "a gentle slope (0.05) to the minimum at x = 10"; the first caption: "Same
-    # step size η = 0.2. The minimum is at the far end of the valley, x = 10."
-    assert surface_of(scenario)[1]["slope"] == 0.05 and target[0] == 10
-    assert {run.lr for run in scenario.runs} == {0.2}
-    units = {k: np.hypot(a.x - target[0], a.y - target[1]) for k, a in result.runs.items()}
-    dist = {k: d / d0 for k, d in units.items()}
-    assert dist["AdaGrad"][-1] > 0.5  # measured 0.735: "three quarters of the way to go"
-    assert dist["RMSprop"][-1] < 0.05 and dist["Adam"][-1] < 0.05  # measured 0.008, 8e-10
-    # Each caption at its own step (read from the timeline). "At the minimum" means within 0.1
-    # of it (1 % of the way).
-    _, foot, rmsprop_there, adam_there, end = (event.at for event in scenario.timeline)
-    # "All three have reached the foot of the cliff (x = 0). Its gradients, 100 times the
-    # valley's, are now in every memory." (AdaGrad, the last, crosses x = 0 at step 23.)
-    slope = SURFACES["steep_valley"].defaults["slope"]
-    for name, a in result.runs.items():
-        assert a.x[foot] > 0, name
-        assert 95 < abs(gradients(scenario, a)[0, 0]) / slope < 105  # 100.7
-    assert result.runs["AdaGrad"].x[foot - 5] < 0
-    # "RMSprop's average has forgotten the cliff (≈ 100 steps): it has reached the minimum. Its
-    # steps stay large there, so now and then it jumps across the valley."
-    rms = next(run for run in scenario.runs if run.name == "RMSprop")
-    assert 1 / (1 - rms.alpha) == pytest.approx(100)
-    assert first(units["RMSprop"] < 0.1) <= rmsprop_there  # 266
-    a = result.runs["RMSprop"]
-    assert np.all(np.abs(a.x[rmsprop_there:] - target[0]) < 0.1)
-    assert np.abs(a.y[rmsprop_there:]).max() > 0.3  # 0.47: the jumps across the valley
-    # "Adam's memory is longer (≈ 1000 steps), but it arrives too." It stays there.
-    adam = next(run for run in scenario.runs if run.name == "Adam")
-    assert 1 / (1 - adam.betas[1]) == pytest.approx(1000)
-    assert first(units["Adam"] < 0.1) <= adam_there  # 650
-    assert units["Adam"][adam_there:].max() < 0.1
-    assert first(units["Adam"] < 0.1) > rmsprop_there
-    # "AdaGrad never forgets: its step has only shrunk. Three quarters of the way to go."
-    assert 0.7 < dist["AdaGrad"][end] < 0.8  # 0.735
-    assert units["AdaGrad"].min() > 8  # 8.47: it never gets near
-
-    lr = scenario.runs[0].lr
-    adagrad = result.runs["AdaGrad"]
-    gx = gradients(scenario, adagrad)[:, 0]
-    np.testing.assert_allclose(
-        np.hypot(*gradients(scenario, adagrad).T), adagrad.grad_norm, rtol=1e-12
-    )
-    accumulated = np.cumsum(gx**2)
-    effective = lr / (np.sqrt(accumulated) + scenario.runs[0].eps)
-    measured = np.abs(np.diff(adagrad.x)) / np.abs(gx[:-1])  # the step it actually took
-    np.testing.assert_allclose(measured, effective[:-1], rtol=1e-9)
-    assert np.all(np.diff(effective) < 0)  # only ever falls
-    cliff = np.abs(gx) > 1
-    assert (gx[cliff] ** 2).sum() / accumulated[-1] > 0.9  # measured 0.93
-    assert effective[-1] < effective[0] / 4  # measured 0.0397 -> 0.0088
-
-    # RMSprop's average forgets: its effective step η/√v grows again in the valley.
-    rmsprop = result.runs["RMSprop"]
-    run = next(r for r in scenario.runs if r.name == "RMSprop")
-    g = gradients(scenario, rmsprop)[:, 0]
-    v = np.zeros_like(g)
-    avg = 0.0
-    for k, gk in enumerate(g):
-        avg = run.alpha * avg + (1 - run.alpha) * gk**2
-        v[k] = avg
-    rms_effective = lr / (np.sqrt(v) + run.eps)
-    moving = np.abs(g[:-1]) > 1e-3
-    np.testing.assert_allclose(
-        (np.abs(np.diff(rmsprop.x)) / np.abs(g[:-1]))[moving],
-        rms_effective[:-1][moving],
-        rtol=1e-6,
-    )
-    assert rms_effective[200] > 100 * effective[200]  # measured 1.04 vs 0.0089
-
-
-# ---------------------------------------------------------------------------- PHENOMENA 18
-def balancedness(a) -> np.ndarray:
-    return a.x**2 - a.y**2
-
-
-def test_two_weight_net_valley_saddle_and_balancedness():
-    """PHENOMENA 18: GD reaches w₁w₂ = 1 from every start off the line w₁ = −w₂ (the saddle's
-    stable set), which leads into the saddle (loss 1). Each step multiplies w₁² − w₂² by exactly
-    1 − 4η²(w₁w₂ − 1)², so |w₁² − w₂²| never grows and a small, nearly balanced start ends near
-    |w₁| = |w₂| (measured (1.0041, 0.9959))."""
-    result = replay("two_weight_net")
-    for run in result.scenario.runs:
-        a = result.runs[run.name]
-        residual = a.x * a.y - 1
-        d = balancedness(a)
-        np.testing.assert_allclose(
-            d[1:], d[:-1] * (1 - 4 * run.lr**2 * residual[:-1] ** 2), rtol=0, atol=1e-12
-        )
-        assert np.all(np.abs(d[1:]) <= np.abs(d[:-1]) + 1e-12)
-        if run.start[0] == -run.start[1]:
-            assert np.all(a.x == -a.y)  # never leaves the stable line
-            assert abs(a.loss[-1] - 1) < 1e-12 and max(abs(a.x[-1]), abs(a.y[-1])) < 1e-6
-        else:
-            assert abs(residual[-1]) < 1e-4, run.name  # measured < 1e-15
-    small = result.runs["Small, nearly balanced"]
-    gap = abs(abs(small.x[-1]) - abs(small.y[-1]))
-    assert gap <= abs(balancedness(small)[0]) / 2 and gap < 0.01  # measured 0.0083
-
-    # Each caption at its own step (read from the timeline).
-    scenario = result.scenario
-    start, on_valley, into_saddle, slides, ends = (event.at for event in scenario.timeline)
-    # "Minima: the whole hyperbola w₁w₂ = 1. The origin is a saddle." (Hessian eigenvalues ±2)
-    assert start == 0 and critical(scenario, "saddle") == [(0.0, 0.0)]
-    np.testing.assert_allclose(hessian_eigenvalues(scenario, (0.0, 0.0)), [-2, 2], atol=1e-12)
-    surface, params = surface_of(scenario)
-    w1 = torch.tensor([-3.0, -1.0, -0.2, 0.2, 1.0, 3.0], dtype=torch.float64)  # both branches
-    on_hyperbola = torch.stack([w1, 1 / w1], 1)
-    assert float(surface.fn(on_hyperbola, params).abs().max()) < 1e-12
-    # "The unbalanced start is on the hyperbola already, with w₁ = 4.2 × w₂, where it stays."
-    unbalanced = result.runs["Unbalanced"]
-    ratio = unbalanced.x / unbalanced.y
-    assert abs(unbalanced.x[on_valley] * unbalanced.y[on_valley] - 1) < 0.01  # 0.0028
-    assert round(ratio[on_valley], 1) == round(ratio[-1], 1) == 4.2  # 4.200, 4.189
-    says(scenario, on_valley, "4.2")
-    # "On the line w₁ = −w₂ the gradient points at the saddle; the run just off it follows."
-    # Both are within 0.1 of the origin here (0.06 and 0.09, the closest the second comes).
-    on, off = result.runs["On the line w₁ = −w₂"], result.runs["Just off that line"]
-    radius = np.hypot(off.x, off.y)
-    assert math.hypot(on.x[into_saddle], on.y[into_saddle]) < 0.1
-    assert radius[into_saddle] < 0.1 and abs(int(np.argmin(radius)) - into_saddle) <= 2
-    assert off.loss[into_saddle] > 0.98  # it lingers at the saddle's loss 1
-    # "The run just off the line slides away towards the minima; the one on it stays at loss 1."
-    assert np.all(np.diff(off.loss[into_saddle:]) < 0) and off.loss[slides] < 0.9  # 0.88
-    assert np.all(off.x[slides:] * off.y[slides:] > 0) and round(on.loss[slides], 3) == 1
-    # "The small, nearly balanced start ends at (1.004, 0.996): |w₁| ≈ |w₂|."
-    assert (round(small.x[ends], 3), round(small.y[ends], 3)) == (1.004, 0.996)
-    assert np.abs(np.diff(small.x[ends:])).max() < 1e-4  # it has stopped
-    says(scenario, ends, "(1.004, 0.996)")
-
-
-def test_two_weight_net_balancedness_drift_is_order_eta():
-    """The relative drift of w₁² − w₂² is ≈ 4η·∫(w₁w₂ − 1)² dt over gradient-flow time t.
-
-    So halving η halves it. Measured C = |ΔD|/(η·|D₀|) at η = 0.05 and 0.025: 3.49 and 3.56
-    (small, nearly balanced), 0.197 and 0.174 (unbalanced), 1.04 and 0.98 (other branch), 8.12
-    and 8.94 (just off the saddle line, which lingers where (w₁w₂ − 1)² ≈ 1).
-    """
-    scenario = load_scenario(find_scenario("two_weight_net"))
-    half = scenario.model_copy(
-        update={
-            "steps": 2 * scenario.steps,
-            "runs": tuple(r.model_copy(update={"lr": r.lr / 2}) for r in scenario.runs),
-        }
-    )
-    full_result, half_result = replay(scenario), replay(half)
-    for run in scenario.runs:
-        d_full = balancedness(full_result.runs[run.name])
-        d_half = balancedness(half_result.runs[run.name])
-        if d_full[0] == 0:
-            assert np.all(d_full == 0) and np.all(d_half == 0)
-            continue
-        # |ΔD| ≤ C·η·|D₀| with the same C at both step sizes (to O(η)): halving η halves the drift.
-        c_full = abs(d_full[-1] - d_full[0]) / (run.lr * abs(d_full[0]))
-        c_half = abs(d_half[-1] - d_half[0]) / (run.lr / 2 * abs(d_half[0]))
-        assert abs(c_full / c_half - 1) < 0.15, (run.name, c_full, c_half)
-
-
-@pytest.mark.slow
-def test_two_weight_net_grid_of_starts():
-    """GD (η = 0.05) from a 4 × 4 grid of starts in [−1.5, 1.5]²: the four on w₁ = −w₂ end at
-    the saddle, the twelve others at w₁w₂ = 1, on the branch of the start's larger weight (the
-    sign of w₁² − w₂² never changes, so the larger weight never crosses 0)."""
-    grid = (-1.5, -0.5, 0.5, 1.5)
-    runs = "".join(
-        f'[[runs]]\nname = "{x} {y}"\noptimizer = "gd"\nlr = 0.05\nstart = [{x}, {y}]\n'
-        for x in grid
-        for y in grid
-    )
-    text = (
-        'title = "grid"\nsteps = 300\n[landscape]\nkind = "analytic"\n'
-        f'surface = "two_weight_net"\n{runs}'
-    )
-    result = replay(parse_scenario(text))
-    for run in result.scenario.runs:
-        a = result.runs[run.name]
-        x0, y0 = run.start
-        if x0 == -y0:
-            assert abs(a.loss[-1] - 1) < 1e-12 and max(abs(a.x[-1]), abs(a.y[-1])) < 1e-6
-        else:
-            assert abs(a.x[-1] * a.y[-1] - 1) < 1e-4, run.name  # measured < 1e-15
-            larger = x0 if abs(x0) > abs(y0) else y0 if abs(y0) > abs(x0) else x0
-            assert np.sign(a.x[-1]) == np.sign(larger), run.name
