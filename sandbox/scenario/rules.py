@@ -15,6 +15,7 @@ from sandbox import instruments
 from sandbox.catalogue import optimizers, settings
 from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible
 from sandbox.catalogue.surfaces import resolve_params
+from sandbox.scenario import challenge
 from sandbox.scenario.budget import budget_problems, count_parameters
 from sandbox.scenario.schema import (
     LIMITS,
@@ -60,6 +61,9 @@ def _texts(data: dict, names: list) -> Found:
     for i, event in enumerate(timeline if isinstance(timeline, list) else []):
         caption = event.get("caption") if isinstance(event, dict) else None
         yield from _text(("timeline", i, "caption"), caption, "caption", drawn=True)
+    goal = data.get("challenge")
+    place = goal.get("place") if isinstance(goal, dict) else None
+    yield from _text(("challenge", "place"), place, "name", drawn=True, newline=False)
 
 
 def _text(path: tuple, text, kind: str, drawn: bool, newline: bool = True) -> Found:
@@ -172,6 +176,7 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
         *_timeline(scenario),
         *_budgets(scenario),
         *instruments.problems(scenario),
+        *challenge.problems(scenario),
     ]
 
 
