@@ -221,3 +221,25 @@ def test_the_solution_meets_the_challenge_and_a_wrong_setting_misses_it(
     solved = verdict(scenario, solution)
     assert solved["passed"] is True and solved["step"] == met_at, solved
     assert verdict(scenario, wrong)["passed"] is False
+
+
+# -- the app: the same verdict, a progress line before it -------------------------------------
+
+
+def test_the_app_shows_progress_then_the_replays_verdict_and_progress_again_on_a_scrub_back():
+    from sandbox.app.model import ViewModel
+    from sandbox.app.worker import scenario_stream
+
+    shipped = load_scenario(find_scenario("challenge_saddle"))
+    scenario = restart_change(shipped, ("runs", 0, "noise"), 0.3)
+    model = ViewModel(scenario)
+    for message in scenario_stream(scenario):
+        model.apply(message)
+    at_10, at_300 = model.scene(10), model.scene(300)
+    assert at_10.challenge_result == "" and at_10.challenge.startswith(
+        "Goal: farther than 0.8 from the saddle by step 300  ·  now 0."
+    )
+    assert at_10.challenge.endswith("·  290 left")
+    assert at_300.challenge_result == "met"  # as the replay: met at step 25, 0.874 away
+    assert at_300.challenge == "Goal met at step 25: 0.874 from the saddle, goal > 0.8"
+    assert model.scene(24).challenge_result == ""

@@ -50,10 +50,12 @@ class ChallengeGrader:
 
     def measure(self, step: Step) -> float:
         """What the goal watches at `step`: the loss, or the distance from the point."""
+        return self.value_at(step.loss, step.x, step.y)
+
+    def value_at(self, loss: float, x: float, y: float) -> float:
+        """What the goal watches at a point of loss `loss`."""
         point = self.challenge.point
-        if point is None:
-            return step.loss
-        return math.hypot(step.x - point[0], step.y - point[1])
+        return loss if point is None else math.hypot(x - point[0], y - point[1])
 
     def add(self, run: str, step: Step) -> None:
         """Take one record of run `run` (records of other runs are ignored)."""
