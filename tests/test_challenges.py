@@ -243,3 +243,13 @@ def test_the_app_shows_progress_then_the_replays_verdict_and_progress_again_on_a
     assert at_300.challenge_result == "met"  # as the replay: met at step 25, 0.874 away
     assert at_300.challenge == "Goal met at step 25: 0.874 from the saddle, goal > 0.8"
     assert model.scene(24).challenge_result == ""
+
+
+def test_the_panel_greys_out_exactly_the_keys_the_challenge_locks():
+    from sandbox.scenario.challenge import is_locked
+
+    scenario = load_scenario(find_scenario("challenge_beat_adagrad"))
+    assert not any(is_locked(scenario, "You", key) for key in ("optimizer", "lr", "momentum"))
+    assert is_locked(scenario, "You", "noise") and is_locked(scenario, "You", "precondition")
+    assert is_locked(scenario, "AdaGrad", "lr")  # every key of the other runs
+    assert not is_locked(analytic_scenario(), "a", "lr")  # no challenge: nothing locked

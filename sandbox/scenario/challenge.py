@@ -86,6 +86,15 @@ def graded_run(scenario: Scenario) -> str:
     return named or scenario.runs[0].name
 
 
+def is_locked(scenario: Scenario, run: str, key: str) -> bool:
+    """Whether the scenario's challenge locks `key` of run `run` (every key but the graded
+    run's unlocked ones: a change there is refused by `--original`); False without one."""
+    challenge = scenario.challenge
+    if challenge is None:
+        return False
+    return run != graded_run(scenario) or key not in challenge.unlocks
+
+
 def grader(scenario: Scenario) -> ChallengeGrader | None:
     """A grader of the scenario's challenge, to feed its runs' records; None without one."""
     if scenario.challenge is None:
