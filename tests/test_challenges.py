@@ -252,4 +252,5 @@ def test_the_panel_greys_out_exactly_the_keys_the_challenge_locks():
     assert not any(is_locked(scenario, "You", key) for key in ("optimizer", "lr", "momentum"))
     assert is_locked(scenario, "You", "noise") and is_locked(scenario, "You", "precondition")
     assert is_locked(scenario, "AdaGrad", "lr")  # every key of the other runs
+    assert is_locked(scenario, None, "landscape")  # and everything outside the runs
     assert not is_locked(analytic_scenario(), "a", "lr")  # no challenge: nothing locked

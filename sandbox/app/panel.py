@@ -145,7 +145,8 @@ def control_panel(gui, view: PanelView, state: PanelState, box: tuple) -> list[A
         for note in view.notes:
             imgui.text_disabled(note)
         if isinstance(view.scenario.landscape, NetworkLandscape):
-            _network_section(gui, view, state, actions)
+            with _locked(imgui, view.scenario, None, "landscape"):  # a challenge never unlocks
+                _network_section(gui, view, state, actions)
         _save_section(gui, view, state, actions)
     finally:
         imgui.pop_item_width()
@@ -191,8 +192,8 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
 
 
 @contextmanager
-def _locked(imgui, scenario: Scenario, name: str, key: str):
-    """Run `name`'s control of `key`, greyed out where the scenario's challenge locks it."""
+def _locked(imgui, scenario: Scenario, name: str | None, key: str):
+    """Run `name`'s control of `key` (None: not a run's), greyed out where a challenge locks it."""
     imgui.begin_disabled(challenge.is_locked(scenario, name, key))
     try:
         yield

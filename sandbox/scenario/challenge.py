@@ -86,9 +86,10 @@ def graded_run(scenario: Scenario) -> str:
     return named or scenario.runs[0].name
 
 
-def is_locked(scenario: Scenario, run: str, key: str) -> bool:
-    """Whether the scenario's challenge locks `key` of run `run` (every key but the graded
-    run's unlocked ones: a change there is refused by `--original`); False without one."""
+def is_locked(scenario: Scenario, run: str | None, key: str) -> bool:
+    """Whether the scenario's challenge locks `key` of run `run` (None: a key outside the runs,
+    such as the network's shape): every key but the graded run's unlocked ones, whose change
+    `--original` refuses; False without a challenge."""
     challenge = scenario.challenge
     if challenge is None:
         return False
