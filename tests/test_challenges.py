@@ -60,10 +60,10 @@ def test_a_run_that_diverges_misses_its_goal_where_it_diverged():
 
 
 def test_escape_is_met_when_the_run_gets_farther_than_the_radius():
-    g = graded({"goal": "escape", "point": [0.0, 0.0], "radius": 0.5})
-    for k, y in enumerate([0.1, 0.0, 0.4, 0.6]):
-        g.add("a", step(k, y=y))
-    assert (g.result().passed, g.result().step, g.result().value) == (True, 3, 0.6)
+    g = graded({"goal": "escape", "point": [1.0, 0.5], "radius": 0.5})  # from the runs' start
+    for k, y in enumerate([0.75, 0.5, 0.875, 1.125]):  # distances 0.25, 0, 0.375, 0.625
+        g.add("a", step(k, x=1.0, y=y))
+    assert (g.result().passed, g.result().step, g.result().value) == (True, 3, 0.625)
 
 
 def test_end_near_is_judged_at_the_deadline_only():
@@ -102,6 +102,12 @@ def test_beat_needs_a_strictly_lower_loss_than_the_rival_at_the_deadline(mine, t
         ({"goal": "escape", "point": [0, 0]}, 20, 'challenge.radius: goal = "escape" needs'),
         (goal(rival="b"), 23, 'challenge.rival: applies to goal = "beat" only'),
         ({"goal": "beat", "rival": "a"}, 22, "challenge.rival: 'a' is the graded run"),
+        (  # run a starts at (1, 0.5), 1.118 from the origin
+            {"goal": "escape", "point": [0, 0], "radius": 1.0},
+            23,
+            "challenge.radius: run 'a' starts 1.11803 from the point, already farther than 1",
+        ),
+        (goal(unlocks=["lr"] * 20), 23, "challenge.unlocks: Value should have at most 19 items"),
     ],
 )
 def test_an_impossible_challenge_exits_2_naming_file_line_and_key(

@@ -9,6 +9,7 @@ only the graded run's unlocked keys may differ.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +43,7 @@ def problems(scenario: Scenario) -> Found:
         return
     yield from _keys(challenge)
     yield from _runs(scenario, challenge)
+    yield from _escape_from_outside(scenario, challenge)
     if challenge.within is not None and challenge.within > scenario.steps:
         yield (
             ("challenge", "within"),
@@ -59,8 +61,8 @@ def _keys(challenge: Challenge) -> Found:
     for key in NEEDS[goal]:
         if key not in given:
             yield ("challenge", key), f'goal = "{goal}" needs {key}: {WHY[key]}'
-    for key in {k for need in NEEDS.values() for k in need} - set(NEEDS[goal]):
-        if key in given:
+    for key in WHY:  # every key some goal needs, in a fixed order
+        if key in given and key not in NEEDS[goal]:
             users = " and ".join(f'"{g}"' for g, need in NEEDS.items() if key in need)
             yield ("challenge", key), f"applies to goal = {users} only"
     for key, goals in OPTIONAL.items():
@@ -77,6 +79,21 @@ def _runs(scenario: Scenario, challenge: Challenge) -> Found:
             yield ("challenge", key), f"no run named {name!r} (runs: {known})"
     if challenge.goal == "beat" and challenge.rival == graded_run(scenario):
         yield ("challenge", "rival"), f"{challenge.rival!r} is the graded run; name another run"
+
+
+def _escape_from_outside(scenario: Scenario, challenge: Challenge) -> Found:
+    """An escape whose run starts outside the radius would be met at step 0."""
+    run = next((r for r in scenario.runs if r.name == graded_run(scenario)), None)
+    if challenge.goal != "escape" or None in (run, challenge.point, challenge.radius):
+        return
+    if run.start is not None:
+        distance = math.dist(run.start, challenge.point)
+        if distance > challenge.radius:
+            yield (
+                ("challenge", "radius"),
+                f"run {run.name!r} starts {distance:g} from the point, already farther than "
+                f"{challenge.radius:g}: the goal would be met at step 0",
+            )
 
 
 def graded_run(scenario: Scenario) -> str:
@@ -114,7 +131,8 @@ def locked_changes(original: Scenario, student: Scenario) -> list[tuple[tuple, s
     theirs = _without_unlocked(original, name, unlocked)
     mine = _without_unlocked(student, name, unlocked)
     found = list(_differences(theirs, mine, ()))
-    # the timeline by the student's own event numbers: theirs may hold unlocked changes between
+    # events are matched in order once both sides dropped the graded run's unlocked changes; a
+    # student's event is named by its number in their file
     events, own = theirs["timeline"], mine["timeline"]
     for (_, a), (i, b) in zip(events, own, strict=False):
         found += _differences(a, b, ("timeline", i))

@@ -314,8 +314,10 @@ class Challenge(Strict):
     radius: Positive | None = None  # escape / end_near: how far from it
     place: Annotated[str, Field(min_length=1, max_length=80)] | None = None  # the point's name
     rival: Annotated[str, Field(min_length=1)] | None = None  # beat: the run to beat
-    unlocks: Annotated[
-        tuple[Annotated[str, Field(min_length=1)], ...], BeforeValidator(_list_to_tuple)
+    unlocks: Annotated[  # at most as many as there are run keys (checked by name in rules)
+        tuple[Annotated[str, Field(min_length=1, max_length=40)], ...],
+        BeforeValidator(_list_to_tuple),
+        Field(max_length=len(Run.model_fields)),
     ] = ()
 
 
