@@ -23,6 +23,7 @@ from sandbox.landscape.sampling import drawn_surface
 from sandbox.pipeline.messages import Message, Steps, Surface
 from sandbox.pipeline.prepare import prepare
 from sandbox.pipeline.stream import stream
+from sandbox.scenario.challenge import grader as challenge_grader
 from sandbox.scenario.load import load_scenario
 from sandbox.scenario.schema import Scenario
 from sandbox.trace.io import (
@@ -148,13 +149,17 @@ def _replay(
     prepared = prepare(scenario)
     problem = prepared.problem
     outputs = [_RunOutput(problem, run.name, out_dir, keep_arrays) for run in scenario.runs]
-    messages = _write_runs(prepared, outputs, _progress_bar(scenario, progress), keep_messages)
+    grader = challenge_grader(scenario)
+    bar = _progress_bar(scenario, progress)
+    messages = _write_runs(prepared, outputs, bar, keep_messages, grader)
     summary = {
         "title": scenario.title,
         "seed": scenario.seed,
         "steps": scenario.steps,
         "runs": [output.summary() for output in outputs],
     }
+    if grader is not None:
+        summary["challenge"] = grader.summary()
     if prepared.slice_info is not None:
         summary["slice"] = prepared.slice_info
         summary["activation_norms_at_init"] = problem.activation_norms(problem.theta_init)
@@ -170,9 +175,12 @@ def _replay(
     return ReplayResult(scenario, summary, arrays, tuple(messages) if keep_messages else None)
 
 
-def _write_runs(prepared, outputs: list[_RunOutput], bar, keep_messages: bool) -> list[Message]:
-    """Every run's records from the scenario's stream into `outputs`; the stream's messages
-    when `keep_messages` (frames and videos draw them: the runs are trained once)."""
+def _write_runs(
+    prepared, outputs: list[_RunOutput], bar, keep_messages: bool, grader=None
+) -> list[Message]:
+    """Every run's records from the scenario's stream into `outputs` (and the challenge's
+    `grader`); the stream's messages when `keep_messages` (frames and videos draw them: the
+    runs are trained once)."""
     observe = None
     if prepared.problem.is_network:  # the final weights, for the margin and a moving surface
 
@@ -187,6 +195,8 @@ def _write_runs(prepared, outputs: list[_RunOutput], bar, keep_messages: bool) -
                 kept.append(message)
             if isinstance(message, Steps):
                 outputs[message.run].add(message.steps, bar)
+                for step in message.steps if grader is not None else ():
+                    grader.add(outputs[message.run].name, step)
         complete = True
     finally:
         for output in outputs:

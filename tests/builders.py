@@ -49,13 +49,16 @@ def scenario_toml(
     seed: int | None = None,
     steps: int = 10,
     timeline=(),
+    challenge: dict | None = None,
 ) -> str:
-    """A whole file around `landscape` (its tables, already written)."""
+    """A whole file around `landscape` (its tables, already written); `challenge` writes a
+    `[challenge]` table after the runs."""
     head = "".join(
         f"{k} = {value(v)}\n" for k, v in (("title", title), ("seed", seed)) if v is not None
     )
     text = head + f"steps = {steps}\n" + landscape
     text += "".join(table("[[runs]]", r) for r in runs)
+    text += table("[challenge]", challenge) if challenge is not None else ""
     return text + "".join(table("[[timeline]]", event) for event in timeline)
 
 

@@ -62,7 +62,7 @@ def test_every_problem_in_one_pass_with_lines():
         ),
         (
             ("[landscape]", "bounds = 1\n[landscape]"),
-            "s.toml:4: bounds: unknown key (allowed: description",
+            "s.toml:4: bounds: unknown key (allowed: challenge, description",
         ),
         (
             ("start = [1, 0.5]", "start = [1, 0.5]\nbatch_size = 4"),

@@ -12,11 +12,13 @@ import math
 
 import numpy as np
 
+from sandbox.app.challenge_text import challenge_line, goal_phrase
 from sandbox.app.worker import Failed, Finished, Message, Panel, Steps, Surface
 from sandbox.instruments import DEFAULT_PLOTS
 from sandbox.render.hud import DROP_LINE_NOTE
 from sandbox.render.numbers import human
 from sandbox.render.scene import RUN_COLORS, SceneState, Trail
+from sandbox.scenario.challenge import grader
 from sandbox.scenario.schema import AnalyticLandscape, Scenario
 from sandbox.trace.records import Step, SurfaceSample
 
@@ -172,6 +174,7 @@ class ViewModel:
         self.log_height = False
         self.sharpness: dict[int, float] = {}  # each run's latest λ_max estimate
         self.network = not isinstance(scenario.landscape, AnalyticLandscape)
+        self.grader = grader(scenario)  # the challenge's, as the replay grades it; or None
 
     def apply(self, message: Message) -> None:
         """Take one message from the worker."""
@@ -181,8 +184,11 @@ class ViewModel:
         elif isinstance(message, Panel):
             self.histories.panels[message.name] = message.arrays
         elif isinstance(message, Steps):
+            name = self.scenario.runs[message.run].name
             for step in message.steps:
                 self.histories[message.run].add(step)
+                if self.grader is not None:
+                    self.grader.add(name, step)
                 if step.sharpness is not None:
                     self.sharpness[message.run] = step.sharpness
             last = message.steps[-1]
@@ -228,6 +234,7 @@ class ViewModel:
         if self.network:  # iterates off the drawn plane get a drop line: say what it is
             hud.append(DROP_LINE_NOTE)
         alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""
+        challenge, result = self._challenge(step)
         return SceneState(
             title=self.scenario.title,
             bounds=self.surface.bounds,
@@ -240,7 +247,24 @@ class ViewModel:
             hud_lines=tuple(hud),
             axis_labels=("α (d₁)", "β (d₂)", "loss") if self.network else ("x", "y", "f"),
             alert=view.pop("alert", alert),
+            challenge=challenge,
+            challenge_result=result,
             **view,
+        )
+
+    def _challenge(self, step: int) -> tuple[str, str]:
+        """The challenge bar's text and result at `step` (app/challenge_text.py)."""
+        if self.grader is None:
+            return "", ""
+        names = [run.name for run in self.scenario.runs]
+        xy, loss = self.histories[names.index(self.grader.graded)].upto(step)
+        if not len(loss):
+            return f"Goal: {goal_phrase(self.grader)}", ""
+        rival = self.grader.challenge.rival
+        theirs = self.histories[names.index(rival)].upto(step)[1] if rival else ()
+        now = self.grader.value_at(float(loss[-1]), *map(float, xy[-1]))
+        return challenge_line(
+            self.grader, step, now, float(theirs[-1]) if len(theirs) else math.nan
         )
 
     def _sharpness(self, i: int, step: int) -> str:

@@ -9,6 +9,7 @@ slider is released, so a drag restarts the runs once, not sixty times a second.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from sandbox.app.commands import Command
 from sandbox.catalogue import optimizers, settings
 from sandbox.catalogue.networks import ACTIVATIONS, INITS
+from sandbox.scenario import challenge
 from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Scenario
 
 OPTIMIZERS = optimizers.NAMES
@@ -146,7 +148,8 @@ def control_panel(gui, view: PanelView, state: PanelState, box: tuple) -> list[A
         for note in view.notes:
             imgui.text_disabled(note)
         if isinstance(view.scenario.landscape, NetworkLandscape):
-            _network_section(gui, view, state, actions)
+            with _locked(imgui, view.scenario, None, "landscape"):  # a challenge never unlocks
+                _network_section(gui, view, state, actions)
         _save_section(gui, view, state, actions)
     finally:
         imgui.pop_item_width()
@@ -189,82 +192,99 @@ def _run_section(gui, view: PanelView, state: PanelState, i: int, run, actions) 
             imgui.same_line()
             if imgui.small_button("remove"):
                 actions.append(CommandAction(Command.REMOVE_RUN, i))
-        _run_choices(imgui, i, run, actions)
+        _run_choices(imgui, view.scenario, i, run, actions)
         _live_sliders(gui, view, state, i, run, actions)
     finally:
         imgui.pop_id()
 
 
-def _run_choices(imgui, i: int, run, actions: list[Action]) -> None:
+@contextmanager
+def _locked(imgui, scenario: Scenario, name: str | None, key: str):
+    """Run `name`'s control of `key` (None: not a run's), greyed out where a challenge locks it."""
+    imgui.begin_disabled(challenge.is_locked(scenario, name, key))
+    try:
+        yield
+    finally:
+        imgui.end_disabled()
+
+
+def _run_choices(imgui, scenario: Scenario, i: int, run, actions: list[Action]) -> None:
     """The run's optimiser and preconditioner (changing either restarts the runs)."""
     index = OPTIMIZERS.index(run.optimizer)
-    changed, index = imgui.combo("optimiser", index, list(OPTIMIZERS))
+    with _locked(imgui, scenario, run.name, "optimizer"):
+        changed, index = imgui.combo("optimiser", index, list(OPTIMIZERS))
     if changed and OPTIMIZERS[index] != run.optimizer:
         actions.append(RestartEdit(("runs", i, "optimizer"), OPTIMIZERS[index]))
     matrix = isinstance(run.precondition, tuple)
     kinds = list(PRECONDITIONERS) + (["fixed matrix"] if matrix else [])
     index = len(PRECONDITIONERS) if matrix else PRECONDITIONERS.index(run.precondition)
-    changed, index = imgui.combo("precondition", index, kinds)
+    with _locked(imgui, scenario, run.name, "precondition"):
+        changed, index = imgui.combo("precondition", index, kinds)
     if changed and index < len(PRECONDITIONERS) and kinds[index] != run.precondition:
         actions.append(RestartEdit(("runs", i, "precondition"), kinds[index]))
 
 
 def _live_sliders(gui, view: PanelView, state: PanelState, i: int, run, actions) -> None:
-    """The sliders of the settings the catalogue marks for the panel (a timeline change each)."""
-    values = view.current[i]
-    lr = values["lr"]
-    _log_slider(
-        gui,
-        state,
-        f"lr{i}",
-        settings.LABELS["lr"],
-        lr,
-        run.lr / LR_RANGE,
-        run.lr * LR_RANGE,
-        actions,
-        lambda v, name=run.name: LiveEdit(name, "lr", v),
-    )
-    top = max(1.0, 10 * run.noise)
-    _slider(
-        gui,
-        state,
-        f"noise{i}",
-        settings.LABELS["noise"],
-        values["noise"],
-        0.0,
-        top,
-        "%.3f",
-        actions,
-        lambda v, name=run.name: LiveEdit(name, "noise", v),
-    )
-    if optimizers.reads(run.optimizer, "momentum"):
+    """The sliders of the settings the catalogue marks for the panel (a timeline change each),
+    greyed out where a challenge locks them."""
+    values, name = view.current[i], run.name
+
+    def edit(key: str):
+        return lambda v: LiveEdit(name, key, v)
+
+    with _locked(gui.imgui, view.scenario, name, "lr"):
+        _log_slider(
+            gui,
+            state,
+            f"lr{i}",
+            settings.LABELS["lr"],
+            values["lr"],
+            run.lr / LR_RANGE,
+            run.lr * LR_RANGE,
+            actions,
+            edit("lr"),
+        )
+    with _locked(gui.imgui, view.scenario, name, "noise"):
         _slider(
             gui,
             state,
-            f"momentum{i}",
-            settings.LABELS["momentum"],
-            values["momentum"] or 0.0,
+            f"noise{i}",
+            settings.LABELS["noise"],
+            values["noise"],
             0.0,
-            0.99,
+            max(1.0, 10 * run.noise),
             "%.3f",
             actions,
-            lambda v, name=run.name: LiveEdit(name, "momentum", v),
+            edit("noise"),
         )
+    if optimizers.reads(run.optimizer, "momentum"):
+        with _locked(gui.imgui, view.scenario, name, "momentum"):
+            _slider(
+                gui,
+                state,
+                f"momentum{i}",
+                settings.LABELS["momentum"],
+                values["momentum"] or 0.0,
+                0.0,
+                0.99,
+                "%.3f",
+                actions,
+                edit("momentum"),
+            )
     land = view.scenario.landscape
     if isinstance(land, NetworkLandscape):
-        n = land.data.n
-        batch = values["batch_size"] or n
-        _int_slider(
-            gui,
-            state,
-            f"batch{i}",
-            settings.LABELS["batch_size"],
-            batch,
-            1,
-            n,
-            actions,
-            lambda v, name=run.name: LiveEdit(name, "batch_size", v),
-        )
+        with _locked(gui.imgui, view.scenario, name, "batch_size"):
+            _int_slider(
+                gui,
+                state,
+                f"batch{i}",
+                settings.LABELS["batch_size"],
+                values["batch_size"] or land.data.n,
+                1,
+                land.data.n,
+                actions,
+                edit("batch_size"),
+            )
 
 
 def _network_section(gui, view: PanelView, state: PanelState, actions) -> None:

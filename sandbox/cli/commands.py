@@ -53,10 +53,15 @@ def replay_command(args: argparse.Namespace) -> int:
         if args.out is None
         else contextlib.nullcontext(None)
     )
+    source = path
+    if args.original is not None:  # a student's copy of a challenge: refused before it runs
+        from sandbox.scenario.load import load_against
+
+        source = load_against(path, find_scenario(str(args.original)))
     with _terminate_like_ctrl_c(), scratch as folder:
         out = args.out if args.out is not None else Path(folder) / "new"
         replay(
-            path,
+            source,
             out,
             force=args.force,
             progress=progress,
@@ -176,13 +181,14 @@ def bench_command(args: argparse.Namespace) -> int:
 
 def check_command(args: argparse.Namespace) -> int:
     from sandbox.resources import find_scenario
-    from sandbox.scenario.load import ScenarioError, load_scenario
+    from sandbox.scenario.load import ScenarioError, load_against, load_scenario
 
     status = EXIT_OK
+    original = find_scenario(str(args.original)) if args.original is not None else None
     for name in args.files:
         path = find_scenario(name)
         try:
-            load_scenario(path)
+            load_scenario(path) if original is None else load_against(path, original)
             print(f"{path}: ok")
         except ScenarioError as exc:
             print(exc, file=sys.stderr)

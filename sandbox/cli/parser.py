@@ -74,6 +74,12 @@ def _add_replay_parser(commands) -> None:
         action="store_true",
         help="also write the drawn surface as DIR/surface.vts (a VTK grid ParaView opens)",
     )
+    replay.add_argument(
+        "--original",
+        type=Path,
+        metavar="FILE",
+        help="a challenge's original file: refuse a copy that changes a key it does not unlock",
+    )
     replay.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
     replay.add_argument("--fps", type=_fps, default=30.0, help="video frame rate, 1 to 120")
     replay.set_defaults(handler=replay_command)
@@ -82,6 +88,12 @@ def _add_replay_parser(commands) -> None:
 def _add_check_parser(commands) -> None:
     check = commands.add_parser("check", help="validate scenario files")
     check.add_argument("files", nargs="+")
+    check.add_argument(
+        "--original",
+        type=Path,
+        metavar="FILE",
+        help="a challenge's original file: refuse a copy that changes a key it does not unlock",
+    )
     check.set_defaults(handler=check_command)
 
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import replace
 
 from sandbox.render import hud
+from sandbox.render.challenge_bar import challenge_bar
 from sandbox.render.framing import GAP, SURFACE_ASPECT, Box, clear_box
 from sandbox.render.overlay_pass import OverlayPass
 
@@ -41,7 +42,7 @@ class HudLayout:
         widths), not on the step or the digits."""
         key = (
             area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
-            state.show_legend, minimap_box, self.captions,
+            state.show_legend, minimap_box, self.captions, bool(state.challenge),
             tuple((t.trail.name, hud.NUMBER.sub("0", t.trail.label)) for t in trails),
         )  # fmt: skip
         if self._arranged[0] != key:
@@ -95,6 +96,9 @@ class HudLayout:
             caption = hud.subtitle(overlay, state, self.size, area, right)
             panels.append(caption)
             bottom = caption[1] if caption else bottom
+        if state.challenge:  # its own size whatever it says: see challenge_bar
+            panels.append(challenge_bar(overlay, state, ui, area, right, bottom))
+            bottom = panels[-1][1]
         if state.alert:
             panels.append(hud.alert_banner(overlay, state.alert, ui, area, right, bottom))
         return [box for box in panels if box is not None]

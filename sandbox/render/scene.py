@@ -109,6 +109,12 @@ class SceneState:
         view gets the room.
     alert
         A message shown in a red banner (e.g. a background worker crashed); empty for none.
+    challenge
+        The scenario's challenge in a bar at the foot of the view: its goal and progress while
+        it is open, its result once decided; empty for none.
+    challenge_result
+        ``""`` while the challenge is open, ``"met"`` or ``"missed"`` once decided (the bar
+        turns green or red).
     theme
         Colours and type size (`DARK`, or `LECTURE` for projectors: light, large subtitles).
     """
@@ -128,6 +134,8 @@ class SceneState:
     axis_labels: tuple[str, str, str] = ("x", "y", "loss")
     show_legend: bool = True
     alert: str = ""
+    challenge: str = ""
+    challenge_result: str = ""
     theme: Theme = DARK
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from sandbox.scenario import rules
+from sandbox.scenario.challenge import locked_changes
 from sandbox.scenario.lines import key_lines, line_of, shape_problem
 from sandbox.scenario.schema import Scenario
 
@@ -77,6 +78,20 @@ def format_path(path: tuple) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ScenarioError listing every problem."""
     return parse_scenario(read_text(Path(path)), str(path))
+
+
+def load_against(path: str | Path, original: str | Path) -> Scenario:
+    """A student's copy of a challenge, validated and compared with the teacher's `original`:
+    a ScenarioError names each key that differs but the challenge does not unlock (the
+    [challenge] table itself included, so the goal graded is the teacher's)."""
+    text = read_text(Path(path))
+    scenario = parse_scenario(text, str(path))
+    lines = key_lines(text)
+    found = locked_changes(load_scenario(original), scenario)
+    if found:
+        problems = [Problem(str(path), line_of(lines, key), key, why) for key, why in found]
+        raise ScenarioError(sorted(problems, key=_by_line))
+    return scenario
 
 
 def read_text(path: Path) -> str:

@@ -16,6 +16,7 @@ from sandbox.catalogue import optimizers, settings
 from sandbox.catalogue.formula import FORMULA, FormulaError, parse
 from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible
 from sandbox.catalogue.surfaces import resolve_params
+from sandbox.scenario import challenge
 from sandbox.scenario.budget import budget_problems, count_parameters
 from sandbox.scenario.schema import (
     LIMITS,
@@ -61,6 +62,9 @@ def _texts(data: dict, names: list) -> Found:
     for i, event in enumerate(timeline if isinstance(timeline, list) else []):
         caption = event.get("caption") if isinstance(event, dict) else None
         yield from _text(("timeline", i, "caption"), caption, "caption", drawn=True)
+    goal = data.get("challenge")
+    place = goal.get("place") if isinstance(goal, dict) else None
+    yield from _text(("challenge", "place"), place, "name", drawn=True, newline=False)
 
 
 def _text(path: tuple, text, kind: str, drawn: bool, newline: bool = True) -> Found:
@@ -173,6 +177,7 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
         *_timeline(scenario),
         *_budgets(scenario),
         *instruments.problems(scenario),
+        *challenge.problems(scenario),
     ]
 
 

@@ -289,6 +289,7 @@ THEMES = (
     "noise and regularisation",
     "implicit bias",
     "paths between solutions",
+    "challenges",
 )
 
 
@@ -301,6 +302,30 @@ class View(Strict):
         BeforeValidator(_list_to_tuple),
         Field(min_length=1, max_length=LIMITS["plots"]),
     ]
+
+
+GOALS = ("loss_below", "escape", "end_near", "beat")  # sandbox/trace/challenge.py grades them
+
+
+class Challenge(Strict):
+    """A goal for one run (docs/scenarios.md, Challenges): met or missed by step `within`.
+
+    Which keys each goal needs, and that `run`, `rival` and `unlocks` name real runs and run
+    keys, is checked by sandbox/scenario/rules.py."""
+
+    goal: Literal[GOALS]  # type: ignore[valid-type]
+    run: Annotated[str, Field(min_length=1)] | None = None  # the graded run; default: the first
+    within: Annotated[int, Field(ge=1)] | None = None  # the deadline step; default: steps
+    loss: Positive | None = None  # loss_below: the loss to get under
+    point: Pair | None = None  # escape / end_near: the point (plane coordinates)
+    radius: Positive | None = None  # escape / end_near: how far from it
+    place: Annotated[str, Field(min_length=1, max_length=80)] | None = None  # the point's name
+    rival: Annotated[str, Field(min_length=1)] | None = None  # beat: the run to beat
+    unlocks: Annotated[  # at most as many as there are run keys (checked by name in rules)
+        tuple[Annotated[str, Field(min_length=1, max_length=40)], ...],
+        BeforeValidator(_list_to_tuple),
+        Field(max_length=len(Run.model_fields)),
+    ] = ()
 
 
 class Scenario(Strict):
@@ -319,3 +344,4 @@ class Scenario(Strict):
         tuple[TimelineEvent, ...], BeforeValidator(_at_most(LIMITS["timeline"], "timeline events"))
     ] = ()
     view: View | None = None
+    challenge: Challenge | None = None
