@@ -17,9 +17,13 @@ from sandbox.resources import bundled_scenarios, find_scenario
 from sandbox.scenario.challenge import grader
 from sandbox.scenario.edit import restart_change
 from sandbox.scenario.load import load_scenario
+from sandbox.scenario.schema import Run
 from sandbox.trace.records import Step
 
 TWO_RUNS = [run("a", start=[1.0, 0.5]), run("b", start=[1.0, 0.5])]
+
+# as many names as a run has keys: each at most once
+RUN_KEYS = len(Run.model_fields)
 
 
 def goal(**keys) -> dict:
@@ -107,7 +111,8 @@ def test_beat_needs_a_strictly_lower_loss_than_the_rival_at_the_deadline(mine, t
             23,
             "challenge.radius: run 'a' starts 1.11803 from the point, already farther than 1",
         ),
-        (goal(unlocks=["lr"] * 20), 23, "challenge.unlocks: Value should have at most 19 items"),
+        (goal(unlocks=["lr"] * (RUN_KEYS + 1)), 23,
+         f"challenge.unlocks: Value should have at most {RUN_KEYS} items"),  # fmt: skip
     ],
 )
 def test_an_impossible_challenge_exits_2_naming_file_line_and_key(
