@@ -27,7 +27,7 @@ DROP_LINE_NOTE = "dashed line: true loss, off the drawn plane"
 MEASURES_MEMO = 16
 
 
-def legend_rows(state: SceneState, trails: list[PreparedTrail]):
+def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
     """(trail, name, detail) per run and (text, px, bold, colour) per extra line."""
     rows = []
     for prepared in trails:
@@ -70,7 +70,7 @@ class LegendMeasures:
         self._memo: dict[tuple, LegendColumns] = {}
         self.measured = 0
 
-    def columns(self, overlay: OverlayPass, rows, extra, ui: float, stacked: bool):
+    def columns(self, overlay: OverlayPass, rows, extra, ui: float, stacked: bool) -> LegendColumns:
         key = (tuple(r[1:] for r in rows), tuple(e[0] for e in extra), ui, stacked)
         if key not in self._memo:
             if len(self._memo) >= MEASURES_MEMO:
@@ -107,7 +107,7 @@ def legend_width(
     measures: LegendMeasures | None = None,
 ) -> float:
     """The legend panel's width in pixels (0 when there is nothing to show)."""
-    rows, extra = legend_rows(state, trails)
+    rows, extra = _legend_rows(state, trails)
     if not rows and not extra:
         return 0.0
     columns = (measures or LegendMeasures()).columns(overlay, rows, extra, ui, stacked)
@@ -128,7 +128,7 @@ def legend(
     """One row per run (colour swatch, name, loss or label; `stacked`: the detail on a second,
     smaller line) and the extra HUD lines, its right edge a margin left of `right`; returns the
     panel's box (None when there is nothing to show)."""
-    rows, extra = legend_rows(state, trails)
+    rows, extra = _legend_rows(state, trails)
     if not rows and not extra:
         return None
     columns = (measures or LegendMeasures()).columns(overlay, rows, extra, ui, stacked)
