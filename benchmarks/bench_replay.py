@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from sandbox.bench.workload import Sizes, network_scenario_text
 from sandbox.landscape.problem import make_problem
 from sandbox.replayer import replay
 from sandbox.scenario.load import parse_scenario
@@ -30,23 +31,14 @@ surface = "rosenbrock"
     for opt, lr in [("gd", 1e-4), ("momentum", 1e-4), ("rmsprop", 1e-3), ("adam", 1e-2)]
 )
 
-NETWORK = """
-title = "bench network"
-steps = {steps}
-[landscape]
-kind = "network"
-loss = "bce"
-[landscape.data]
-name = "moons"
-n = 512
-[landscape.model]
-widths = [2, 32, 32, 1]
-activation = "tanh"
-[[runs]]
-name = "gd"
-optimizer = "gd"
-lr = 0.1
-"""
+# `sandbox bench`'s network (one copy of it, in sandbox/bench/workload.py) at half its width and
+# data: an MLP 2-32-32-1 (tanh) on 512 moons, full-batch GD
+NETWORK = Sizes(data_n=512, hidden=32)
+
+SCENARIOS = {
+    "analytic, 4 runs": lambda steps: ANALYTIC.format(steps=steps),
+    "network, full batch": lambda steps: network_scenario_text(NETWORK, steps),
+}
 
 OPTIMIZERS = {
     "gd": lambda p, lr: torch.optim.SGD(p, lr=lr),
@@ -88,9 +80,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for label, template in [("analytic, 4 runs", ANALYTIC), ("network, full batch", NETWORK)]:
-        text = template.format(steps=args.steps)
-        replay_steps_per_s(text.replace(f"steps = {args.steps}", "steps = 50"))  # warm-up
+    for label, scenario_text in SCENARIOS.items():
+        text = scenario_text(args.steps)
+        replay_steps_per_s(scenario_text(50))  # warm-up
         # Interleaved repeats, best of each: the box is shared and noisy.
         pairs = [(replay_steps_per_s(text), bare_steps_per_s(text)) for _ in range(args.repeats)]
         ours, bare = max(p[0] for p in pairs), max(p[1] for p in pairs)

@@ -114,3 +114,28 @@ def test_the_stats_count_what_the_caches_save(ctx, renderer):
     assert stats.layouts_measured == before.layouts_measured + 1
     renderer.draw(replace(state, heights=state.heights * 2), camera)
     assert stats.top_views_drawn == before.top_views_drawn + 1
+
+
+def test_an_unchanged_legend_is_measured_once(ctx, renderer, monkeypatch):
+    """Issue 18: the legend's widths are measured once per set of texts (they were measured two
+    or three times a frame, every frame). A frame with the same legend measures none of its
+    texts, whatever else changes; a changed text measures the legend again, once per form
+    (one line per run, or stacked) that the frame tries."""
+    state = saddle_scene()  # each run's detail is its label ("lr 0.04"): the same at any step
+    camera = default_camera(state, SIZE)
+    renderer.draw(state, camera)
+    stats = renderer.stats
+    measured = stats.legends_measured
+    assert measured >= 1
+    texts = []
+    measure = renderer.overlay.measure
+    monkeypatch.setattr(
+        renderer.overlay, "measure", lambda text, *a: texts.append(text) or measure(text, *a)
+    )
+    renderer.draw(replace(state, step=state.step - 1), camera.orbit(20, 0))
+    names = {trail.name for trail in state.trails}
+    assert stats.legends_measured == measured and not names & set(texts)
+    renamed = replace(state.trails[0], label="lr 0.04, renamed")
+    renderer.draw(replace(state, trails=(renamed, *state.trails[1:])), camera)
+    forms = stats.legends_measured - measured  # one line per run, and maybe stacked
+    assert forms in (1, 2) and names <= set(texts)

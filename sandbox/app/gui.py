@@ -9,11 +9,23 @@ belong to the panels (a drag on a slider must not orbit the camera).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
 
 from sandbox.resources import data_dir
 
 BASE_FONT_PX = 19  # at 720 pixels of height; everything scales with the window
 LECTURE_FONT_SCALE = 1.15  # as the HUD (theme.LECTURE.type_scale)
+DOCKED_MIN_HEIGHT = 60  # a docked window is never shorter than this (at 720 px): its title bar
+
+
+class Docked(NamedTuple):
+    """A docked window this frame: whether it is open (not collapsed to its title bar) and its
+    rectangle (pixels: left, top, right, bottom), which the tests and the layout read back."""
+
+    open: bool
+    rect: tuple[float, float, float, float]
 
 
 class Gui:
@@ -151,6 +163,28 @@ class Gui:
             message,
             room,
         )
+
+    @contextmanager
+    def docked_window(self, title: str, box: tuple, open_: bool) -> Iterator[Docked]:
+        """A window fixed at `box` (pixels: left, top, right, bottom; see app/layout.py), moved
+        and sized by the layout only, its title bar's arrow the one thing the user can change.
+        `open_` is what that arrow said last frame: a window first shown closed (lecture mode's
+        controls) starts collapsed. Yields the window as ImGui has it now; the body draws its
+        contents only when it is open, and the window is ended however the body leaves."""
+        imgui = self.imgui
+        left, top, right, bottom = box
+        height = max(bottom - top, DOCKED_MIN_HEIGHT * self.ui * self.font_scale)
+        imgui.set_next_window_pos((left, top), imgui.Cond_.always)
+        imgui.set_next_window_size((right - left, height), imgui.Cond_.always)
+        if not open_:
+            imgui.set_next_window_collapsed(True, imgui.Cond_.first_use_ever)
+        flags = imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
+        opened = imgui.begin(title, None, flags)[0]
+        low, extent = imgui.get_window_pos(), imgui.get_window_size()
+        try:
+            yield Docked(opened, (low.x, low.y, low.x + extent.x, low.y + extent.y))
+        finally:
+            imgui.end()
 
     def end_frame(self, fbo) -> None:
         """Finish the frame and draw it over `fbo`'s contents."""

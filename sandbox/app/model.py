@@ -15,7 +15,7 @@ import numpy as np
 from sandbox.app.challenge_text import challenge_line, goal_phrase
 from sandbox.app.worker import Failed, Finished, Message, Panel, Steps, Surface
 from sandbox.instruments import DEFAULT_PLOTS
-from sandbox.render.hud import DROP_LINE_NOTE
+from sandbox.render.legend import DROP_LINE_NOTE
 from sandbox.render.numbers import human
 from sandbox.render.scene import RUN_COLORS, SceneState, Trail
 from sandbox.scenario.challenge import grader

@@ -123,37 +123,29 @@ def control_panel(gui, view: PanelView, state: PanelState, box: tuple) -> list[A
     imgui = gui.imgui
     ui = gui.ui * gui.font_scale
     actions: list[Action] = []
-    left, top, right, bottom = box
-    imgui.set_next_window_pos((left, top), imgui.Cond_.always)
-    imgui.set_next_window_size((right - left, max(bottom - top, 60 * ui)), imgui.Cond_.always)
-    flags = imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
-    if not state.controls_open:  # opened collapsed (lecture mode); the arrow opens it
-        imgui.set_next_window_collapsed(True, imgui.Cond_.first_use_ever)
-    state.controls_open = imgui.begin("Controls", None, flags)[0]
-    low, extent = imgui.get_window_pos(), imgui.get_window_size()
-    state.item_rects["panel"] = (low.x, low.y, low.x + extent.x, low.y + extent.y)
-    if not state.controls_open:
-        imgui.end()
-        return actions
-    imgui.push_item_width(-140 * ui)  # room for the labels on the right
-    try:
-        _scenario_picker(gui, view, actions)
-        land = view.scenario.landscape
-        if isinstance(land, AnalyticLandscape) and land.formula is not None:
-            imgui.text_wrapped(f"f(x, y) = {land.formula}")  # the surface has no other name
-        if view.busy:
-            imgui.text_colored(imgui.ImVec4(1.0, 0.8, 0.3, 1.0), view.busy)
-        for i, run in enumerate(view.scenario.runs):
-            _run_section(gui, view, state, i, run, actions)
-        for note in view.notes:
-            imgui.text_disabled(note)
-        if isinstance(view.scenario.landscape, NetworkLandscape):
-            with _locked(imgui, view.scenario, None, "landscape"):  # a challenge never unlocks
-                _network_section(gui, view, state, actions)
-        _save_section(gui, view, state, actions)
-    finally:
-        imgui.pop_item_width()
-        imgui.end()
+    # opened collapsed (lecture mode: controls_open starts False); the arrow opens it
+    with gui.docked_window("Controls", box, state.controls_open) as window:
+        state.controls_open, state.item_rects["panel"] = window
+        if not window.open:
+            return actions
+        imgui.push_item_width(-140 * ui)  # room for the labels on the right
+        try:
+            _scenario_picker(gui, view, actions)
+            land = view.scenario.landscape
+            if isinstance(land, AnalyticLandscape) and land.formula is not None:
+                imgui.text_wrapped(f"f(x, y) = {land.formula}")  # the surface has no other name
+            if view.busy:
+                imgui.text_colored(imgui.ImVec4(1.0, 0.8, 0.3, 1.0), view.busy)
+            for i, run in enumerate(view.scenario.runs):
+                _run_section(gui, view, state, i, run, actions)
+            for note in view.notes:
+                imgui.text_disabled(note)
+            if isinstance(land, NetworkLandscape):
+                with _locked(imgui, view.scenario, None, "landscape"):  # challenges never unlock
+                    _network_section(gui, view, state, actions)
+            _save_section(gui, view, state, actions)
+        finally:
+            imgui.pop_item_width()
     return actions
 
 

@@ -18,18 +18,11 @@ def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
     imgui = gui.imgui
     ui = gui.ui * gui.font_scale
     actions: list[Action] = []
-    left, top, right, bottom = box
-    imgui.set_next_window_pos((left, top), imgui.Cond_.always)
-    imgui.set_next_window_size((right - left, max(bottom - top, 60 * ui)), imgui.Cond_.always)
-    flags = imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
-    state.timeline_open = imgui.begin("Timeline and plots", None, flags)[0]
     rects = state.item_rects
-    position, extent = imgui.get_window_pos(), imgui.get_window_size()
-    rects["plots"] = (position.x, position.y, position.x + extent.x, position.y + extent.y)
-    if not state.timeline_open:
-        imgui.end()
-        return actions
-    try:
+    with gui.docked_window("Timeline and plots", box, state.timeline_open) as window:
+        state.timeline_open, rects["plots"] = window
+        if not window.open:
+            return actions
         if imgui.button("play" if view.paused else "pause", (70 * ui, 0)):
             actions.append(CommandAction(Command.TOGGLE))
         imgui.same_line()
@@ -58,8 +51,6 @@ def timeline_window(gui, view: TimelineView, box: tuple, state) -> list[Action]:
         low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
         rects["scrub"] = (low.x, low.y, high.x, high.y)
         _plots(gui, view, actions)
-    finally:
-        imgui.end()
     return actions
 
 

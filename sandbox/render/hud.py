@@ -1,4 +1,5 @@
-"""Layout of the heads-up display: title, legend, axis labels, mini-map frame, help, alerts.
+"""Layout of the heads-up display: title, legend (render/legend.py), axis labels, mini-map
+frame, help, alerts.
 
 Sizes are given for a 720-pixel-high frame and scaled with the frame (`ui` = height / 720), so a
 video and a full-screen window read the same from the back of a lecture hall.
@@ -7,23 +8,16 @@ video and a full-screen window read the same from the back of a lecture hall.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from sandbox.render.axes import Label
-from sandbox.render.numbers import human
+from sandbox.render.hud_sizes import BODY_PX, MARGIN, PAD, SMALL_PX, TICK_PX, TITLE_PX, Box
+from sandbox.render.legend import LegendMeasures, legend, legend_width
 from sandbox.render.overlay_pass import OverlayPass
 from sandbox.render.scene import SceneState
 from sandbox.render.theme import Theme
 from sandbox.render.world import PreparedTrail
 
-Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels from the top left
-
-MARGIN, PAD = 16, 12
-TITLE_PX, BODY_PX, SMALL_PX, TICK_PX = 30, 23, 20, 19
-# A number as `human` prints it ("0.0123", "-1.43e-4", "< 1e-12", "nan"), and the widest it gets
-NUMBER = re.compile(r"(?:[<≈] )?-?\d+(?:\.\d+)?(?:e-?\d+)?|\b(?:nan|inf)\b")
-NUMBER_TEMPLATE = "-8.88e-88"
 LEGEND_SHARE = 0.4  # a legend wider than this share of the view stacks each run's two lines
 SUBTITLE_FRACTION = 22  # lecture subtitles: frame height / 22 pixels (the goal is ≥ 1/25)
 
@@ -33,9 +27,6 @@ HELP_MARKS = (
     ("ring at an edge", "a run outside the view (arrow: where it left)"),
     ("pale-centred ball", "behind the surface, seen through it"),
 )
-# A network slice's legend ends with this line (app/model.py), always: a row that came and went
-# with the drop lines made the legend, and so the framed view, jump between captions.
-DROP_LINE_NOTE = "dashed line: true loss, off the drawn plane"
 
 
 def wrap(overlay: OverlayPass, text: str, px: float, bold: bool, max_width: float) -> list[str]:
@@ -89,14 +80,19 @@ def top_panels(
     ui: float,
     area: Box,
     arrangement: str = "beside",
+    measures: LegendMeasures | None = None,
 ) -> list[Box]:
     """Title panel (top left of `area`) and legend (top right): "beside" the title, which then
     wraps in the room the legend leaves, or "below" it, the title taking the full width (the
     renderer keeps whichever leaves the view more room). A legend wider than LEGEND_SHARE of the
-    area puts each run's detail under its name. Nothing ever overlaps. Returns the boxes drawn."""
+    area puts each run's detail under its name. Nothing ever overlaps. Returns the boxes drawn;
+    `measures` keeps the legend's widths between calls (one per renderer)."""
+    measures = measures or LegendMeasures()
     x0, y0, x1, _ = area
     width, margin = x1 - x0, MARGIN * ui
-    legend_w = legend_width(overlay, state, trails, ui) if state.show_legend else 0.0
+    legend_w = 0.0
+    if state.show_legend:
+        legend_w = legend_width(overlay, state, trails, ui, False, measures)
     # a wide legend puts each detail under its name, unless that makes it taller than half
     # the area (eight runs: it ran into the timeline)
     rows = len(trails)
@@ -105,7 +101,7 @@ def top_panels(
     )
     stacked |= legend_w > width - 2 * margin  # one line per run would not fit at all
     if stacked:
-        legend_w = legend_width(overlay, state, trails, ui, stacked=True)
+        legend_w = legend_width(overlay, state, trails, ui, True, measures)
     beside = width - legend_w - 3 * margin
     if legend_w == 0 or (arrangement == "beside" and beside >= 0.3 * width):
         room = beside if legend_w else width - 2 * margin
@@ -116,117 +112,11 @@ def top_panels(
         top = title[3] + margin / 2
     boxes = [
         title,
-        legend(overlay, state, trails, ui, x1, top, stacked, width - 2 * margin)
+        legend(overlay, state, trails, ui, x1, top, stacked, width - 2 * margin, measures)
         if legend_w
         else None,
     ]
     return [box for box in boxes if box is not None]
-
-
-def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
-    rows = []
-    for prepared in trails:
-        trail = prepared.trail
-        last = trail.loss[-1] if len(trail.loss) else float("nan")
-        detail = trail.label or f"loss {human(float(last))}"
-        rows.append((trail, trail.name, detail + ("   diverged" if trail.diverged else "")))
-    # lecture mode leaves out the drop-line note (the widest line: it pushed the legend beside
-    # the view, not beside the title); the help overlay still says what a dashed line is
-    lines = [n for n in state.hud_lines if not (state.theme.subtitles and n == DROP_LINE_NOTE)]
-    extra = [(line, SMALL_PX, False, state.theme.dim) for line in lines]
-    return rows, extra
-
-
-def steady_width(overlay: OverlayPass, text: str, px: float) -> float:
-    """The width of `text` with room for the widest number `human` prints in place of each
-    number in it: the legend keeps its width while the digits change, so videos do not jitter."""
-    template = NUMBER.sub(NUMBER_TEMPLATE, text)
-    return max(overlay.measure(template, px), overlay.measure(text, px))
-
-
-def _legend_columns(
-    overlay: OverlayPass, rows, extra, ui: float, stacked: bool = False, steady: bool = True
-) -> tuple[float, float, float]:
-    """(swatch, name column, inner width) of the legend; `stacked` puts each run's detail
-    under its name in smaller type (a narrow legend beside the title instead of a wide one
-    above the view)."""
-    swatch = 2 * 9 * ui + 10 * ui
-    name_w = max((overlay.measure(r[1], BODY_PX * ui, True) for r in rows), default=0)
-    detail_px = (SMALL_PX if stacked else BODY_PX) * ui
-
-    def width(text: str, px: float) -> float:  # steady: room for the widest digits
-        return steady_width(overlay, text, px) if steady else overlay.measure(text, px)
-
-    detail_w = max((width(r[2], detail_px) for r in rows), default=0)
-    extra_w = max((width(e[0], SMALL_PX * ui) for e in extra), default=0)
-    if stacked:
-        return swatch, name_w, max(swatch + max(name_w, detail_w), extra_w)
-    return swatch, name_w, max(swatch + name_w + 14 * ui + detail_w, extra_w)
-
-
-def legend_width(
-    overlay: OverlayPass,
-    state: SceneState,
-    trails: list[PreparedTrail],
-    ui: float,
-    stacked: bool = False,
-) -> float:
-    """The legend panel's width in pixels (0 when there is nothing to show)."""
-    rows, extra = _legend_rows(state, trails)
-    if not rows and not extra:
-        return 0.0
-    return _legend_columns(overlay, rows, extra, ui, stacked)[2] + 2 * PAD * ui
-
-
-def legend(
-    overlay: OverlayPass,
-    state: SceneState,
-    trails: list[PreparedTrail],
-    ui: float,
-    right: float,
-    top: float,
-    stacked: bool = False,
-    room: float = float("inf"),
-) -> Box | None:
-    """One row per run (colour swatch, name, loss or label; `stacked`: the detail on a second,
-    smaller line) and the extra HUD lines, its right edge a margin left of `right`; returns the
-    panel's box (None when there is nothing to show)."""
-    rows, extra = _legend_rows(state, trails)
-    if not rows and not extra:
-        return None
-    swatch, name_w, inner = _legend_columns(overlay, rows, extra, ui, stacked)
-    # the room kept for the widest digits never pushes the panel out of `room` (lecture type:
-    # five numbers a row made it wider than the view); the texts themselves always fit
-    actual = _legend_columns(overlay, rows, extra, ui, stacked, steady=False)[2]
-    inner = max(min(inner, room - 2 * PAD * ui), actual)
-    name_h = BODY_PX * ui * (1.3 if stacked else 1.45)
-    row_h = name_h + (SMALL_PX * ui * 1.35 if stacked else 0)
-    height = len(rows) * row_h + len(extra) * SMALL_PX * ui * 1.4 + 2 * PAD * ui
-    x = right - MARGIN * ui - inner - 2 * PAD * ui
-    y = top
-    theme = state.theme
-    overlay.rect(x, y, inner + 2 * PAD * ui, height, theme.panel, 10 * ui)
-    cx, cy = x + PAD * ui, y + PAD * ui
-    for trail, name, detail in rows:
-        mid = cy + name_h / 2
-        r = 9 * ui
-        overlay.rect(
-            cx - 2 * ui, mid - r - 2 * ui, 2 * r + 4 * ui, 2 * r + 4 * ui, (0, 0, 0, 1), r + 2 * ui
-        )
-        overlay.rect(cx, mid - r, 2 * r, 2 * r, (*trail.color, 1.0), r)
-        overlay.text(name, cx + swatch, mid, BODY_PX * ui, theme.text, bold=True, valign="middle")
-        color = theme.warn if trail.diverged else theme.text
-        if stacked:
-            overlay.text(detail, cx + swatch, cy + name_h, SMALL_PX * ui, color)
-        else:
-            overlay.text(
-                detail, cx + swatch + name_w + 14 * ui, mid, BODY_PX * ui, color, valign="middle"
-            )
-        cy += row_h
-    for text, px, bold, color in extra:
-        overlay.text(text, cx, cy, px * ui, color, bold)
-        cy += px * ui * 1.4
-    return x, y, x + inner + 2 * PAD * ui, y + height
 
 
 def axis_labels(

@@ -14,6 +14,7 @@ from dataclasses import replace
 from sandbox.render import hud
 from sandbox.render.challenge_bar import challenge_bar
 from sandbox.render.framing import GAP, SURFACE_ASPECT, Box, clear_box
+from sandbox.render.legend import NUMBER, LegendMeasures
 from sandbox.render.overlay_pass import OverlayPass
 
 
@@ -29,6 +30,7 @@ class HudLayout:
         self.overlay, self.size = overlay, size
         self.captions: Box | None = None
         self.measured = 0  # arrangements measured (Renderer.stats.layouts_measured)
+        self.legend = LegendMeasures()  # the legend's widths, kept from one frame to the next
         self._arranged: tuple = (None, None)  # layout key, (arrangement, mini-map, subtitles)
 
     def arrange(self, state, trails, ui, area: Box, minimap_box) -> tuple[str, bool, bool]:
@@ -43,7 +45,7 @@ class HudLayout:
         key = (
             area, ui, state.title, state.captions, state.theme, state.alert, len(state.hud_lines),
             state.show_legend, minimap_box, self.captions, bool(state.challenge),
-            tuple((t.trail.name, hud.NUMBER.sub("0", t.trail.label)) for t in trails),
+            tuple((t.trail.name, NUMBER.sub("0", t.trail.label)) for t in trails),
         )  # fmt: skip
         if self._arranged[0] != key:
             self._arranged = (key, self._best(state, trails, ui, area, minimap_box))
@@ -84,7 +86,7 @@ class HudLayout:
         overlay.halo = theme.halo
         if theme.subtitles and not subtitles:  # the caption in the title panel instead
             state = replace(state, theme=replace(theme, subtitles=False))
-        panels = hud.top_panels(overlay, state, trails, ui, area, arrangement)
+        panels = hud.top_panels(overlay, state, trails, ui, area, arrangement, self.legend)
         if minimap_box is not None:
             panels.append(hud.minimap_frame(overlay, minimap_box, ui, theme))
         right = minimap_box[0] - hud.MARGIN * ui if minimap_box else area[2]

@@ -166,6 +166,7 @@ class Renderer:
         minimap = minimap if layout[1] else None
         self.hud_layout, self.minimap_box = layout, minimap
         panels = self.layout.panels(state, trails, ui, area, minimap, layout)
+        self.stats.legends_measured = self.layout.legend.measured
         self.hud_boxes = panels
         # the camera fits the surface and its axes' room (world units) inside the clear box
         # less LABEL_ROOM pixels: tick labels and axis names keep their size in pixels, so in a

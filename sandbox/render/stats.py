@@ -14,6 +14,7 @@ class RenderStats:
     heights_uploaded: int = 0  # new heights (a new array, bounds or scale)
     axes_built: int = 0  # axis ticks and labels measured again (the camera or the world moved)
     layouts_measured: int = 0  # the HUD arrangement chosen again (texts, area or size changed)
+    legends_measured: int = 0  # the legend's widths measured again (its texts or size changed)
     top_views_drawn: int = 0  # the mini-map's surface image redrawn
     uploads: dict[str, int] = field(default_factory=dict)  # segment buffer name -> uploads
     segments: dict[str, int] = field(default_factory=dict)  # ... -> segments in the last one
