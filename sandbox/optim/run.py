@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from sandbox.optim.anatomy import take_apart
 from sandbox.optim.precondition import precondition
 from sandbox.optim.registry import make_optimizer
 from sandbox.optim.schedule import lr_factor
@@ -59,6 +60,7 @@ def run_steps(
     changes: Mapping[int, Sequence[Change]] | None = None,
     probe: Callable[[int, torch.Tensor], Probes] | None = None,
     observe: Callable[[int, torch.Tensor], None] | None = None,
+    anatomy: bool = False,
 ) -> Iterator[Step]:
     """Yield the run's Step records from step 0 to `steps` (or to divergence).
 
@@ -66,7 +68,9 @@ def run_steps(
     `changes` are the timeline's changes of this run's settings by step. `observe(k, θ_k)`,
     when given, sees the full parameters at each step (read-only): for snapshots (PCA slices)
     and moving surfaces, which the records deliberately do not carry. `probe(k, θ_k)` gives
-    the probes a record carries (`sandbox.landscape.probes.make_probes`).
+    the probes a record carries (`sandbox.landscape.probes.make_probes`). `anatomy=True` adds
+    to each record the update from it taken apart (`sandbox.optim.anatomy`: the app's arrows),
+    which is why a record is yielded after its update.
     """
     generator = torch.Generator().manual_seed(run_seed(seed, run.name))
     theta = problem.initial_theta(run).clone().requires_grad_(True)
@@ -101,12 +105,18 @@ def run_steps(
             record = replace(record, sharpness=sharpness)
         if probe is not None and not record.diverged:
             record = replace(record, probes=probe(k, theta.detach()))
-        yield record
         if record.diverged or k == steps:
+            yield record
             return
+        before = theta.detach().clone() if anatomy else None
         theta.grad = _update(problem, theta, grad, settings, kind, run.damping, generator)
         optimizer.param_groups[0]["lr"] = lr
         optimizer.step()
+        if before is not None:
+            record = replace(
+                record, anatomy=take_apart(problem, optimizer, theta, before, grad, lr)
+            )
+        yield record
 
 
 def _update(
