@@ -34,6 +34,7 @@ KEYS = (
     Key(("r",), "r", "restart", "restart the runs (also after a crash)"),
     Key(("p", "TAB"), "p  /  Tab", "panels", "control panel and plots"),
     Key(("g",), "g", "grid", "grid lines on the surface"),
+    Key(("a",), "a", "anatomy", "arrows at each ball: −η∇f, momentum, step (. shows its numbers)"),
     Key(("f",), "f", "fullscreen", "full screen"),
     Key(("s",), "s", "screenshot", "screenshot (PNG)"),
     Key(("v",), "v", "record", "record a video (MP4)"),

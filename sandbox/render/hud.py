@@ -32,6 +32,8 @@ HELP_MARKS = (
     ("dashed line", "a run's true loss, off the drawn plane"),
     ("ring at an edge", "a run outside the view (arrow: where it left)"),
     ("pale-centred ball", "behind the surface, seen through it"),
+    ("arrows (a)", "step taken, −η∇f, −η·m: displacements in the plane"),
+    ("", "step ≠ −η∇f in direction: momentum, or per-coordinate scaling (Adam)"),
 )
 # A network slice's legend ends with this line (app/model.py), always: a row that came and went
 # with the drop lines made the legend, and so the framed view, jump between captions.
@@ -134,6 +136,10 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
     # the view, not beside the title); the help overlay still says what a dashed line is
     lines = [n for n in state.hud_lines if not (state.theme.subtitles and n == DROP_LINE_NOTE)]
     extra = [(line, SMALL_PX, False, state.theme.dim) for line in lines]
+    extra += [
+        (line, SMALL_PX, False, (*color, 1.0) if color else state.theme.dim)
+        for line, color in state.key_lines
+    ]
     return rows, extra
 
 
