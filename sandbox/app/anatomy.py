@@ -101,7 +101,7 @@ def magnification(updates: list[Anatomy], bounds) -> int:
 def offplane_text(anatomy: Anatomy | None) -> str:
     """ "  step 62 % off-plane" for a network update (what the drawn arrows leave out)."""
     share = None if anatomy is None else anatomy.offplane[2]
-    return "" if share is None else f"  step {share:.0%} off-plane"
+    return "" if share is None else f"  step {100 * share:.0f} % off-plane"
 
 
 def key_lines(with_momentum: bool, factor: int) -> tuple[tuple[str, Color], ...]:

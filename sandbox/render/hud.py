@@ -32,7 +32,7 @@ HELP_MARKS = (
     ("dashed line", "a run's true loss, off the drawn plane"),
     ("ring at an edge", "a run outside the view (arrow: where it left)"),
     ("pale-centred ball", "behind the surface, seen through it"),
-    ("arrows (a)", "step taken, −η∇f, −η·m: displacements in the plane"),
+    ("arrows (a)", "step taken, −η∇f, −η·m: displacements on one scale (legend: ×N)"),
     ("", "step ≠ −η∇f in direction: momentum, or per-coordinate scaling (Adam)"),
 )
 # A network slice's legend ends with this line (app/model.py), always: a row that came and went

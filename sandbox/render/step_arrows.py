@@ -51,16 +51,19 @@ def ball_spots(paths) -> list[np.ndarray | None]:
 
 
 def _arrow(start, vector, color, world, vertex_h, view_proj, size) -> np.ndarray:
-    """One arrow from surface point `start` (u, v) along data vector `vector`, clipped to the
-    surface's footprint."""
+    """One arrow from surface point `start` (u, v) along data vector `vector`, cut where it
+    leaves the surface's footprint."""
     (x0, x1), (y0, y1) = world.bounds
     delta = np.asarray(vector, dtype=np.float64) / [x1 - x0, y1 - y0]
     if not np.all(np.isfinite(delta)) or not np.any(delta):
         return np.zeros(0, dtype=WORLD_SEGMENT)
-    t = np.linspace(0.0, _inside(start, delta), SHAFT_POINTS)
+    reach = _inside(start, delta)
+    t = np.linspace(0.0, reach, SHAFT_POINTS)
     uv = start + t[:, None] * delta
     points = world.world(uv, mesh_height(vertex_h, uv) + ARROW_LIFT * LIFT / world.zscale)
     shaft = world_segments(points[:-1], points[1:], color, cap=np.r_[np.zeros(len(t) - 2), 1])
+    if reach < 1.0:  # cut at the surface's edge: no head, which would mark a tip that isn't
+        return shaft
     return np.concatenate([shaft, _head(points, color, view_proj, size)])
 
 
