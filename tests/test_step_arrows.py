@@ -101,3 +101,21 @@ def test_magnification_is_a_power_of_two_reaching_the_minimum_length():
     assert factor == 64  # 0.01 data = 0.005 world; ×64 = 0.32 ≥ 0.3 > ×32 = 0.16
     long = Anatomy((1.0, 0.0), None, (0.0, 1.0))
     assert step_anatomy.magnification([long, tiny], bounds) == 1
+
+
+def test_the_a_key_turns_the_arrows_on_and_off_in_the_app(ctx):
+    import pygame
+    from app_doubles import HeadlessApp, StreamWorkers
+
+    with HeadlessApp(ctx, size=(640, 360), workers=StreamWorkers(per_drain=8)) as driver:
+        app = driver.app
+        driver.frames_until(lambda: app.last_state is not None and app.playback.step > 2)
+        assert all(trail.arrows == () for trail in app.last_state.trails)
+        driver.press(pygame.K_a)
+        driver.frames_until(lambda: any(trail.arrows for trail in app.last_state.trails))
+        assert app.last_state.key_lines[-1][0].startswith("→ step")
+        driver.press(pygame.K_PERIOD)  # single-step: the legend lists that update's numbers
+        driver.frames_until(lambda: "update" in " ".join(t for t, _ in app.last_state.key_lines))
+        driver.press(pygame.K_a)
+        driver.frames_until(lambda: not any(trail.arrows for trail in app.last_state.trails))
+        assert app.last_state.key_lines == ()
