@@ -119,3 +119,19 @@ def test_the_a_key_turns_the_arrows_on_and_off_in_the_app(ctx):
         driver.press(pygame.K_a)
         driver.frames_until(lambda: not any(trail.arrows for trail in app.last_state.trails))
         assert app.last_state.key_lines == ()
+
+
+def test_sandbox_run_anatomy_starts_the_app_with_the_arrows_on(monkeypatch):
+    import sandbox.app.window as window
+    from sandbox.app.commands import Command
+    from sandbox.cli.parser import build_parser
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "offscreen")  # leave this process's own setting
+    seen: dict = {}
+    monkeypatch.setattr(window, "run_app", lambda scenario, **options: seen.update(options) or 0)
+    for argv, commands in (
+        (["run", "saddle", "--anatomy"], (Command.ANATOMY,)),
+        (["run", "saddle"], ()),
+    ):
+        args = build_parser().parse_args(argv)
+        assert args.handler(args) == 0 and seen["commands"] == commands
