@@ -54,7 +54,8 @@ def momentum_buffer(state: dict, group: dict) -> torch.Tensor | None:
     if "momentum_buffer" in state:
         return state["momentum_buffer"]
     if "exp_avg" in state:
-        return state["exp_avg"] / (1 - group["betas"][0] ** float(state["step"]))
+        corrections = bias_corrections(state, group)
+        return state["exp_avg"] / corrections[0] if corrections else state["exp_avg"]
     return None
 
 
@@ -97,8 +98,9 @@ def _numbers(problem, state: dict, group: dict, grad, fed, lr: float) -> Numbers
 
 
 def bias_corrections(state: dict, group: dict) -> tuple[float, float] | None:
-    """Adam's (1 − β₁ᵗ, 1 − β₂ᵗ); None for optimisers without."""
-    if "exp_avg" not in state:
+    """Adam's (1 − β₁ᵗ, 1 − β₂ᵗ); None for optimisers without (an optimiser with a first
+    moment but no second, or no step count, is not corrected)."""
+    if not ("exp_avg" in state and "exp_avg_sq" in state and "step" in state):
         return None
     t = float(state["step"])
     beta1, beta2 = group["betas"]
@@ -110,9 +112,10 @@ def preconditioner(state: dict, group: dict) -> torch.Tensor | None:
     computes it: Adam 1/(√(v/(1 − β₂ᵗ)) + ε), RMSprop 1/(√v + ε) (centred: v − ḡ²), Adagrad
     1/(√Σg² + ε). None for SGD-like optimisers (no per-coordinate scaling)."""
     eps = group.get("eps")
-    if "exp_avg_sq" in state:
+    corrections = bias_corrections(state, group)
+    if corrections is not None:
         v = state.get("max_exp_avg_sq", state["exp_avg_sq"])
-        return 1 / (v.sqrt() / math.sqrt(bias_corrections(state, group)[1]) + eps)
+        return 1 / (v.sqrt() / math.sqrt(corrections[1]) + eps)
     if "square_avg" in state:
         v = state["square_avg"]
         if "grad_avg" in state:
