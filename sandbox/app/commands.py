@@ -27,6 +27,7 @@ class Command(Enum):
     PREVIOUS_CAPTION = "previous_caption"
     PANELS = "panels"
     GRID = "grid"
+    ANATOMY = "anatomy"  # the arrows at each ball: −η∇f, momentum, the step taken
     HELP = "help"
     QUIT = "quit"
     FULLSCREEN = "fullscreen"  # these three need the window: App does them

@@ -78,6 +78,7 @@ class Controller:
         self.camera = None  # the view's camera; None until the shell frames the surface
         self.show_help = False
         self.wireframe = False
+        self.anatomy = False  # the anatomy arrows (app/anatomy.py)
         self.running = True
         self.last_state = None  # the scene of the last frame drawn (the shell sets it)
         self.pending: Pending | None = None
@@ -321,6 +322,8 @@ class Controller:
             self.show_panel = not self.show_panel  # a framed camera follows (App)
         elif command is Command.GRID:
             self.wireframe = not self.wireframe
+        elif command is Command.ANATOMY:
+            self.anatomy = not self.anatomy
         elif command is Command.HELP:
             self.show_help = not self.show_help
         elif command is Command.QUIT:
@@ -368,6 +371,7 @@ class Controller:
             self.panel_state.timeline_open,
             self.show_help,
             self.wireframe,
+            self.anatomy,
             frozenset(self.hidden),
             self.alert(),
             self.message,

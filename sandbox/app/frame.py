@@ -33,6 +33,8 @@ class FrameDrawing:
             controller.playback.step,
             help=help_rows() if controller.show_help else (),
             wireframe=controller.wireframe,
+            anatomy=controller.anatomy,
+            stepping=controller.playback.paused,
             theme=self.theme,
             hidden=frozenset(controller.hidden),
             alert=controller.alert(),
@@ -61,7 +63,9 @@ class FrameDrawing:
         drawn, panels = state, self.controller.show_panel
         if panels:  # the panels show the alert, the help goes over them, and an
             # open control panel lists each run's numbers under its name: no legend
-            legend = not self.controller.panel_state.controls_open
+            # ... except with the anatomy arrows on: the legend then carries their key and the
+            # numbers of the update, which the panel's list of runs does not
+            legend = not self.controller.panel_state.controls_open or bool(state.key_lines)
             drawn = replace(state, alert="", help=(), show_legend=legend)
         docked = self.layout() if panels else None
         area, captions = (docked.view, docked.captions) if docked else (None, None)

@@ -35,6 +35,7 @@ KEYS = (
     Key(("DELETE", "BACKSPACE"), "Del", "remove_run", "remove the last placed run"),
     Key(("p", "TAB"), "p  /  Tab", "panels", "control panel and plots"),
     Key(("g",), "g", "grid", "grid lines on the surface"),
+    Key(("a",), "a", "anatomy", "arrows at each ball: −η∇f, momentum, step (. shows its numbers)"),
     Key(("f",), "f", "fullscreen", "full screen"),
     Key(("s",), "s", "screenshot", "screenshot (PNG)"),
     Key(("v",), "v", "record", "record a video (MP4)"),

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from sandbox.app import anatomy as step_anatomy
 from sandbox.app.challenge_text import challenge_line, goal_phrase
 from sandbox.app.worker import Failed, Finished, Message, Panel, Steps, Surface
 from sandbox.instruments import DEFAULT_PLOTS
@@ -175,6 +176,7 @@ class ViewModel:
         self.sharpness: dict[int, float] = {}  # each run's latest λ_max estimate
         self.network = not isinstance(scenario.landscape, AnalyticLandscape)
         self.grader = grader(scenario)  # the challenge's, as the replay grades it; or None
+        self.anatomies = [step_anatomy.AnatomyLog() for _ in scenario.runs]
 
     def apply(self, message: Message) -> None:
         """Take one message from the worker."""
@@ -189,6 +191,7 @@ class ViewModel:
                 self.histories[message.run].add(step)
                 if self.grader is not None:
                     self.grader.add(name, step)
+                self.anatomies[message.run].add(step.step, step.anatomy)
                 if step.sharpness is not None:
                     self.sharpness[message.run] = step.sharpness
             last = message.steps[-1]
@@ -215,11 +218,16 @@ class ViewModel:
         return max(shown, key=lambda e: e.at).caption if shown else ""
 
     def scene(self, step: int, **view) -> SceneState | None:
-        """The frame at `step` (None until a surface exists); `view` passes SceneState flags."""
+        """The frame at `step` (None until a surface exists); `view` passes SceneState flags,
+        and `anatomy` (the arrows at the balls) and `stepping` (single-step mode: with the
+        arrows, the numbers of the first shown run's update) flags of its own."""
         if self.surface is None:
             return None
         trails, hud = [], []
         hidden = view.pop("hidden", frozenset())
+        anatomy, stepping = view.pop("anatomy", False), view.pop("stepping", False)
+        updates = self._updates(step, hidden) if anatomy else {}
+        factor = step_anatomy.magnification(list(updates.values()), self.surface.bounds)
         for i, run in enumerate(self.scenario.runs):
             if i in hidden:
                 continue
@@ -230,9 +238,13 @@ class ViewModel:
             lr = shown[-1, COLUMNS.index("lr")] if len(shown) else last.lr if last else 0.0
             label = f"loss {human(loss[-1])}  lr {human(lr)}" if len(loss) and last else "starting…"
             label += self._sharpness(i, step) if len(loss) and last else ""
-            trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label))
+            update = updates.get(i)
+            label += step_anatomy.offplane_text(update)
+            arrows = step_anatomy.arrows(update, factor)
+            trails.append(Trail(run.name, self.colors[i], xy, loss, diverged, label, arrows))
         if self.network:  # iterates off the drawn plane get a drop line: say what it is
             hud.append(DROP_LINE_NOTE)
+        keys = self._anatomy_notes(step, updates, factor, stepping) if anatomy else ()
         alert = f"Worker failed: {self.failure}  (press r to restart)" if self.failure else ""
         challenge, result = self._challenge(step)
         return SceneState(
@@ -249,6 +261,7 @@ class ViewModel:
             alert=view.pop("alert", alert),
             challenge=challenge,
             challenge_result=result,
+            key_lines=keys,
             **view,
         )
 
@@ -266,6 +279,26 @@ class ViewModel:
         return challenge_line(
             self.grader, step, now, float(theirs[-1]) if len(theirs) else math.nan
         )
+
+    def _updates(self, step: int, hidden) -> dict:
+        """Each shown run's update from `step`, taken apart (runs without one left out)."""
+        shown = (i for i in range(len(self.scenario.runs)) if i not in hidden)
+        updates = {i: self.anatomies[i].at(step) for i in shown}
+        return {i: update for i, update in updates.items() if update is not None}
+
+    def _anatomy_notes(self, step: int, updates: dict, factor: int, stepping: bool) -> tuple:
+        """The arrows' key for the legend (`SceneState.key_lines`) and, when `stepping`, the
+        numbers of the first shown run's update."""
+        momentum = any(u.momentum is not None for u in updates.values())
+        lines = list(step_anatomy.key_lines(momentum, factor))
+        if self.network:
+            lines.append((step_anatomy.NETWORK_NOTE, None))
+        if stepping and updates:
+            i = min(updates)
+            name = self.scenario.runs[i].name
+            numbers = step_anatomy.panel_lines(name, step, updates[i], self.network)
+            lines += [(line, None) for line in numbers]
+        return tuple(lines)
 
     def _sharpness(self, i: int, step: int) -> str:
         """ "  λmax 44.5 (2/η 40)" for run i *at the shown step* (the last estimate at or before

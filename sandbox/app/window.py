@@ -258,11 +258,12 @@ def run_app(
     lecture_mode: bool = False,
     playlist: list[Path] | None = None,
     backend: WindowBackend | None = None,
+    commands: tuple[Command, ...] = (),
 ) -> int:
     """Open the window (or run on `backend`) until closed, or for `frames` frames of progress,
-    then save `screenshot`. Returns the exit code: 1 when a scripted run got nothing from the
-    worker or the worker failed (a screenshot of a blank or stale view must not pass for a
-    result)."""
+    then save `screenshot`; `commands` are done first (`--anatomy`: the arrows on). Returns the
+    exit code: 1 when a scripted run got nothing from the worker or the worker failed (a
+    screenshot of a blank or stale view must not pass for a result)."""
     app = App(
         scenario,
         size,
@@ -272,6 +273,8 @@ def run_app(
         backend=backend,
     )
     count, stalled_since, computed = 0, time.monotonic(), -1
+    for command in commands:
+        app.command(command)
     try:
         while app.running and (frames is None or count < frames):
             drew = app.frame()

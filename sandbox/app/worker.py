@@ -31,12 +31,13 @@ def scenario_stream(
     scenario: Scenario, batch: int = 64, moving_every: int = 50
 ) -> Iterator[Message]:
     """The scenario's messages (`sandbox.pipeline.stream`): surfaces first (coarse, then
-    refined), the declared panels' fixed arrays, then every run's steps, interleaved in batches.
+    refined), the declared panels' fixed arrays, then every run's steps, interleaved in batches,
+    each record with its update taken apart (the anatomy arrows and step panel draw them).
     torch is imported here, in the worker's process, not when the window imports this module."""
     from sandbox.pipeline.prepare import prepare
     from sandbox.pipeline.stream import stream
 
-    yield from stream(prepare(scenario), batch, moving_every)
+    yield from stream(prepare(scenario), batch, moving_every, anatomy=True)
 
 
 def _worker_main(jobs: mp.Queue, messages: mp.Queue, stop) -> None:

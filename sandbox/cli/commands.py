@@ -216,6 +216,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from sandbox.app.commands import Command
     from sandbox.app.window import run_app
     from sandbox.resources import find_scenario
     from sandbox.scenario.load import load_scenario
@@ -230,6 +231,7 @@ def run_command(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         source=path,
         lecture_mode=args.lecture,
+        commands=(Command.ANATOMY,) if args.anatomy else (),
     )
 
 

@@ -131,6 +131,11 @@ def _add_run_parser(commands) -> None:
         action="store_true",
         help="lecture mode: full screen, light high-contrast theme, large subtitles, panel hidden",
     )
+    run.add_argument(
+        "--anatomy",
+        action="store_true",
+        help="start with the anatomy arrows on (key a): −η∇f, momentum and the step at each ball",
+    )
     run.set_defaults(handler=run_command)
 
 

@@ -53,10 +53,16 @@ class Plane:
     def project(self, theta: Tensor) -> tuple[float, float, float]:
         """Least-squares plane coordinates (a, b) of θ and the off-plane residual ‖θ − θ(a, b)‖."""
         # float64: the residual of a float32 θ near the plane is a small difference of large terms.
-        r = theta.detach().double() - self._origin64
+        return self.components(theta.detach().double() - self._origin64)
+
+    def components(self, v: Tensor) -> tuple[float, float, float]:
+        """Least-squares coefficients (a, b) of a displacement v on (d₁, d₂) and the norm of
+        what is left, ‖v − a·d₁ − b·d₂‖ (orthogonal to the plane: the two parts' squared norms
+        add up to ‖v‖²)."""
         basis = self._basis64
-        a, b = (self._gram_inv @ (basis @ r)).tolist()
-        residual = r - a * basis[0] - b * basis[1]
+        v = v.detach().double()
+        a, b = (self._gram_inv @ (basis @ v)).tolist()
+        residual = v - a * basis[0] - b * basis[1]
         return a, b, float(torch.linalg.vector_norm(residual))
 
 

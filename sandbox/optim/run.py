@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from sandbox.optim.anatomy import take_apart
 from sandbox.optim.extra import SAM
 from sandbox.optim.precondition import precondition
 from sandbox.optim.registry import make_optimizer
@@ -61,6 +62,7 @@ def run_steps(
     changes: Mapping[int, Sequence[Change]] | None = None,
     probe: Callable[[int, torch.Tensor], Probes] | None = None,
     observe: Callable[[int, torch.Tensor], None] | None = None,
+    anatomy: bool = False,
 ) -> Iterator[Step]:
     """Yield the run's Step records from step 0 to `steps` (or to divergence).
 
@@ -68,7 +70,9 @@ def run_steps(
     `changes` are the timeline's changes of this run's settings by step. `observe(k, θ_k)`,
     when given, sees the full parameters at each step (read-only): for snapshots (PCA slices)
     and moving surfaces, which the records deliberately do not carry. `probe(k, θ_k)` gives
-    the probes a record carries (`sandbox.landscape.probes.make_probes`).
+    the probes a record carries (`sandbox.landscape.probes.make_probes`). `anatomy=True` adds
+    to each record the update from it taken apart (`sandbox.optim.anatomy`: the app's arrows),
+    which is why a record is yielded after its update.
     """
     generator = torch.Generator().manual_seed(run_seed(seed, run.name))
     theta = problem.initial_theta(run).clone().requires_grad_(True)
@@ -103,19 +107,25 @@ def run_steps(
             record = replace(record, sharpness=sharpness)
         if probe is not None and not record.diverged:
             record = replace(record, probes=probe(k, theta.detach()))
-        yield record
         if record.diverged or k == steps:
+            yield record
             return
         # SAM's step needs a second gradient, at θ_k + ρ·g/‖g‖ (g: the recorded one). The loop
         # takes it here, in the open, rather than in a closure that optimizer.step() calls: the
-        # record of step k stays the loss and gradient at θ_k (already yielded); the ascent uses
+        # record of step k stays the loss and gradient at θ_k (taken above); the ascent uses
         # the same batch (the sharpness SAM sees is that of the loss it steps on); noise, clip
         # and preconditioning then apply to the gradient the step uses, as for every optimiser;
         # and θ never moves to θ + ε and back in place, where observe or probe could see it.
         step_grad = _step_gradient(problem, optimizer, theta, grad, batch, generator)
+        before = theta.detach().clone() if anatomy else None
         theta.grad = _update(problem, theta, step_grad, settings, kind, run.damping, generator)
         optimizer.param_groups[0]["lr"] = lr
         optimizer.step()
+        if before is not None:
+            record = replace(
+                record, anatomy=take_apart(problem, optimizer, theta, before, grad, lr)
+            )
+        yield record
 
 
 def _step_gradient(

@@ -48,9 +48,12 @@ def prepare(scenario: Scenario) -> Prepared:
     return Prepared(scenario, problem, chosen.info, chosen.connection)
 
 
-def steps(prepared: Prepared, run: Run, observe: Observer | None = None) -> Iterator[Step]:
+def steps(
+    prepared: Prepared, run: Run, observe: Observer | None = None, anatomy: bool = False
+) -> Iterator[Step]:
     """Yield the records of one run of the prepared scenario, step 0 to the end (or divergence).
 
-    `observe(k, θ_k)` sees the full parameters at each step (read-only), as in `run_steps`.
+    `observe(k, θ_k)` sees the full parameters at each step (read-only), and `anatomy` adds
+    each update taken apart, as in `run_steps`.
     """
-    return run_records(prepared.problem, prepared.scenario, run, observe)
+    return run_records(prepared.problem, prepared.scenario, run, observe, anatomy=anatomy)

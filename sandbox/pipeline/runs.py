@@ -19,10 +19,16 @@ Observer = Callable[[int, torch.Tensor], None]
 
 
 def run_records(
-    problem, scenario: Scenario, run: Run, observe: Observer | None = None, probes: bool = True
+    problem,
+    scenario: Scenario,
+    run: Run,
+    observe: Observer | None = None,
+    probes: bool = True,
+    anatomy: bool = False,
 ) -> Iterator[Step]:
     """`run_steps` with what the scenario says about this run: its steps, seed, timeline and the
-    probes its plots need (`probes=False` leaves them out: a pre-pass needs only the weights)."""
+    probes its plots need (`probes=False` leaves them out: a pre-pass needs only the weights).
+    `anatomy=True`: the records carry their updates taken apart (for the app's arrows)."""
     return run_steps(
         problem,
         run,
@@ -31,6 +37,7 @@ def run_records(
         changes=changes_for(scenario, run),
         probe=make_probes(problem, scenario) if probes else None,
         observe=observe,
+        anatomy=anatomy,
     )
 
 

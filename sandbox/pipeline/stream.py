@@ -29,17 +29,19 @@ def stream(
     moving_every: int = 50,
     view: bool = True,
     observe: RunObserver | None = None,
+    anatomy: bool = False,
 ) -> Iterator[Message]:
     """Surfaces first (coarse, then refined), the declared panels' fixed arrays, then every
     run's steps, interleaved in batches; `Finished` at the end.
 
     `view=False` leaves out what only a view draws (surfaces and panels): the records alone.
-    `observe(i, k, θ_k)` sees run i's full parameters at each step (read-only).
+    `observe(i, k, θ_k)` sees run i's full parameters at each step (read-only); `anatomy`
+    adds each update taken apart to the records (the app's arrows; never written to files).
     """
     if view:
         yield from first_surfaces(prepared)
         yield from panels(prepared)
-    yield from interleaved_steps(prepared, batch, moving_every if view else 0, observe)
+    yield from interleaved_steps(prepared, batch, moving_every if view else 0, observe, anatomy)
     yield Finished()
 
 
@@ -72,7 +74,11 @@ def panels(prepared: Prepared) -> Iterator[Panel]:
 
 
 def interleaved_steps(
-    prepared: Prepared, batch: int, moving_every: int, observe: RunObserver | None
+    prepared: Prepared,
+    batch: int,
+    moving_every: int,
+    observe: RunObserver | None,
+    anatomy: bool = False,
 ) -> Iterator[Steps | Surface]:
     """Every run's records in turns of `batch`; a network's records carry ‖θ − θ₀‖. A moving
     slice's surface follows the first run, re-centred after each turn (every `moving_every`
@@ -99,7 +105,7 @@ def interleaved_steps(
         return see
 
     generators = [
-        steps(prepared, run, observer(i) if problem.is_network or observe else None)
+        steps(prepared, run, observer(i) if problem.is_network or observe else None, anatomy)
         for i, run in enumerate(scenario.runs)
     ]
     active = list(range(len(generators)))

@@ -26,6 +26,8 @@ HELP_MARKS = (
     ("dashed line", "a run's true loss, off the drawn plane"),
     ("ring at an edge", "a run outside the view (arrow: where it left)"),
     ("pale-centred ball", "behind the surface, seen through it"),
+    ("arrows (a)", "step taken, −η∇f, −η·m: displacements on one scale (legend: ×N)"),
+    ("", "step ≠ −η∇f in direction: momentum, or per-coordinate scaling (Adam)"),
 )
 
 

@@ -39,6 +39,8 @@ def _legend_rows(state: SceneState, trails: list[PreparedTrail]):
     # the view, not beside the title); the help overlay still says what a dashed line is
     lines = [n for n in state.hud_lines if not (state.theme.subtitles and n == DROP_LINE_NOTE)]
     extra = [(line, SMALL_PX, False, state.theme.dim) for line in lines]
+    theme = state.theme
+    extra += [(line, SMALL_PX, False, theme.on_panel(c)) for line, c in state.key_lines]
     return rows, extra
 
 

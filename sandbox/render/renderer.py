@@ -29,6 +29,7 @@ from sandbox.render.picking import DrawnView
 from sandbox.render.scene import SceneState
 from sandbox.render.shaders import load_program
 from sandbox.render.stats import RenderStats
+from sandbox.render.step_arrows import ball_spots, step_arrows
 from sandbox.render.surface_pass import MESH_CELLS, SurfaceLook, SurfacePass
 from sandbox.render.targets import FrameTargets
 from sandbox.render.trail_geometry import (
@@ -221,12 +222,16 @@ class Renderer:
             "axes", key, (), lambda: axis_segments, mvp, size, 2.0 * ui, 1.0 * ui
         )
         self.stats.uploaded("axes", uploaded)
-        self._trails("main", paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET)
+        arrows = step_arrows(
+            state.trails, ball_spots(paths), world, self.surface.vertex_heights, mvp, size
+        )
+        self._trails("main", paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET, arrows)
         return labels
 
-    def _trails(self, view, paths, mvp, viewport_size, viewport, ui, scale, budget) -> None:
-        """Paths, then drop lines and arrowheads where paths leave the view, then balls (always
-        seen: the current point must be; faint where the surface covers them).
+    def _trails(self, view, paths, mvp, viewport_size, viewport, ui, scale, budget, marks=None):
+        """Paths, then drop lines, arrowheads where paths leave the view and `marks` (anatomy
+        arrows), then balls (always seen: the current point must be; faint where the surface
+        covers them).
 
         The paths' segments stay on the GPU in buffer `view` while the paths and their thinning
         steps stay the same: orbiting the camera uploads nothing.
@@ -250,7 +255,8 @@ class Renderer:
         self.stats.uploaded(view, uploaded)
         self.ctx.disable(moderngl.DEPTH_TEST)
         if paths:
-            marks = [drop_line(p, 10 * ui) for p in paths]
+            extra = [] if marks is None else [marks]
+            marks = [drop_line(p, 10 * ui) for p in paths] + extra
             marks += [exit_arrows(p, mvp, viewport_size, ARROW_PX * ui * scale) for p in paths]
             marks = np.concatenate(marks)
             self.trajectories.draw_segments(marks, mvp, viewport_size, width, outline)

@@ -26,6 +26,10 @@ RUN_COLORS: tuple[Color, ...] = (
     (0.45, 0.80, 1.00),
     (1.00, 0.62, 0.70),
 )
+# The anatomy arrows at a ball (`Trail.arrows`, in this order): −η∇f, −η·m and the step taken.
+# Cyan, lime and yellow: none is a run colour, and the lines' dark rim sets them off viridis.
+ARROW_COLORS: tuple[Color, ...] = ((0.10, 0.95, 1.00), (0.55, 1.00, 0.25), (1.00, 0.88, 0.05))
+ARROW_LABELS = ("−η∇f", "−η·m", "step")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ class Trail:
     label
         Text after the name in the legend, e.g. ``"loss 0.0123  lr 0.05"``; empty means
         ``"loss <last loss>"``.
+    arrows
+        Displacements (dx, dy) in the plane's coordinates drawn from the ball, in `ARROW_COLORS`
+        order (−η∇f, −η·m, the step); None leaves one out, empty draws none.
     """
 
     name: str
@@ -57,6 +64,7 @@ class Trail:
     loss: np.ndarray
     diverged: bool = False
     label: str = ""
+    arrows: tuple[tuple[float, float] | None, ...] = ()
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=np.float64).reshape(-1, 2)
@@ -117,6 +125,9 @@ class SceneState:
         turns green or red).
     theme
         Colours and type size (`DARK`, or `LECTURE` for projectors: light, large subtitles).
+    key_lines
+        Legend lines after `hud_lines` in colours of their own (None: the dim text colour): the
+        key to the anatomy arrows and the numbers of the update.
     """
 
     title: str
@@ -137,6 +148,7 @@ class SceneState:
     challenge: str = ""
     challenge_result: str = ""
     theme: Theme = DARK
+    key_lines: tuple[tuple[str, Color | None], ...] = ()
 
     def __post_init__(self) -> None:
         heights = np.asarray(self.heights)

@@ -28,6 +28,15 @@ class Theme:
     type_scale: float = 1.0  # multiplies every HUD font size
     subtitles: bool = False  # the caption goes to the bottom centre in large type
 
+    def on_panel(self, color: tuple[float, float, float] | None) -> RGBA:
+        """Text in `color` on a panel (None: the dim text colour): darkened on a light panel,
+        where bright yellow or cyan would hardly read; the hue stays, so a legend line in an
+        arrow's colour still names its arrow."""
+        if color is None:
+            return self.dim
+        shade = 0.55 if sum(self.panel[:3]) / 3 > 0.5 else 1.0
+        return (*(shade * c for c in color), 1.0)
+
 
 DARK = Theme(
     backdrop=(0.13, 0.145, 0.175, 1.0),  # dark slate: viridis and white text both stand out

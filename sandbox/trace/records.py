@@ -30,10 +30,38 @@ class Step:
     diverged: bool = False
     init_distance: float | None = None  # ‖θ − θ₀‖ (network runs in the app; not written to CSV)
     probes: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    anatomy: Anatomy | None = None  # the update from this step, taken apart (app only; no CSV)
 
     def probe(self, name: str) -> tuple[float, ...] | None:
         """The values of probe `name` at this step, or None when it was not measured."""
         return next((values for key, values in self.probes if key == name), None)
+
+
+Vector = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Anatomy:
+    """The update θ_k -> θ_{k+1} taken apart, in the drawn plane's coordinates (x, y), or the
+    slice's (α, β) for networks, where each vector is its least-squares projection on the plane.
+
+    `descent` is −lr·∇f(θ_k), `momentum` −lr·(the optimiser's momentum buffer after the update;
+    Adam's bias-corrected first moment), None without one, `step` θ_{k+1} − θ_k: three
+    displacements of one scale. `offplane` is each one's share of its norm off the plane
+    (‖v − proj v‖ / ‖v‖; None for analytic runs and missing vectors). `numbers` are the update's
+    figures as (name, values) pairs, from the torch.optim state (`sandbox.optim.anatomy`):
+    every coordinate for 2-parameter runs, norms for networks.
+    """
+
+    descent: Vector
+    momentum: Vector | None
+    step: Vector
+    offplane: tuple[float | None, float | None, float | None] = (None, None, None)
+    numbers: tuple[tuple[str, tuple[float, ...]], ...] = ()
+
+    def number(self, name: str) -> tuple[float, ...] | None:
+        """The values of figure `name`, or None when this optimiser has none."""
+        return next((values for key, values in self.numbers if key == name), None)
 
 
 @dataclass(frozen=True)
