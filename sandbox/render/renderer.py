@@ -222,9 +222,8 @@ class Renderer:
             "axes", key, (), lambda: axis_segments, mvp, size, 2.0 * ui, 1.0 * ui
         )
         self.stats.uploaded("axes", uploaded)
-        arrows = step_arrows(
-            state.trails, ball_spots(paths), world, self.surface.vertex_heights, mvp, size
-        )
+        spots, heights = ball_spots(paths), self.surface.vertex_heights
+        arrows = step_arrows(state.trails, spots, world, heights, mvp, size)
         self._trails("main", paths, mvp, size, (0, 0, *size), ui, 1.0, TRAIL_BUDGET, arrows)
         return labels
 
@@ -255,8 +254,7 @@ class Renderer:
         self.stats.uploaded(view, uploaded)
         self.ctx.disable(moderngl.DEPTH_TEST)
         if paths:
-            extra = [] if marks is None else [marks]
-            marks = [drop_line(p, 10 * ui) for p in paths] + extra
+            marks = [drop_line(p, 10 * ui) for p in paths] + ([] if marks is None else [marks])
             marks += [exit_arrows(p, mvp, viewport_size, ARROW_PX * ui * scale) for p in paths]
             marks = np.concatenate(marks)
             self.trajectories.draw_segments(marks, mvp, viewport_size, width, outline)
