@@ -92,7 +92,7 @@ def dragged(trails: tuple[Trail, ...], preview, names: list[str], surface) -> tu
     xy = np.array([start])
     loss = np.array([surface_loss(surface, start)])
     return tuple(
-        replace(trail, xy=xy, loss=loss, diverged=False, label="new start…")
+        replace(trail, xy=xy, loss=loss, diverged=False, label="new start…", arrows=())
         if trail.name == name
         else trail
         for trail in trails
