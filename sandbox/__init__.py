@@ -3,7 +3,7 @@
 The Python API for tests and notebooks:
 
     import sandbox
-    result = sandbox.replay("scenarios/saddle.toml")     # or a bundled name via resources
+    result = sandbox.replay("saddle")                     # a bundled name, or a file
     result.summary                                        # what summary.json holds
     result.runs["GD"].loss                                # per-step arrays
 """
@@ -11,7 +11,7 @@ The Python API for tests and notebooks:
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["replay", "load_scenario", "ScenarioError"]
+__all__ = ["replay", "load_scenario", "parse_scenario", "ScenarioError"]
 
 
 def __getattr__(name: str):
@@ -20,7 +20,7 @@ def __getattr__(name: str):
         from sandbox.replayer import replay
 
         return replay
-    if name in ("load_scenario", "ScenarioError"):
+    if name in ("load_scenario", "parse_scenario", "ScenarioError"):
         from sandbox.scenario import load
 
         return getattr(load, name)

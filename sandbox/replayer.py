@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from sandbox.errors import OutputError
+from sandbox.resources import find_scenario
 from sandbox.landscape.sampling import drawn_surface
 from sandbox.pipeline.messages import Message, Steps, Surface
 from sandbox.pipeline.prepare import prepare
@@ -100,7 +101,7 @@ def replay(
 
     Parameters
     ----------
-    source : a scenario file, or an already loaded Scenario.
+    source : a scenario file, a bundled scenario's name ("saddle"), or a loaded Scenario.
     out : directory for summary.json and runs/*.csv; None writes nothing.
     force : replace an earlier replay's outputs in a non-empty `out` (other files are kept).
     progress : show a progress bar on stderr.
@@ -112,7 +113,7 @@ def replay(
 
     Nothing lands in `out` unless the whole replay succeeds (see `sandbox.trace.outdir`).
     """
-    scenario = source if isinstance(source, Scenario) else load_scenario(source)
+    scenario = source if isinstance(source, Scenario) else load_scenario(find_scenario(source))
     with one_torch_thread():
         if out is None:
             return _replay(scenario, None, progress, keep_arrays, keep_messages)

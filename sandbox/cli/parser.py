@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sandbox", description="Watch optimisers navigate loss landscapes."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_replay_parser(commands)
     _add_check_parser(commands)
@@ -39,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(commands)
     _add_gallery_parser(commands)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (the package's own when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import sandbox
+
+    try:
+        return version("loss-landscape-sandbox")
+    except PackageNotFoundError:
+        return sandbox.__version__
 
 
 def _add_replay_parser(commands) -> None:
