@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.app.commands import Command
 from sandbox.catalogue import optimizers, settings
-from sandbox.catalogue.networks import ACTIVATIONS, INITS
+from sandbox.catalogue.networks import ACTIVATIONS, INITS, n_rows_of
 from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Scenario
 
 OPTIMIZERS = optimizers.NAMES
@@ -252,7 +252,7 @@ def _live_sliders(gui, view: PanelView, state: PanelState, i: int, run, actions)
         )
     land = view.scenario.landscape
     if isinstance(land, NetworkLandscape):
-        n = land.data.n
+        n = n_rows_of(land.data)
         batch = values["batch_size"] or n
         _int_slider(
             gui,
