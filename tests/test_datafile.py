@@ -249,3 +249,42 @@ def test_the_bundled_example_fits_its_captions():
     assert abs(int(np.argmax(gd < 0.05)) - 235) <= 20
     assert adam[-1] < 0.7 * gd[-1] and adam[-1] == pytest.approx(0.012, abs=0.003)
     assert gd[-1] == pytest.approx(0.023, abs=0.004)
+
+
+SWEEP = """
+title = "t"
+scenario = "{base}"
+[sweep]
+metrics = [{metrics}]
+[sweep.set]
+steps = 600
+[sweep.params]
+"runs.0.lr" = [0.1, 0.2]
+"""
+
+
+def test_a_sweep_finds_the_file_next_to_its_base_and_refuses_a_changed_one(tmp_path):
+    from sandbox.sweep.spec import parse_sweep
+    from sandbox.sweep.task import run_task
+
+    _csv(tmp_path, "a,b,label\n" + _rows(12))
+    _scenario(tmp_path, {"file": "points.csv"}, steps=600)
+    text = SWEEP.format(base="s.toml", metrics='"final_loss"')
+    sweep = parse_sweep(text, str(tmp_path / "sweep.toml"), tmp_path)
+    task = sweep.tasks[0]
+    assert task.scenario["landscape"]["data"]["file"] == str(tmp_path / "points.csv")
+    payload = {"key": task.key, "scenario": task.scenario, "metrics": ["final_loss"]}
+    result = run_task(payload | {"data_sha256": task.data_sha256})
+    assert result["error"] is None and len(result["rows"]) == 1
+    _csv(tmp_path, "a,b,label\n" + _rows(13))  # changed between check and run
+    result = run_task(payload | {"data_sha256": task.data_sha256})
+    assert "changed since the sweep was checked" in result["error"]
+    again = parse_sweep(text, str(tmp_path / "sweep.toml"), tmp_path).tasks[0]
+    assert again.key != task.key  # the cache does not give the old file's results
+
+
+def test_a_sweep_on_file_data_has_no_held_out_metrics():
+    from sandbox.sweep.spec import parse_sweep
+
+    with pytest.raises(ScenarioError, match="test_loss draws held-out points from a generated"):
+        parse_sweep(SWEEP.format(base="own_data", metrics='"test_loss(100)"'))
