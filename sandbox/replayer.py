@@ -155,6 +155,10 @@ def _replay(
         "steps": scenario.steps,
         "runs": [output.summary() for output in outputs],
     }
+    table = getattr(getattr(scenario.landscape, "data", None), "table", None)
+    if table is not None:  # the scenario's own data file: which bytes the runs were trained on
+        file = scenario.landscape.data.file
+        summary["data"] = {"file": file, "sha256": table.sha256, "rows": table.rows}
     if prepared.slice_info is not None:
         summary["slice"] = prepared.slice_info
         summary["activation_norms_at_init"] = problem.activation_norms(problem.theta_init)

@@ -3,6 +3,7 @@ as numbers only, checked, and reported as FILE:LINE: landscape.data.file: reason
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import time
 
@@ -242,6 +243,10 @@ def test_the_bundled_example_fits_its_captions():
 
     result = sandbox.replay(find_scenario("own_data"))
     assert n_rows_of(result.scenario.landscape.data) == 300
+    digest = hashlib.sha256(
+        find_scenario("own_data").with_name("data").joinpath("points.csv").read_bytes()
+    ).hexdigest()
+    assert result.summary["data"]["sha256"] == digest and result.summary["data"]["rows"] == 300
     gd, adam = result.runs["GD"].loss, result.runs["Adam"].loss
     # Captions: below 0.05 by step 121 (Adam) and 235 (GD), measured exactly so; a margin of
     # 20 steps either way for other torch builds. Final loss 0.012 vs 0.023 (ratio 0.54 < 0.7).
