@@ -293,3 +293,15 @@ def test_a_sweep_on_file_data_has_no_held_out_metrics():
 
     with pytest.raises(ScenarioError, match="test_loss draws held-out points from a generated"):
         parse_sweep(SWEEP.format(base="own_data", metrics='"test_loss(100)"'))
+
+
+def test_a_too_wide_header_and_an_npz_bomb_are_refused_before_their_arrays_exist(tmp_path):
+    header = ",".join(f"c{i}" for i in range(datafile.MAX_FEATURES + 1)) + ",label\n"
+    _csv(tmp_path, header + "0," * (datafile.MAX_FEATURES + 1) + "0\n")
+    with pytest.raises(datafile.DataFileError, match="names 1,025 input columns; the limit is"):
+        datafile.read_table(str(tmp_path / "points.csv"), None)
+    # 72 MB of zeros compress to ~70 kB: the archive is small, its array is over the limit.
+    np.savez_compressed(tmp_path / "d.npz", x=np.zeros((9_000_000, 1)), y=np.zeros(9_000_000))
+    assert (tmp_path / "d.npz").stat().st_size < datafile.MAX_BYTES
+    with pytest.raises(datafile.DataFileError, match="array 'x' is over 64 MiB uncompressed"):
+        datafile.read_table(str(tmp_path / "d.npz"), None)
