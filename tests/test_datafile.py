@@ -4,6 +4,7 @@ as numbers only, checked, and reported as FILE:LINE: landscape.data.file: reason
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import time
 
@@ -153,7 +154,9 @@ def test_a_bad_npz_is_reported_and_nothing_is_unpickled(tmp_path, capsys, case, 
 
 def test_a_missing_file_a_directory_and_a_wrong_suffix_are_refused(tmp_path, capsys):
     (tmp_path / "folder.csv").mkdir()
+    os.mkfifo(tmp_path / "fifo.csv")  # opening it to read would wait for a writer
     for name, reason in [
+        ("fifo.csv", f"{tmp_path / 'fifo.csv'} is not a regular file"),
         ("nowhere.csv", f"cannot read {tmp_path / 'nowhere.csv'}: No such file or directory"),
         ("folder.csv", f"{tmp_path / 'folder.csv'} is a directory, not a data file"),
         ("s.toml", "'s.toml': a data file must end in .csv or .npz"),

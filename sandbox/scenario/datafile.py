@@ -241,7 +241,7 @@ def _parse_npz(data: bytes) -> tuple[np.ndarray, np.ndarray, _Where]:
         for name in ("x", "y"):
             try:
                 arrays[name] = archive[name]
-            except ValueError as exc:  # object arrays need pickle, which is never allowed
+            except ValueError as exc:  # object arrays: refused by allow_pickle=False
                 raise DataFileError(f"array {name!r} cannot be read as numbers: {exc}") from None
     return _numeric(arrays["x"], "x"), _numeric(arrays["y"], "y"), _Where()
 
