@@ -31,7 +31,9 @@ MAX_ROWS = 100_000  # = schema.LIMITS["data_n"], as for generated data
 MAX_FEATURES = 1_024  # = schema.LIMITS["width"]: widths[0] must equal it, so more cannot be used
 MIN_ROWS = 4  # as DataSpec.n
 TARGET_NAMES = ("label", "y")  # a column with one of these names is the target
-_CACHE_SIZE = 8  # tables kept, so that the app's edits (each re-validated) do not re-read
+# Tables kept (each at most ~64 MiB), so that the app's edits, each re-validated, do not parse
+# the file again (its bytes are read and hashed again: a changed file is a new table).
+_CACHE_SIZE = 4
 
 
 class DataFileError(ValueError):
@@ -82,19 +84,20 @@ def read_table(path: str, task: str | None) -> Table:
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".npz"):
         raise DataFileError(f"{Path(path).name!r}: a data file must end in .csv or .npz")
-    data, key = _read_bytes(path)
-    key = (*key, task)
+    data = _read_bytes(path)
+    digest = hashlib.sha256(data).hexdigest()
+    key = (digest, suffix, task)  # the same bytes read the same way give the same table
     if key in _cache:
         return _cache[key]
     x, y, where = _parse_csv(data) if suffix == ".csv" else _parse_npz(data)
-    table = _table(x, y, task, where, hashlib.sha256(data).hexdigest())
+    table = _table(x, y, task, where, digest)
     if len(_cache) >= _CACHE_SIZE:
         _cache.pop(next(iter(_cache)))
     _cache[key] = table
     return table
 
 
-def _read_bytes(path: str) -> tuple[bytes, tuple]:
+def _read_bytes(path: str) -> bytes:
     # O_NONBLOCK: opening a FIFO would otherwise wait for a writer (as scenario files, load.py).
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
@@ -119,7 +122,7 @@ def _read_bytes(path: str) -> tuple[bytes, tuple]:
         os.close(fd)
     if len(data) > MAX_BYTES:
         raise DataFileError(f"the file is larger than {MAX_BYTES >> 20} MiB, the limit")
-    return data, (os.path.abspath(path), info.st_ino, info.st_size, info.st_mtime_ns)
+    return data
 
 
 class _Where:
