@@ -308,3 +308,30 @@ def test_a_too_wide_header_and_an_npz_bomb_are_refused_before_their_arrays_exist
     assert (tmp_path / "d.npz").stat().st_size < datafile.MAX_BYTES
     with pytest.raises(datafile.DataFileError, match="array 'x' is over 64 MiB uncompressed"):
         datafile.read_table(str(tmp_path / "d.npz"), None)
+
+
+def test_the_background_worker_trains_on_the_arrays_it_was_given(tmp_path):
+    from sandbox.app.worker import BackgroundWorker, Finished, Steps
+
+    _csv(tmp_path, "a,b,label\n" + _rows(12))
+    scenario = load_scenario(_scenario(tmp_path, {"file": "points.csv"}, steps=20))
+    (tmp_path / "points.csv").unlink()  # gone before the spawned process starts
+    worker = BackgroundWorker(scenario, maxsize=8).start()
+    got, deadline = [], time.time() + 120
+    try:
+        while not worker.finished and time.time() < deadline and worker.died() is None:
+            got += worker.drain()
+            time.sleep(0.01)
+        got += worker.drain()
+    finally:
+        worker.close()
+    assert isinstance(got[-1], Finished)
+    steps = [s for m in got if isinstance(m, Steps) for s in m.steps]
+    expected = sandbox_replay_losses(scenario)
+    assert [s.loss for s in steps] == pytest.approx(expected, rel=1e-6)
+
+
+def sandbox_replay_losses(scenario) -> list[float]:
+    import sandbox
+
+    return list(sandbox.replay(scenario).runs["a"].loss)
