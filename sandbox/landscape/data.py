@@ -1,4 +1,6 @@
-"""Small datasets generated in code, deterministic from a seed (nothing is downloaded).
+"""Small datasets generated in code, deterministic from a seed (nothing is downloaded), or a
+scenario's own file (``file = "points.csv"``), read and checked at load by
+`sandbox.scenario.datafile`: its arrays are handed on as they are.
 
 Every dataset is drawn with one seeded ``torch.Generator``, so the same spec and seed give the
 same tensors on every machine torch's CPU generator is deterministic on. Inputs are built at a
