@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from sandbox.errors import OutputError
-from sandbox.resources import find_scenario
 from sandbox.landscape.sampling import drawn_surface
 from sandbox.pipeline.messages import Message, Steps, Surface
 from sandbox.pipeline.prepare import prepare
 from sandbox.pipeline.stream import stream
+from sandbox.resources import find_scenario
 from sandbox.scenario.challenge import grader as challenge_grader
 from sandbox.scenario.load import load_scenario
 from sandbox.scenario.schema import Scenario
@@ -161,6 +161,10 @@ def _replay(
     }
     if grader is not None:
         summary["challenge"] = grader.summary()
+    table = getattr(getattr(scenario.landscape, "data", None), "table", None)
+    if table is not None:  # the scenario's own data file: which bytes the runs were trained on
+        file = scenario.landscape.data.file
+        summary["data"] = {"file": file, "sha256": table.sha256, "rows": table.rows}
     if prepared.slice_info is not None:
         summary["slice"] = prepared.slice_info
         summary["activation_norms_at_init"] = problem.activation_norms(problem.theta_init)

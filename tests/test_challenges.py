@@ -111,8 +111,11 @@ def test_beat_needs_a_strictly_lower_loss_than_the_rival_at_the_deadline(mine, t
             23,
             "challenge.radius: run 'a' starts 1.11803 from the point, already farther than 1",
         ),
-        (goal(unlocks=["lr"] * (RUN_KEYS + 1)), 23,
-         f"challenge.unlocks: Value should have at most {RUN_KEYS} items"),  # fmt: skip
+        (
+            goal(unlocks=["lr"] * (RUN_KEYS + 1)),
+            23,
+            f"challenge.unlocks: Value should have at most {RUN_KEYS} items",
+        ),  # fmt: skip
     ],
 )
 def test_an_impossible_challenge_exits_2_naming_file_line_and_key(

@@ -16,7 +16,7 @@ from typing import Any
 
 from sandbox.app.commands import Command
 from sandbox.catalogue import optimizers, settings
-from sandbox.catalogue.networks import ACTIVATIONS, INITS
+from sandbox.catalogue.networks import ACTIVATIONS, INITS, n_rows_of
 from sandbox.scenario import challenge
 from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Scenario
 
@@ -271,9 +271,9 @@ def _live_sliders(gui, view: PanelView, state: PanelState, i: int, run, actions)
                 state,
                 f"batch{i}",
                 settings.LABELS["batch_size"],
-                values["batch_size"] or land.data.n,
+                values["batch_size"] or n_rows_of(land.data),
                 1,
-                land.data.n,
+                n_rows_of(land.data),
                 actions,
                 edit("batch_size"),
             )

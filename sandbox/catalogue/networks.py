@@ -23,21 +23,42 @@ FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0, "low_rank": 0}
 KEYS_FOR_DATASET = {"dim": ("low_rank",), "rank": ("low_rank",)}
 
 
+# A file's facts come from its arrays (`DataSpec.table`, read when the scenario is validated).
+
+
 def n_classes_of(spec: DataSpec) -> int:
     """Number of classes the spec's dataset has (0 for the regression datasets)."""
+    if spec.table is not None:
+        return spec.table.n_classes
     return FIXED_CLASSES.get(spec.name, spec.classes)
 
 
 def input_dim_of(spec: DataSpec) -> int:
     """Input dimension of the spec's dataset: 1 for ``sine``, ``dim`` for ``low_rank``, else 2."""
+    if spec.table is not None:
+        return spec.table.input_dim
     return {"sine": 1, "low_rank": spec.dim}.get(spec.name, 2)
 
 
 def target_dim_of(spec: DataSpec) -> int:
     """Width of a regression target: ``dim`` for ``low_rank``, else 1 (0 for classification)."""
+    if spec.table is not None:
+        return spec.table.target_dim
     if n_classes_of(spec):
         return 0
     return spec.dim if spec.name == "low_rank" else 1
+
+
+def n_rows_of(spec: DataSpec) -> int:
+    """Number of samples: the file's rows, or ``n`` for a generated dataset."""
+    return spec.table.rows if spec.table is not None else spec.n
+
+
+def data_label(spec: DataSpec) -> str:
+    """The dataset as messages name it: 'moons', or the file's name."""
+    return (
+        repr(spec.name) if spec.file is None else repr(spec.file.replace("\\", "/").split("/")[-1])
+    )
 
 
 def loss_problems(
@@ -100,12 +121,15 @@ def check_compatible(
             (
                 (*here, "model", "widths"),
                 (
-                    f"widths[0] must equal the data's input dimension {dim} ({spec_data.name!r}), "
+                    f"widths[0] must equal the data's input dimension {dim} "
+                    f"({data_label(spec_data)}), "
                     f"got {spec_model.widths[0]}"
                 ),
             )
         )
-    if spec_data.name not in ("spirals", "gaussians") and "classes" in spec_data.model_fields_set:
+    generated = spec_data.file is None  # a file's keys are checked by the scenario rules
+    fixed = spec_data.name not in ("spirals", "gaussians")
+    if generated and fixed and "classes" in spec_data.model_fields_set:
         if spec_data.classes != k:
             problems.append(
                 (
@@ -116,7 +140,7 @@ def check_compatible(
                     ),
                 )
             )
-    if k > spec_data.n:
+    if generated and k > spec_data.n:
         problems.append(((*here, "data", "n"), f"n = {spec_data.n} is fewer than the {k} classes"))
     task = "regression" if k == 0 else "classification"
     target_dim = target_dim_of(spec_data)

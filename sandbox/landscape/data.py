@@ -1,4 +1,6 @@
-"""Small datasets generated in code, deterministic from a seed (nothing is downloaded).
+"""Small datasets generated in code, deterministic from a seed (nothing is downloaded), or a
+scenario's own file (``file = "points.csv"``), read and checked at load by
+`sandbox.scenario.datafile`: its arrays are handed on as they are.
 
 Every dataset is drawn with one seeded ``torch.Generator``, so the same spec and seed give the
 same tensors on every machine torch's CPU generator is deterministic on. Inputs are built at a
@@ -48,6 +50,8 @@ def make_dataset(spec: DataSpec, seed: int) -> Dataset:
     seed
         Used when ``spec.seed`` is unset (normally the scenario's seed).
     """
+    if spec.table is not None:
+        return _from_file(spec)
     gen = torch.Generator().manual_seed(spec.seed if spec.seed is not None else seed)
     if spec.name == "sine":
         return _sine(spec.n, spec.noise, gen)
@@ -60,6 +64,14 @@ def make_dataset(spec: DataSpec, seed: int) -> Dataset:
     y = torch.cat([torch.full((m,), c, dtype=torch.int64) for c, m in enumerate(counts)])
     order = torch.randperm(spec.n, generator=gen)
     return Dataset(x[order].float(), y[order], "classification", k, 2)
+
+
+def _from_file(spec: DataSpec) -> Dataset:
+    # The arrays read and checked when the scenario was validated (sandbox/scenario/datafile.py),
+    # used as they are: no shuffling, no standardisation (what the student's notebook sees).
+    table = spec.table
+    x, y = torch.from_numpy(table.x.copy()), torch.from_numpy(table.y.copy())
+    return Dataset(x, y, table.task, table.n_classes, table.input_dim)
 
 
 def _sine(n: int, noise: float, gen: torch.Generator) -> Dataset:

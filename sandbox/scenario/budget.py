@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sandbox.catalogue.networks import n_rows_of
 from sandbox.scenario.schema import LIMITS, ModelSpec, NetworkLandscape, Run, Scenario
 
 FLOAT = 4  # bytes: networks are float32
@@ -131,7 +132,7 @@ class _Network:
         self.scenario, self.land = scenario, land
         widths = land.model.widths
         self.p = count_parameters(land.model)
-        self.n = land.data.n
+        self.n = n_rows_of(land.data)
         self.units = sum(widths[1:])
         self.shape = f"{self.p:,} parameters"
 

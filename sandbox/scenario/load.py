@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from sandbox.scenario import rules
+from sandbox.scenario import datafile, rules
 from sandbox.scenario.challenge import locked_changes
 from sandbox.scenario.lines import key_lines, line_of, shape_problem
 from sandbox.scenario.schema import Scenario
@@ -77,7 +77,7 @@ def format_path(path: tuple) -> str:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ScenarioError listing every problem."""
-    return parse_scenario(read_text(Path(path)), str(path))
+    return parse_scenario(read_text(Path(path)), str(path), Path(path).parent)
 
 
 def load_against(path: str | Path, original: str | Path) -> Scenario:
@@ -85,7 +85,7 @@ def load_against(path: str | Path, original: str | Path) -> Scenario:
     a ScenarioError names each key that differs but the challenge does not unlock (the
     [challenge] table itself included, so the goal graded is the teacher's)."""
     text = read_text(Path(path))
-    scenario = parse_scenario(text, str(path))
+    scenario = parse_scenario(text, str(path), Path(path).parent)
     lines = key_lines(text)
     found = locked_changes(load_scenario(original), scenario)
     if found:
@@ -144,9 +144,11 @@ def parse_toml(text: str, source: str) -> dict:
         raise ScenarioError([Problem(source, None, (), "nested too deep to parse")]) from None
 
 
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    """Validate scenario TOML text; `source` names it in messages."""
+def parse_scenario(text: str, source: str = "<scenario>", folder: Path | None = None) -> Scenario:
+    """Validate scenario TOML text; `source` names it in messages. A relative data file path is
+    taken from `folder` (the scenario file's; the current folder if None)."""
     data = parse_toml(text, source)
+    datafile.absolutise(data, folder or Path.cwd())
     lines = key_lines(text)
 
     def located(found: list[tuple[tuple, str]]) -> list[Problem]:

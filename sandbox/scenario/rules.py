@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from sandbox import instruments
 from sandbox.catalogue import optimizers, settings
 from sandbox.catalogue.formula import FORMULA, FormulaError, parse
-from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible
+from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible, n_rows_of
 from sandbox.catalogue.surfaces import resolve_params
 from sandbox.scenario import challenge
 from sandbox.scenario.budget import budget_problems, count_parameters
@@ -287,9 +287,20 @@ def _same_endpoint(scenario: Scenario, a: Run, b: Run) -> bool:
     return settings(a) == settings(b) and not random and not changed
 
 
+# Keys that shape a generated dataset; a file's data is what it is.
+GENERATED_ONLY = ("n", "noise", "classes", "seed", "dim", "rank")
+
+
 def _data_keys(land: NetworkLandscape) -> Found:
-    """Dataset keys that apply to one dataset only."""
+    """Dataset keys that apply to one dataset only (or to generated data, or to a file)."""
     data, here = land.data, ("landscape", "data")
+    if data.file is not None:
+        for key in GENERATED_ONLY:
+            if key in data.model_fields_set:
+                yield (*here, key), "applies to generated datasets (name = ...) only, not to a file"
+        return
+    if "task" in data.model_fields_set:
+        yield (*here, "task"), "applies to file = ... only (a generated dataset has its own task)"
     for key, names in KEYS_FOR_DATASET.items():
         if key in data.model_fields_set and data.name not in names:
             yield (*here, key), f"applies to {' and '.join(repr(n) for n in names)} only"
@@ -323,10 +334,11 @@ def _run(scenario: Scenario, i: int, run: Run) -> Found:
 def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
     land = scenario.landscape
     assert isinstance(land, NetworkLandscape)
-    if run.batch_size is not None and run.batch_size > land.data.n:
+    n = n_rows_of(land.data)
+    if run.batch_size is not None and run.batch_size > n:
         yield (
             (*here, "batch_size"),
-            (f"batch_size {run.batch_size} is larger than the dataset (n = {land.data.n})"),
+            (f"batch_size {run.batch_size} is larger than the dataset (n = {n})"),
         )
     if isinstance(run.precondition, tuple):
         yield (*here, "precondition"), "a fixed 2x2 matrix applies to analytic landscapes only"

@@ -10,12 +10,22 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sandbox.catalogue import optimizers, surfaces
 from sandbox.catalogue.networks import ACTIVATIONS, DATASETS, INITS, LOSSES
 from sandbox.instruments import NAMES as INSTRUMENT_NAMES
+from sandbox.scenario import datafile
 
 # Hard limits on what one scenario may ask for; documented in docs/scenarios.md.
 LIMITS = {
@@ -127,15 +137,49 @@ class AnalyticLandscape(Strict):
 
 
 class DataSpec(Strict):
-    """A dataset generated in code from a seed (nothing is downloaded)."""
+    """A dataset generated in code from a seed (nothing is downloaded), or one read from a file
+    (`file`, see sandbox/scenario/datafile.py): exactly one of `name` and `file`."""
 
-    name: Literal[DATASETS]  # type: ignore[valid-type]
+    name: Literal[DATASETS] | None = None  # type: ignore[valid-type]
+    # An absolute path once loaded (the loader resolves it from the scenario file's folder).
+    file: Annotated[str, Field(min_length=1)] | None = None
+    task: Literal["classification", "regression"] | None = None  # file: else from the labels
     n: Annotated[int, Field(ge=4, le=LIMITS["data_n"])] = 256
     noise: NonNegative = 0.1
     classes: Annotated[int, Field(ge=2, le=10)] = 2
     seed: Seed | None = None
     dim: Annotated[int, Field(ge=1, le=LIMITS["width"])] = 8  # low_rank: input/output dimension
     rank: Annotated[int, Field(ge=1, le=LIMITS["width"])] = 1  # low_rank: rank of the target map
+    # The file's arrays, read once at validation: they travel with the scenario (to the worker
+    # too), so a run uses what was checked even if the file changes later.
+    _table: datafile.Table | None = PrivateAttr(None)
+
+    @property
+    def table(self) -> datafile.Table | None:
+        """The file's validated arrays (None for a generated dataset)."""
+        return self._table
+
+    @model_validator(mode="after")
+    def _read_file(self) -> DataSpec:
+        if self.name is None and self.file is None:
+            _fail("name", "missing", "required key is missing")
+        if self.file is not None and self.name is not None:
+            _fail("file", "data_file", "give name (a generated dataset) or file, not both")
+        if self.file is not None:
+            try:
+                self._table = datafile.read_table(self.file, self.task)
+            except datafile.DataFileError as exc:
+                _fail("file", "data_file", str(exc))
+        return self
+
+
+def _fail(key: str, kind: str, reason: str) -> None:
+    """A validation error at `key` of the model being validated (so it is reported at its
+    line); the reason goes through the context, so braces in it are not a template."""
+    error = PydanticCustomError(kind, "{reason}", {"reason": reason})
+    raise ValidationError.from_exception_data(
+        "data", [InitErrorDetails(type=error, loc=(key,), input={})]
+    )
 
 
 class ModelSpec(Strict):

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sandbox.resources import data_dir
-from sandbox.scenario import rules
+from sandbox.scenario import datafile, rules
 from sandbox.scenario.lines import key_lines, line_of
 from sandbox.scenario.load import (
     Problem,
@@ -51,6 +51,7 @@ class Base:
         ref = builder.spec.scenario
         if isinstance(ref, dict):
             base = cls(copy.deepcopy(ref), "inline", builder.source, builder.lines, ("scenario",))
+            datafile.absolutise(base.data, builder.folder)  # a data file next to the sweep file
             _, problems = check_scenario_data(base.data)
             builder.problems += [base.locate(path, reason) for path, reason in problems]
             return base
@@ -58,8 +59,10 @@ class Base:
         if path is None:
             return None
         text = read_text(path)  # a regular file within the size limit (a FIFO would hang)
-        parse_scenario(text, str(path))  # the base must be a valid scenario by itself
-        return cls(parse_toml(text, str(path)), str(path), str(path), key_lines(text))
+        parse_scenario(text, str(path), path.parent)  # the base must be valid by itself
+        data = parse_toml(text, str(path))
+        datafile.absolutise(data, path.parent)  # a data file next to the base scenario
+        return cls(data, str(path), str(path), key_lines(text))
 
     def keep_runs(self, builder) -> None:
         """Drop the runs that sweep.runs does not name (and timeline changes of those runs)."""

@@ -278,7 +278,10 @@ def _run_pending(client, pending, sweep, out, task_fn, progress, total) -> dict[
     from distributed import as_completed
 
     names = [m.name for m in sweep.metrics]
-    payloads = [{"key": t.key, "scenario": t.scenario, "metrics": names} for t in pending]
+    payloads = [
+        {"key": t.key, "scenario": t.scenario, "metrics": names, "data_sha256": t.data_sha256}
+        for t in pending
+    ]
     futures = client.map(
         task_fn, payloads, key=[f"sandbox-sweep-{t.key}" for t in pending], pure=False
     )

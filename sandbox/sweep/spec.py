@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sandbox.resources import data_dir
+from sandbox.scenario import datafile
 from sandbox.scenario.lines import key_lines, line_of
 from sandbox.scenario.load import (
     Problem,
@@ -59,6 +60,8 @@ class Task:
     key: str  # content hash of what decides the numbers (see `task_key`)
     scenario: dict = field(repr=False)
     runs: tuple[str, ...]
+    # A data file's hash when checked: the task re-reads the file and refuses a changed one.
+    data_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -271,10 +274,12 @@ class _Builder:
                 continue
             self._check_metrics(scenario, metrics, variant, found)
             runs = tuple(run.name for run in scenario.runs)
+            digest = _data_digest(scenario)
             unseeded = _key_text(data, names, code)  # once per variant: seeds only append
+            unseeded += f"|data={digest}" if digest else ""  # a changed file is a new task
             for seed in seeds:
                 key = _hash_key(unseeded, seed)
-                tasks.append(Task(variant.index, seed, key, {**data, "seed": seed}, runs))
+                tasks.append(Task(variant.index, seed, key, {**data, "seed": seed}, runs, digest))
         if found:
             raise ScenarioError(_sorted([_with_variants(p, vs) for p, vs in found.items()]))
         return tuple(tasks)
@@ -293,6 +298,9 @@ class _Builder:
         return data, touched, None
 
     def _validate(self, data, shared, base, touched, variant, found) -> Scenario | None:
+        # A data file a sweep key names is relative to the sweep file (the base's already is
+        # absolute, so a table the variant shares with the base is never changed here).
+        datafile.absolutise(data, self.folder)
         scenario, problems = check_scenario_data(data, shared)
         for path, reason in problems:
             key = next((k for c, k in reversed(touched) if covers(c, path)), None)
@@ -312,6 +320,11 @@ class _Builder:
                 reason = f"{metric.name} applies to network landscapes only"
             elif metric.kind == "test_accuracy" and _is_regression(scenario):
                 reason = "test_accuracy needs a classification dataset"
+            elif metric.kind in ("test_loss", "test_accuracy") and _data_digest(scenario):
+                reason = (
+                    f"{metric.kind} draws held-out points from a generated dataset; "
+                    "a data file has none"
+                )
             if reason:
                 found.setdefault(self._located(("sweep", "metrics", i), reason), []).append(variant)
 
@@ -377,3 +390,9 @@ def _product(sizes) -> int:
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: p.line or 0)
+
+
+def _data_digest(scenario: Scenario) -> str | None:
+    land = scenario.landscape
+    table = land.data.table if isinstance(land, NetworkLandscape) else None
+    return table.sha256 if table is not None else None

@@ -72,7 +72,7 @@ def run_task(payload: dict) -> dict:
     """
     start = time.perf_counter()
     try:
-        rows = _rows(payload["scenario"], payload["metrics"])
+        rows = _rows(payload["scenario"], payload["metrics"], payload.get("data_sha256"))
         error = None
     except Exception as exc:  # noqa: BLE001 - any failure of one variant is data for the table
         rows, error = None, f"{type(exc).__name__}: {exc}"
@@ -84,7 +84,7 @@ def run_task(payload: dict) -> dict:
     }
 
 
-def _rows(data: dict, metric_names: list[str]) -> list[dict]:
+def _rows(data: dict, metric_names: list[str], data_sha256: str | None = None) -> list[dict]:
     import torch
 
     from sandbox.scenario.schema import Scenario
@@ -95,6 +95,13 @@ def _rows(data: dict, metric_names: list[str]) -> list[dict]:
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
     scenario = Scenario.model_validate(data)
+    table = getattr(scenario.landscape, "data", None)
+    table = table.table if table is not None else None
+    if table is not None and table.sha256 != data_sha256:  # re-read here, checked before
+        raise ValueError(
+            f"the data file {data['landscape']['data']['file']} changed since the "
+            "sweep was checked; run the sweep again"
+        )
     metrics = [parse_metric(name) for name in metric_names]
     needs = {m.spec.needs for m in metrics}
     traces, held_out = (
