@@ -357,9 +357,8 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
 
 
 def plane_before_runs(land: NetworkLandscape) -> bool:
-    """Whether the slice plane is known before any run starts, so that a run may start at a
-    point of it: random planes and Hessian planes at the initial weights are; PCA planes (made
-    from the runs' paths), planes at a run's final weights and connect planes are not."""
+    """Whether the slice plane is known before any run starts (so a run may start on it): random
+    planes and Hessian planes at θ₀ are; PCA, final-weights and connect planes are not."""
     directions, center = land.slice.directions, land.slice.center
     return directions == "random" or (directions == "hessian" and center != "final")
 
