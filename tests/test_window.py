@@ -245,7 +245,7 @@ def test_a_scripted_run_whose_worker_dies_exits_1_and_says_why():
     p = python(
         """
         import os, signal, sys
-        from sandbox.app import controller, window
+        from sandbox.app import window, worker
         from sandbox.app.worker import BackgroundWorker
         from sandbox.resources import find_scenario
         from sandbox.scenario.load import load_scenario
@@ -256,7 +256,7 @@ def test_a_scripted_run_whose_worker_dies_exits_1_and_says_why():
                 os.kill(self.process.pid, signal.SIGKILL)
                 return self
 
-        controller.BackgroundWorker = Dying
+        worker.BackgroundWorker = Dying  # what the controller's spares start
         scenario = load_scenario(find_scenario("saddle"))
         sys.exit(window.run_app(scenario, size=(320, 180), frames=5))
         """
