@@ -86,17 +86,7 @@ def run_steps(
             settings.apply(change, optimizer)
         lr = settings.lr * lr_factor(run.schedule, k, steps)
         batch = problem.sample_batch(settings.batch_size, generator)
-        loss = problem.loss(theta, batch, generator)
-        # backward() rather than autograd.grad(): the same engine and the same numbers, without
-        # autograd.grad's Python-side checks, which cost as much as the engine on these tiny graphs.
-        theta.grad = None
-        loss.backward()
-        grad = theta.grad
-        if problem.batch_is_full(batch):
-            value = loss.item()
-        else:
-            with torch.no_grad():
-                value = problem.full_loss(theta).item()
+        value, grad = _evaluate(problem, theta, batch, generator)
         record = _record(problem, k, value, theta, grad, lr)
         if observe is not None:
             observe(k, theta.detach())
@@ -110,12 +100,6 @@ def run_steps(
         if record.diverged or k == steps:
             yield record
             return
-        # SAM's step needs a second gradient, at θ_k + ρ·g/‖g‖ (g: the recorded one). The loop
-        # takes it here, in the open, rather than in a closure that optimizer.step() calls: the
-        # record of step k stays the loss and gradient at θ_k (taken above); the ascent uses
-        # the same batch (the sharpness SAM sees is that of the loss it steps on); noise, clip
-        # and preconditioning then apply to the gradient the step uses, as for every optimiser;
-        # and θ never moves to θ + ε and back in place, where observe or probe could see it.
         step_grad = _step_gradient(problem, optimizer, theta, grad, batch, generator)
         before = theta.detach().clone() if anatomy else None
         theta.grad = _update(problem, theta, step_grad, settings, kind, run.damping, generator)
@@ -128,6 +112,19 @@ def run_steps(
         yield record
 
 
+def _evaluate(problem, theta: torch.Tensor, batch, generator) -> tuple[float, torch.Tensor]:
+    """The landscape's loss at θ (full data, no dropout) and the gradient of the batch's."""
+    loss = problem.loss(theta, batch, generator)
+    # backward() rather than autograd.grad(): the same engine and the same numbers, without
+    # autograd.grad's Python-side checks, which cost as much as the engine on these tiny graphs.
+    theta.grad = None
+    loss.backward()
+    if problem.batch_is_full(batch):
+        return loss.item(), theta.grad
+    with torch.no_grad():
+        return problem.full_loss(theta).item(), theta.grad
+
+
 def _step_gradient(
     problem,
     optimizer: torch.optim.Optimizer,
@@ -136,7 +133,15 @@ def _step_gradient(
     batch,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """The gradient the step follows: ∇f(θ_k), or for SAM ∇f at its ascent point (same batch)."""
+    """The gradient the step follows: ∇f(θ_k), or for SAM ∇f at its ascent point (same batch).
+
+    SAM's step needs a second gradient, at θ_k + ρ·g/‖g‖ (g: the recorded one). The loop takes
+    it here, in the open, rather than in a closure that optimizer.step() calls: the record of
+    step k stays the loss and gradient at θ_k; the ascent uses the same batch (the sharpness SAM
+    sees is that of the loss it steps on); noise, clip and preconditioning then apply to the
+    gradient the step uses, as for every optimiser; and θ never moves to θ + ε and back in
+    place, where observe or probe could see it.
+    """
     if not isinstance(optimizer, SAM):
         return grad
     point = optimizer.ascent_point(theta.detach(), grad).requires_grad_(True)
