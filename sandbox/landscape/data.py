@@ -1,4 +1,5 @@
-"""Small datasets generated in code, deterministic from a seed (nothing is downloaded).
+"""Small datasets generated in code, deterministic from a seed (nothing is downloaded), and one
+bundled real dataset, ``digits`` (`sandbox.landscape.digits`: a seeded subset of 8×8 images).
 
 Every dataset is drawn with one seeded ``torch.Generator``, so the same spec and seed give the
 same tensors on every machine torch's CPU generator is deterministic on. Inputs are built at a
@@ -22,7 +23,8 @@ from typing import Literal
 
 import torch
 
-from sandbox.catalogue.networks import n_classes_of
+from sandbox.catalogue.networks import input_dim_of, n_classes_of
+from sandbox.landscape.digits import load_digits
 from sandbox.scenario.schema import DataSpec
 
 
@@ -53,6 +55,9 @@ def make_dataset(spec: DataSpec, seed: int) -> Dataset:
         return _sine(spec.n, spec.noise, gen)
     if spec.name == "low_rank":
         return _low_rank(spec.n, spec.dim, spec.rank, spec.noise, gen)
+    if spec.name == "digits":
+        x, y = load_digits(spec.n, gen)
+        return Dataset(x, y, "classification", n_classes_of(spec), input_dim_of(spec))
     k = n_classes_of(spec)
     counts = [spec.n // k + (c < spec.n % k) for c in range(k)]
     parts = [_GENERATORS[spec.name](c, m, k) for c, m in enumerate(counts)]

@@ -14,7 +14,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sandbox.catalogue import optimizers, surfaces
-from sandbox.catalogue.networks import ACTIVATIONS, DATASETS, INITS, LOSSES
+from sandbox.catalogue.convnets import POOLS
+from sandbox.catalogue.networks import ACTIVATIONS, DATASETS, INITS, LOSSES, MODEL_KINDS
 from sandbox.instruments import NAMES as INSTRUMENT_NAMES
 
 # Hard limits on what one scenario may ask for; documented in docs/scenarios.md.
@@ -25,6 +26,8 @@ LIMITS = {
     "resolution": 513,
     "data_n": 100_000,
     "width": 1_024,
+    "channels": 256,  # a cnn's channels per layer
+    "conv_layers": 8,
     "layers": 64,
     "parameters": 1_000_000,
     "newton_parameters": 2_000,
@@ -127,7 +130,8 @@ class AnalyticLandscape(Strict):
 
 
 class DataSpec(Strict):
-    """A dataset generated in code from a seed (nothing is downloaded)."""
+    """A dataset generated in code from a seed, or a bundled real one (``digits``); nothing is
+    downloaded."""
 
     name: Literal[DATASETS]  # type: ignore[valid-type]
     n: Annotated[int, Field(ge=4, le=LIMITS["data_n"])] = 256
@@ -139,13 +143,29 @@ class DataSpec(Strict):
 
 
 class ModelSpec(Strict):
-    """A multilayer perceptron: widths from input to output."""
+    """A multilayer perceptron (widths from input to output), or a small convolutional network
+    on image data (``kind = "cnn"``: channels per 3×3 convolution, then a Linear head to the
+    classes; see `sandbox.catalogue.convnets`). Keys of the other kind are refused by the rules."""
 
-    widths: Annotated[
-        tuple[Annotated[int, Field(ge=1, le=LIMITS["width"])], ...],
-        BeforeValidator(_list_to_tuple),
-        Field(min_length=2, max_length=LIMITS["layers"] + 1),
-    ]
+    kind: Literal[MODEL_KINDS] = "mlp"  # type: ignore[valid-type]
+    # Required for an mlp (sandbox.scenario.rules says so with the table's line).
+    widths: (
+        Annotated[
+            tuple[Annotated[int, Field(ge=1, le=LIMITS["width"])], ...],
+            BeforeValidator(_list_to_tuple),
+            Field(min_length=2, max_length=LIMITS["layers"] + 1),
+        ]
+        | None
+    ) = None
+    channels: (
+        Annotated[
+            tuple[Annotated[int, Field(ge=1, le=LIMITS["channels"])], ...],
+            BeforeValidator(_list_to_tuple),
+            Field(min_length=1, max_length=LIMITS["conv_layers"]),
+        ]
+        | None
+    ) = None
+    pool: Literal[POOLS] = "none"  # type: ignore[valid-type]
     activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]
     skip: bool = False
     init: Literal[INITS] = "he"  # type: ignore[valid-type]
