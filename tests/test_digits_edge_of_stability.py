@@ -27,7 +27,8 @@ SLOW, FAST = "η = 0.3, 2/η = 6.7", "η = 0.6, 2/η = 3.3"
 # reaches its line, the overshoot and both hovering.
 PUSHED_DOWN, LOWEST, REACHES, HOVERING = 1, 2, 3, 4
 
-# Every test here shares one replay (measured 66 s on one thread of this 2-core machine).
+# Every test here shares one replay (measured ~90 s on one thread of this 2-core machine,
+# the Hessian slice at the final weights included).
 pytestmark = pytest.mark.slow
 
 
