@@ -13,16 +13,11 @@ from collections.abc import Iterator
 
 from sandbox import instruments
 from sandbox.catalogue import optimizers, settings
-from sandbox.catalogue.convnets import IMAGE_SHAPES, conv_shapes
 from sandbox.catalogue.formula import FORMULA, FormulaError, parse
-from sandbox.catalogue.networks import (
-    FILE_SIZES,
-    KEYS_FOR_DATASET,
-    KEYS_FOR_KIND,
-    check_compatible,
-)
+from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible
 from sandbox.catalogue.surfaces import resolve_params
 from sandbox.scenario.budget import budget_problems, count_parameters
+from sandbox.scenario.model_rules import file_data_problems, model_kind_problems, unbuildable
 from sandbox.scenario.schema import (
     LIMITS,
     AnalyticLandscape,
@@ -213,7 +208,7 @@ def _formula(land: AnalyticLandscape) -> Found:
 
 
 def _network(land: NetworkLandscape) -> Found:
-    kind_problems = list(_model_kind(land))
+    kind_problems = list(model_kind_problems(land))
     if kind_problems:  # the shape checks below read the keys of the model's kind
         yield from kind_problems
         return
@@ -226,46 +221,11 @@ def _network(land: NetworkLandscape) -> Found:
         )
 
 
-def _model_kind(land: NetworkLandscape) -> Found:
-    """An mlp has widths, a cnn channels (on images it keeps at least one pixel); keys of the
-    other kind are refused, not ignored."""
-    model, here = land.model, ("landscape", "model")
-    for key, kind in KEYS_FOR_KIND.items():
-        if key in model.model_fields_set and model.kind != kind:
-            yield (*here, key), f'applies to kind = "{kind}" only (this model is "{model.kind}")'
-    if model.kind == "cnn" and land.data.name not in IMAGE_SHAPES:
-        images = ", ".join(repr(name) for name in IMAGE_SHAPES)
-        yield (
-            (*here, "kind"),
-            f'kind = "cnn" needs image data (dataset {images}), got {land.data.name!r}',
-        )
-    needed = "widths" if model.kind == "mlp" else "channels"
-    if getattr(model, needed) is None:
-        yield (*here, needed), f'kind = "{model.kind}" needs {needed} = [...]'
-    elif model.kind == "cnn" and land.data.name in IMAGE_SHAPES:
-        image = IMAGE_SHAPES[land.data.name]
-        shapes = conv_shapes(model.channels, image, model.pool)
-        if min(shapes[-1].size_out) < 1:
-            fits = sum(min(s.size_out) >= 1 for s in shapes)
-            yield (
-                (*here, "channels"),
-                (
-                    f"{len(shapes)} layers each pooled 2×2 shrink the {image[1]}×{image[2]} "
-                    f"images to nothing; at most {fits} fit with pool = {model.pool!r}"
-                ),
-            )
-
-
-def _unbuildable(land: NetworkLandscape) -> bool:
-    """Whether the model's shape cannot be counted (reported by `_network`)."""
-    return any(True for _ in _model_kind(land))
-
-
 def _budgets(scenario: Scenario) -> Found:
     """Memory and work estimated before anything runs (sandbox.scenario.budget)."""
     land = scenario.landscape
     if isinstance(land, NetworkLandscape) and (
-        _unbuildable(land) or count_parameters(land.model, land.data) > LIMITS["parameters"]
+        unbuildable(land) or count_parameters(land.model, land.data) > LIMITS["parameters"]
     ):
         return  # already refused, with the limit that matters
     yield from budget_problems(scenario)
@@ -337,15 +297,7 @@ def _data_keys(land: NetworkLandscape) -> Found:
             yield (*here, key), f"applies to {' and '.join(repr(n) for n in names)} only"
     if data.name == "low_rank" and data.rank > data.dim:
         yield (*here, "rank"), f"rank {data.rank} is larger than dim {data.dim}"
-    if data.name in FILE_SIZES:
-        size = FILE_SIZES[data.name]
-        if "noise" in data.model_fields_set:
-            yield (
-                (*here, "noise"),
-                f"has no effect on {data.name!r}: real images, to which no noise is added",
-            )
-        if data.n > size:
-            yield (*here, "n"), f"{data.name!r} has {size:,} images; n = {data.n:,} is more"
+    yield from file_data_problems(data)
 
 
 def _run(scenario: Scenario, i: int, run: Run) -> Found:
@@ -384,7 +336,7 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
     if run.start is not None:
         yield from _network_start(land, here, run)
     newton = run.optimizer == "newton" or run.precondition == "newton"
-    if _unbuildable(land):
+    if unbuildable(land):
         return
     n_params = count_parameters(land.model, land.data)
     if newton and n_params > LIMITS["newton_parameters"]:
