@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from sandbox.catalogue.convnets import KERNEL, conv_shapes, head_inputs
-from sandbox.landscape.mlp import ParamBlock, activate_batched, activation
+from sandbox.landscape.mlp import ParamBlock, activation
 from sandbox.scenario.schema import ModelSpec
 
 PADDING = KERNEL // 2  # keeps the image size
@@ -117,21 +117,14 @@ class FlatCNN:
         return torch.addmm(bias, h.flatten(1), weight.T)
 
     def forward_batched(self, thetas: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Outputs (G, n, classes) for G parameter vectors ``thetas`` (G, P) at once.
+        """Outputs (G, n, classes) for G parameter vectors ``thetas`` (G, P).
 
-        The G networks run as one grouped convolution: network g's channels are group g, so one
-        ``conv2d`` call per layer evaluates every grid point of a surface chunk.
+        One network after another, each a convolution over all n images: on this project's CPU
+        that was 1.5-4× faster than one grouped convolution over all G networks (network g's
+        channels as group g), measured for G = 16 from 1,898 to 105,066 parameters on 256 and
+        1,024 digits (oneDNN's grouped kernels are the slow part).
         """
-        g = thetas.shape[0]
-        inplace = not (torch.is_grad_enabled() and (thetas.requires_grad or x.requires_grad))
-        h = x.to(thetas.dtype).view(-1, *self.image).repeat(1, g, 1, 1)  # (n, G·C, H, W)
-        for i in range(self.n_layers - 1):
-            weight, bias = (b.view_batched(thetas) for b in self._layer(i))
-            z = F.conv2d(h, weight.flatten(0, 1), bias.flatten(), padding=PADDING, groups=g)
-            h = self._pool(activate_batched(z, self.spec.activation, inplace))
-        features = h.reshape(h.shape[0], g, -1).transpose(0, 1)  # shape (G, n, features)
-        weight, bias = (b.view_batched(thetas) for b in self._layer(self.n_layers - 1))
-        return torch.baddbmm(bias.unsqueeze(1), features, weight.transpose(1, 2))
+        return torch.stack([self.forward(theta, x) for theta in thetas])
 
     def layer_grad_norms(self, grad: torch.Tensor) -> torch.Tensor:
         """Norm of each layer's weight gradient (convolutions, then the head), shape (n_layers,)."""
