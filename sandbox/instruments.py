@@ -214,6 +214,12 @@ def _has(scenario, needs: str) -> bool:
         return needs == "analytic" and land.kind == "analytic"
         return False
     model, data = land.model, land.data
+    if model.kind == "cnn":  # convolutions then a head: layers, never a linear map or classifier
+        return needs in ("network", "layers", "hidden") or (
+            needs == "connect" and land.slice.directions == "connect"
+        )
+    if model.widths is None:  # refused by the scenario rules: no shape to judge
+        return needs == "network"
     layers = len(model.widths) - 1
     one_layer_binary = layers == 1 and model.widths[-1] == 1 and n_classes_of(data) == 2
     return {

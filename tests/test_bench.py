@@ -21,6 +21,7 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
         "sharpness": ["ms", "rel_err"],
         "frame": ["median_ms", "p95_ms", "p95_ms_training", "app_p95_ms_training"],
         "training": ["steps_per_s", "bare_steps_per_s"],
+        "cnn": ["first_surface_s", "surface_33_s", "lambda_max_s", "steps_per_s"],
     }
     for section, keys in expected.items():
         for key in keys:

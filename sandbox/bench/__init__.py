@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from sandbox.bench.compute import bench_first_surface, bench_grid, bench_sharpness, bench_training
+from sandbox.bench.convnet import bench_cnn
 from sandbox.bench.frames import APP_LOOP_CODE, APP_LOOP_SCENARIO, bench_app_loop, bench_frames
 from sandbox.bench.workload import ENDLESS_STEPS, QUICK, Sizes, network_scenario_text
 
@@ -23,6 +24,7 @@ __all__ = [
     "QUICK",
     "Sizes",
     "bench_app_loop",
+    "bench_cnn",
     "bench_first_surface",
     "bench_frames",
     "bench_grid",
@@ -47,6 +49,7 @@ def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> d
         "sharpness": lambda: bench_sharpness(sizes, device),
         "frame": lambda: {**bench_frames(sizes), **bench_app_loop(sizes, quick)},
         "training": lambda: bench_training(sizes),
+        "cnn": lambda: bench_cnn(quick),
     }
     for name, bench in plan.items():
         if sections is None or name in sections:

@@ -2,23 +2,38 @@
 
 The schema takes the names from here; the scenario checks ask `check_compatible` whether model,
 data and loss fit together, before anything is generated or built (cheap for any size).
-`sandbox.landscape.data` generates each dataset, `sandbox.landscape.mlp` implements each loss,
-activation and initialisation.
+`sandbox.landscape.data` generates each dataset (``digits`` is read from a bundled file: real 8×8
+images, see assets/digits/), `sandbox.landscape.mlp` implements each loss, activation and
+initialisation. `sandbox.catalogue.convnets` has the shape facts of the ``cnn`` model kind.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sandbox.catalogue.convnets import IMAGE_SHAPES
+
 if TYPE_CHECKING:
     from sandbox.scenario.schema import DataSpec, ModelSpec
 
-DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine", "low_rank")
+DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine", "low_rank", "digits")
+MODEL_KINDS = ("mlp", "cnn")
 LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "gelu", "linear")
 INITS = ("he", "xavier", "orthogonal", "normal")
 # Datasets whose number of classes is fixed; the others take DataSpec.classes.
-FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0, "low_rank": 0}
+FIXED_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "sine": 0, "low_rank": 0, "digits": 10}
+# Datasets read from bundled files: how many rows each has (``n`` takes a seeded subset).
+FILE_SIZES = {"digits": 1_797}
+# ModelSpec keys that apply to one model kind only (validated in sandbox.scenario.rules).
+KEYS_FOR_KIND = {
+    "widths": "mlp",
+    "skip": "mlp",
+    "batchnorm": "mlp",
+    "dropout": "mlp",
+    "channels": "cnn",
+    "pool": "cnn",
+}
 # DataSpec keys that apply to some datasets only (validated in sandbox.scenario.rules).
 KEYS_FOR_DATASET = {"dim": ("low_rank",), "rank": ("low_rank",)}
 
@@ -34,10 +49,20 @@ def n_classes_of(spec: DataSpec) -> int:
 
 
 def input_dim_of(spec: DataSpec) -> int:
-    """Input dimension of the spec's dataset: 1 for ``sine``, ``dim`` for ``low_rank``, else 2."""
+    """Input dimension of the spec's dataset: a data file's column count, 1 for ``sine``,
+    ``dim`` for ``low_rank``, an image's pixel count for image data (64 for ``digits``), else 2."""
     if spec.table is not None:
         return spec.table.input_dim
+    if spec.name in IMAGE_SHAPES:
+        c, h, w = IMAGE_SHAPES[spec.name]
+        return c * h * w
     return {"sine": 1, "low_rank": spec.dim}.get(spec.name, 2)
+
+
+def output_width(spec_model: ModelSpec, spec_data: DataSpec) -> int:
+    """Width of the network's output: the last of ``widths`` for an mlp, the number of classes
+    for a cnn (its head is sized to the data)."""
+    return spec_model.widths[-1] if spec_model.kind == "mlp" else n_classes_of(spec_data)
 
 
 def target_dim_of(spec: DataSpec) -> int:
@@ -116,7 +141,7 @@ def check_compatible(
     here = ("landscape",)
     problems: list[tuple[tuple, str]] = []
     dim, k = input_dim_of(spec_data), n_classes_of(spec_data)
-    if spec_model.widths[0] != dim:
+    if spec_model.kind == "mlp" and spec_model.widths[0] != dim:  # a cnn's input is its image
         problems.append(
             (
                 (*here, "model", "widths"),
@@ -144,6 +169,9 @@ def check_compatible(
         problems.append(((*here, "data", "n"), f"n = {spec_data.n} is fewer than the {k} classes"))
     task = "regression" if k == 0 else "classification"
     target_dim = target_dim_of(spec_data)
-    for key, reason in loss_problems(loss_name, task, k, spec_model.widths[-1], target_dim):
-        problems.append(((*here, "loss") if key == "loss" else (*here, "model", "widths"), reason))
+    out_dim, width_key = output_width(spec_model, spec_data), (*here, "model", "widths")
+    if spec_model.kind == "cnn":
+        width_key = (*here, "model", "kind")
+    for key, reason in loss_problems(loss_name, task, k, out_dim, target_dim):
+        problems.append(((*here, "loss") if key == "loss" else width_key, reason))
     return problems

@@ -1,5 +1,6 @@
-"""Small datasets generated in code, deterministic from a seed (nothing is downloaded), or a
-scenario's own file (``file = "points.csv"``), read and checked at load by
+"""Small datasets generated in code, deterministic from a seed (nothing is downloaded); one
+bundled real dataset, ``digits`` (`sandbox.landscape.digits`: a seeded subset of 8×8 images); or
+a scenario's own file (``file = "points.csv"``), read and checked at load by
 `sandbox.scenario.datafile`: its arrays are handed on as they are.
 
 Every dataset is drawn with one seeded ``torch.Generator``, so the same spec and seed give the
@@ -24,7 +25,8 @@ from typing import Literal
 
 import torch
 
-from sandbox.catalogue.networks import n_classes_of
+from sandbox.catalogue.networks import input_dim_of, n_classes_of
+from sandbox.landscape.digits import load_digits
 from sandbox.scenario.schema import DataSpec
 
 
@@ -57,6 +59,9 @@ def make_dataset(spec: DataSpec, seed: int) -> Dataset:
         return _sine(spec.n, spec.noise, gen)
     if spec.name == "low_rank":
         return _low_rank(spec.n, spec.dim, spec.rank, spec.noise, gen)
+    if spec.name == "digits":
+        x, y = load_digits(spec.n, gen)
+        return Dataset(x, y, "classification", n_classes_of(spec), input_dim_of(spec))
     k = n_classes_of(spec)
     counts = [spec.n // k + (c < spec.n % k) for c in range(k)]
     parts = [_GENERATORS[spec.name](c, m, k) for c, m in enumerate(counts)]

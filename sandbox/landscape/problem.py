@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
+from sandbox.catalogue.convnets import IMAGE_SHAPES
+from sandbox.catalogue.networks import n_classes_of, output_width
 from sandbox.landscape import analytic
+from sandbox.landscape.cnn import FlatCNN
 from sandbox.landscape.data import Dataset, make_dataset
 from sandbox.landscape.mlp import FlatMLP, LossFn, make_loss
 from sandbox.landscape.slicing import Plane
@@ -65,7 +68,7 @@ class Network:
     spec: NetworkLandscape
     seed: int
     data: Dataset
-    model: FlatMLP
+    model: FlatMLP | FlatCNN
     loss_fn: LossFn
     theta_init: torch.Tensor  # shape (P,)
 
@@ -77,9 +80,16 @@ class Network:
 def make_network(spec: NetworkLandscape, seed: int) -> Network:
     """The data set, the model and its initial weights that a network landscape describes."""
     data = make_dataset(spec.data, seed)
-    model = FlatMLP(spec.model)
-    loss_fn = make_loss(spec.loss, data, spec.model.widths[-1])
+    model = make_model(spec)
+    loss_fn = make_loss(spec.loss, data, output_width(spec.model, spec.data))
     return Network(spec, seed, data, model, loss_fn, model.init_params(seed))
+
+
+def make_model(spec: NetworkLandscape) -> FlatMLP | FlatCNN:
+    """The network of the landscape's model kind: an mlp, or a cnn sized to its images."""
+    if spec.model.kind == "cnn":
+        return FlatCNN(spec.model, IMAGE_SHAPES[spec.data.name], n_classes_of(spec.data))
+    return FlatMLP(spec.model)
 
 
 @dataclass(frozen=True, eq=False)

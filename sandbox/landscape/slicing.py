@@ -11,10 +11,14 @@ from scratch per chunk (no incremental stepping, whose error would drift across 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from sandbox.landscape.mlp import FlatMLP, LossFn
+
+if TYPE_CHECKING:
+    from sandbox.landscape.cnn import FlatCNN
 
 Tensor = torch.Tensor
 
@@ -66,7 +70,7 @@ class Plane:
         return a, b, float(torch.linalg.vector_norm(residual))
 
 
-def random_directions(model: FlatMLP, theta: Tensor, seed: int) -> tuple[Tensor, Tensor]:
+def random_directions(model: FlatMLP | FlatCNN, theta: Tensor, seed: int) -> tuple[Tensor, Tensor]:
     """Two seeded Gaussian directions, filter-normalised to θ (Li et al. 2018).
 
     Each output row (neuron) of every weight matrix is rescaled to the norm of that row of θ, so a
@@ -90,9 +94,11 @@ def random_directions(model: FlatMLP, theta: Tensor, seed: int) -> tuple[Tensor,
 
 
 def _filter_normalise(rows: Tensor, reference: Tensor) -> Tensor:
-    # Each row (one neuron's incoming weights) gets the norm of the same row of θ.
-    scale = torch.linalg.vector_norm(reference, dim=1) / torch.linalg.vector_norm(rows, dim=1)
-    return rows * scale.nan_to_num(0.0).unsqueeze(1)
+    # Each row (one neuron's incoming weights; a convolution's whole filter, in × 3 × 3) gets the
+    # norm of the same row of θ.
+    dims = tuple(range(1, rows.dim()))
+    scale = torch.linalg.vector_norm(reference, dim=dims) / torch.linalg.vector_norm(rows, dim=dims)
+    return rows * scale.nan_to_num(0.0).view(-1, *[1] * len(dims))
 
 
 def pca_directions(
@@ -169,7 +175,7 @@ def grid_axis(span: float, resolution: int) -> Tensor:
 
 
 def surface_grid(
-    model: FlatMLP,
+    model: FlatMLP | FlatCNN,
     loss_fn: LossFn,
     plane: Plane,
     span: float,

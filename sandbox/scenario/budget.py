@@ -17,6 +17,10 @@ Memory (peak; the Python process with torch, ~250 MB, comes on top):
   - ``connect``: the Bézier fit's graph on 8 points of the curve, 3 × 8·n·U·4;
   - a surface chunk: 2 × 16 points × min(n, 1024)·U·4.
 
+A cnn (``kind = "cnn"``) counts the same way with U its layers' output values per sample
+(`sandbox.catalogue.convnets`) and M its multiply-adds per sample in place of P in the work
+below: its filters are reused at every pixel, so M is many times P.
+
 Work (floating-point operations; one forward pass costs 2·P per sample):
 - a training step: 6·b·P (twice for ``sam``: a second gradient at its ascent point), plus
   2·n·P for the full-data loss when b < n or with dropout;
@@ -42,8 +46,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sandbox.catalogue.networks import n_rows_of
-from sandbox.scenario.schema import LIMITS, ModelSpec, NetworkLandscape, Run, Scenario
+from sandbox.catalogue.convnets import IMAGE_SHAPES, cnn_macs, cnn_parameters, cnn_units
+from sandbox.catalogue.networks import input_dim_of, n_classes_of, n_rows_of
+from sandbox.scenario.schema import (
+    LIMITS,
+    DataSpec,
+    ModelSpec,
+    NetworkLandscape,
+    Run,
+    Scenario,
+)
 
 FLOAT = 4  # bytes: networks are float32
 EVAL_POINTS = 1024  # as sandbox.landscape.sampling: a surface's evaluation batch
@@ -55,12 +67,21 @@ CONNECT_POINTS = 8  # as sandbox.landscape.connect.T_SAMPLES
 FLOPS_PER_SECOND = 1e10  # one laptop core on these products (see the docstring)
 
 
-def count_parameters(model: ModelSpec) -> int:
-    """Parameters of the MLP a ModelSpec describes, without building it (cheap for any size)."""
+def count_parameters(model: ModelSpec, data: DataSpec | None = None) -> int:
+    """Parameters of the network a ModelSpec describes, without building it (cheap for any size).
+    A cnn's head depends on its data (image size, classes), so it needs ``data``."""
+    if model.kind == "cnn":
+        return cnn_parameters(*_cnn_shape(model, data))
     widths = model.widths
     linear = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
     batchnorm = 2 * sum(widths[1:-1]) if model.batchnorm else 0
     return linear + batchnorm
+
+
+def _cnn_shape(model: ModelSpec, data: DataSpec | None) -> tuple:
+    if data is None:
+        raise ValueError("a cnn's size depends on its data: pass the DataSpec")
+    return model.channels, IMAGE_SHAPES[data.name], model.pool, n_classes_of(data)
 
 
 @dataclass(frozen=True)
@@ -130,17 +151,18 @@ class _Network:
 
     def __init__(self, scenario: Scenario, land: NetworkLandscape):
         self.scenario, self.land = scenario, land
-        widths = land.model.widths
-        self.p = count_parameters(land.model)
+        self.p = count_parameters(land.model, land.data)
         self.n = n_rows_of(land.data)
-        self.units = sum(widths[1:])
+        if land.model.kind == "cnn":
+            shape = _cnn_shape(land.model, land.data)
+            self.units, self.macs = cnn_units(*shape), cnn_macs(*shape)
+        else:
+            self.units, self.macs = sum(land.model.widths[1:]), self.p
         self.shape = f"{self.p:,} parameters"
 
     def fixed(self) -> Part:
         data = self.land.data
-        per_point = (
-            32 * data.dim if data.name == "low_rank" else 16 * (self.land.model.widths[0] + 1)
-        )
+        per_point = 32 * data.dim if data.name == "low_rank" else 16 * (input_dim_of(data) + 1)
         return Part(("landscape",), "weights and data", 64 * self.p + per_point * self.n)
 
     def batch(self, run: Run) -> int:
@@ -157,7 +179,7 @@ class _Network:
         b = self.batch(run)
         full = b < self.n or self.land.model.dropout > 0
         gradients = 2 if run.optimizer == "sam" else 1
-        return gradients * 6 * b * self.p + (2 * self.n * self.p if full else 0)
+        return gradients * 6 * b * self.macs + (2 * self.n * self.macs if full else 0)
 
     def precondition_flops(self, run: Run) -> float:
         """One step's preconditioning."""
@@ -166,7 +188,7 @@ class _Network:
         return 5 * self.hvp() if run.precondition == "diag" else 0.0
 
     def hvp(self) -> float:
-        return 8 * self.n * self.p
+        return 8 * self.n * self.macs
 
     def graph(self, samples: float, factor: float) -> float:
         return factor * samples * self.units * FLOAT
@@ -248,7 +270,7 @@ class _Network:
                 f"the mode-connectivity fit, {spec.connect_steps:,} steps on {CONNECT_POINTS} "
                 "points of the curve, and its two runs",
                 self.graph(CONNECT_POINTS * self.n, 3),
-                again + spec.connect_steps * CONNECT_POINTS * 6 * self.n * self.p,
+                again + spec.connect_steps * CONNECT_POINTS * 6 * self.n * self.macs,
                 "lower connect_steps, data.n or the widths",
             )
         points = 17**2 + spec.resolution**2
@@ -259,7 +281,7 @@ class _Network:
             (*here, "resolution"),
             f"the surface, {points:,} grid points × {evaluated:,} samples × {self.shape}",
             2 * SURFACE_CHUNK * evaluated * self.units * FLOAT,
-            points * 2 * evaluated * self.p,
+            points * 2 * evaluated * self.macs,
             "lower the resolution or the widths",
         )
 

@@ -18,6 +18,7 @@ from sandbox.catalogue.networks import KEYS_FOR_DATASET, check_compatible, n_row
 from sandbox.catalogue.surfaces import resolve_params
 from sandbox.scenario import challenge
 from sandbox.scenario.budget import budget_problems, count_parameters
+from sandbox.scenario.model_rules import file_data_problems, model_kind_problems, unbuildable
 from sandbox.scenario.schema import (
     LIMITS,
     AnalyticLandscape,
@@ -212,8 +213,12 @@ def _formula(land: AnalyticLandscape) -> Found:
 
 
 def _network(land: NetworkLandscape) -> Found:
+    kind_problems = list(model_kind_problems(land))
+    if kind_problems:  # the shape checks below read the keys of the model's kind
+        yield from kind_problems
+        return
     yield from check_compatible(land.model, land.data, land.loss)
-    n_params = count_parameters(land.model)
+    n_params = count_parameters(land.model, land.data)
     if n_params > LIMITS["parameters"]:
         yield (
             ("landscape", "model", "widths"),
@@ -224,7 +229,9 @@ def _network(land: NetworkLandscape) -> Found:
 def _budgets(scenario: Scenario) -> Found:
     """Memory and work estimated before anything runs (sandbox.scenario.budget)."""
     land = scenario.landscape
-    if isinstance(land, NetworkLandscape) and count_parameters(land.model) > LIMITS["parameters"]:
+    if isinstance(land, NetworkLandscape) and (
+        unbuildable(land) or count_parameters(land.model, land.data) > LIMITS["parameters"]
+    ):
         return  # already refused, with the limit that matters
     yield from budget_problems(scenario)
 
@@ -306,6 +313,7 @@ def _data_keys(land: NetworkLandscape) -> Found:
             yield (*here, key), f"applies to {' and '.join(repr(n) for n in names)} only"
     if data.name == "low_rank" and data.rank > data.dim:
         yield (*here, "rank"), f"rank {data.rank} is larger than dim {data.dim}"
+    yield from file_data_problems(data)
 
 
 def _run(scenario: Scenario, i: int, run: Run) -> Found:
@@ -345,7 +353,9 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
     if run.start is not None:
         yield from _network_start(land, here, run)
     newton = run.optimizer == "newton" or run.precondition == "newton"
-    n_params = count_parameters(land.model)
+    if unbuildable(land):
+        return
+    n_params = count_parameters(land.model, land.data)
     if newton and n_params > LIMITS["newton_parameters"]:
         yield (
             (*here, "optimizer" if run.optimizer == "newton" else "precondition"),

@@ -23,7 +23,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sandbox.catalogue import optimizers, surfaces
-from sandbox.catalogue.networks import ACTIVATIONS, DATASETS, INITS, LOSSES
+from sandbox.catalogue.convnets import POOLS
+from sandbox.catalogue.networks import ACTIVATIONS, DATASETS, INITS, LOSSES, MODEL_KINDS
 from sandbox.instruments import NAMES as INSTRUMENT_NAMES
 from sandbox.scenario import datafile
 
@@ -35,6 +36,8 @@ LIMITS = {
     "resolution": 513,
     "data_n": 100_000,
     "width": 1_024,
+    "channels": 256,  # a cnn's channels per layer
+    "conv_layers": 8,
     "layers": 64,
     "parameters": 1_000_000,
     "newton_parameters": 2_000,
@@ -137,8 +140,9 @@ class AnalyticLandscape(Strict):
 
 
 class DataSpec(Strict):
-    """A dataset generated in code from a seed (nothing is downloaded), or one read from a file
-    (`file`, see sandbox/scenario/datafile.py): exactly one of `name` and `file`."""
+    """A dataset generated in code from a seed, a bundled real one (``digits``), or one read
+    from a file (`file`, see sandbox/scenario/datafile.py): exactly one of `name` and `file`.
+    Nothing is downloaded."""
 
     name: Literal[DATASETS] | None = None  # type: ignore[valid-type]
     # An absolute path once loaded (the loader resolves it from the scenario file's folder).
@@ -183,13 +187,29 @@ def _fail(key: str, kind: str, reason: str) -> None:
 
 
 class ModelSpec(Strict):
-    """A multilayer perceptron: widths from input to output."""
+    """A multilayer perceptron (widths from input to output), or a small convolutional network
+    on image data (``kind = "cnn"``: channels per 3×3 convolution, then a Linear head to the
+    classes; see `sandbox.catalogue.convnets`). Keys of the other kind are refused by the rules."""
 
-    widths: Annotated[
-        tuple[Annotated[int, Field(ge=1, le=LIMITS["width"])], ...],
-        BeforeValidator(_list_to_tuple),
-        Field(min_length=2, max_length=LIMITS["layers"] + 1),
-    ]
+    kind: Literal[MODEL_KINDS] = "mlp"  # type: ignore[valid-type]
+    # Required for an mlp (sandbox.scenario.rules says so with the table's line).
+    widths: (
+        Annotated[
+            tuple[Annotated[int, Field(ge=1, le=LIMITS["width"])], ...],
+            BeforeValidator(_list_to_tuple),
+            Field(min_length=2, max_length=LIMITS["layers"] + 1),
+        ]
+        | None
+    ) = None
+    channels: (
+        Annotated[
+            tuple[Annotated[int, Field(ge=1, le=LIMITS["channels"])], ...],
+            BeforeValidator(_list_to_tuple),
+            Field(min_length=1, max_length=LIMITS["conv_layers"]),
+        ]
+        | None
+    ) = None
+    pool: Literal[POOLS] = "none"  # type: ignore[valid-type]
     activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]
     skip: bool = False
     init: Literal[INITS] = "he"  # type: ignore[valid-type]
