@@ -287,8 +287,7 @@ def _network_section(gui, view: PanelView, state: PanelState, actions) -> None:
     if model.kind == "cnn":  # depth and width sliders are an mlp's; channels are set in the file
         imgui.text(f"cnn, channels {list(model.channels)}")
         return
-    hidden = list(model.widths[1:-1])
-    ends = (model.widths[0], model.widths[-1])
+    hidden, ends = list(model.widths[1:-1]), (model.widths[0], model.widths[-1])
     width = hidden[0] if hidden else 16
 
     def widths(depth: int, width: int) -> list[int]:

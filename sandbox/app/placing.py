@@ -15,8 +15,8 @@ from sandbox.app.commands import Command
 from sandbox.app.model import default_colors
 from sandbox.render.scene import RUN_COLORS
 from sandbox.scenario import edit
-from sandbox.scenario.rules import plane_before_runs
 from sandbox.scenario.schema import NetworkLandscape, Scenario
+from sandbox.scenario.slice_rules import plane_before_runs
 
 
 @dataclass(frozen=True)

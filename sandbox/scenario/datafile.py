@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 MAX_BYTES = 64 << 20  # the file, and each array of an .npz once decompressed
 MAX_ROWS = 100_000  # = schema.LIMITS["data_n"], as for generated data
@@ -309,3 +311,27 @@ def _labels(labels: np.ndarray, whole: bool, task: str | None) -> np.ndarray:
             f"(renumber them from 0{hint})"
         )
     return labels.astype(np.int64)
+
+
+def checked_table(name: str | None, file: str | None, task: str | None) -> Table | None:
+    """The `[landscape.data]` table's file read (None for a generated dataset): exactly one of
+    `name` and `file`; a problem is a validation error at its key, so reported at its line."""
+    if name is None and file is None:
+        fail_at("name", "missing", "required key is missing")
+    if file is not None and name is not None:
+        fail_at("file", "data_file", "give name (a generated dataset) or file, not both")
+    if file is None:
+        return None
+    try:
+        return read_table(file, task)
+    except DataFileError as exc:
+        fail_at("file", "data_file", str(exc))
+
+
+def fail_at(key: str, kind: str, reason: str) -> None:
+    """A validation error at `key` of the model being validated (so it is reported at its
+    line); the reason goes through the context, so braces in it are not a template."""
+    error = PydanticCustomError(kind, "{reason}", {"reason": reason})
+    raise ValidationError.from_exception_data(
+        "data", [InitErrorDetails(type=error, loc=(key,), input={})]
+    )

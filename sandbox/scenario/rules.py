@@ -26,6 +26,7 @@ from sandbox.scenario.schema import (
     Run,
     Scenario,
 )
+from sandbox.scenario.slice_rules import connect_problems, network_start_problems
 from sandbox.trace.names import file_safe
 
 NETWORK_ONLY = ("batch_size", "init_seed")
@@ -192,7 +193,7 @@ def _landscape(scenario: Scenario) -> Found:
         yield from _formula(land)
         return
     yield from _network(land)
-    yield from _connect(scenario, land)
+    yield from connect_problems(scenario, land)
     yield from _data_keys(land)
 
 
@@ -234,64 +235,6 @@ def _budgets(scenario: Scenario) -> Found:
     ):
         return  # already refused, with the limit that matters
     yield from budget_problems(scenario)
-
-
-CONNECT_KEYS = ("connect", "connect_steps", "connect_lr")
-
-
-def _connect(scenario: Scenario, land: NetworkLandscape) -> Found:
-    """directions = "connect" names two distinct runs; its keys mean nothing elsewhere."""
-    spec, here = land.slice, ("landscape", "slice")
-    if spec.directions != "connect":
-        for key in CONNECT_KEYS:
-            if key in spec.model_fields_set:
-                yield (*here, key), 'applies to directions = "connect" only'
-        return
-    for key in ("center", "span"):
-        if key in spec.model_fields_set:
-            yield (
-                (*here, key),
-                (
-                    'has no effect with directions = "connect" (the view covers both '
-                    "endpoints and the curve between them)"
-                ),
-            )
-    if spec.connect is None:
-        yield (
-            (*here, "directions"),
-            'directions = "connect" needs connect = ["run A", "run B"]: the two runs to join',
-        )
-        return
-    runs = {run.name: run for run in scenario.runs}
-    known = ", ".join(repr(name) for name in runs)
-    for name in spec.connect:
-        if name not in runs:
-            yield (*here, "connect"), f"no run named {name!r} (runs: {known})"
-    a, b = spec.connect
-    if a == b:
-        yield (*here, "connect"), f"names the same run twice ({a!r}); it needs two runs"
-    elif a in runs and b in runs and _same_endpoint(scenario, runs[a], runs[b]):
-        yield (
-            (*here, "connect"),
-            (
-                f"runs {a!r} and {b!r} are identical and end at the same weights; give one "
-                "its own init_seed"
-            ),
-        )
-
-
-def _same_endpoint(scenario: Scenario, a: Run, b: Run) -> bool:
-    """Whether two runs certainly end at the same weights (same settings, no randomness)."""
-    land = scenario.landscape
-    assert isinstance(land, NetworkLandscape)
-
-    def settings(run: Run) -> dict:
-        init_seed = run.init_seed if run.init_seed is not None else scenario.seed
-        return run.model_dump(exclude={"name", "color"}) | {"init_seed": init_seed}
-
-    random = any(r.noise > 0 or r.batch_size is not None for r in (a, b)) or land.model.dropout
-    changed = any(e.set is not None and e.set.run in (a.name, b.name) for e in scenario.timeline)
-    return settings(a) == settings(b) and not random and not changed
 
 
 # Keys that shape a generated dataset; a file's data is what it is.
@@ -351,7 +294,7 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
     if isinstance(run.precondition, tuple):
         yield (*here, "precondition"), "a fixed 2x2 matrix applies to analytic landscapes only"
     if run.start is not None:
-        yield from _network_start(land, here, run)
+        yield from network_start_problems(land, here, run)
     newton = run.optimizer == "newton" or run.precondition == "newton"
     if unbuildable(land):
         return
@@ -362,29 +305,6 @@ def _network_run(scenario: Scenario, here: tuple, run: Run) -> Found:
             (
                 f"newton needs the dense Hessian; the network has {n_params:,} parameters, "
                 f"the limit is {LIMITS['newton_parameters']:,}"
-            ),
-        )
-
-
-def plane_before_runs(land: NetworkLandscape) -> bool:
-    """Whether the slice plane is known before any run starts (so a run may start on it): random
-    planes and Hessian planes at θ₀ are; PCA, final-weights and connect planes are not."""
-    directions, center = land.slice.directions, land.slice.center
-    return directions == "random" or (directions == "hessian" and center != "final")
-
-
-def _network_start(land: NetworkLandscape, here: tuple, run: Run) -> Found:
-    """A network run's `start` = (a, b) is θ(a, b) = θ₀ + a·d₁ + b·d₂ on the slice plane."""
-    if run.init_seed is not None:
-        yield (*here, "start"), "a point of the slice plane; it cannot be used with init_seed"
-    elif not plane_before_runs(land):
-        yield (
-            (*here, "start"),
-            (
-                f"a point of the slice plane, which with directions = "
-                f"{land.slice.directions!r} and center = {land.slice.center!r} is chosen from "
-                'the runs themselves; use directions = "random" (or "hessian" at center = '
-                '"init")'
             ),
         )
 

@@ -165,25 +165,8 @@ class DataSpec(Strict):
 
     @model_validator(mode="after")
     def _read_file(self) -> DataSpec:
-        if self.name is None and self.file is None:
-            _fail("name", "missing", "required key is missing")
-        if self.file is not None and self.name is not None:
-            _fail("file", "data_file", "give name (a generated dataset) or file, not both")
-        if self.file is not None:
-            try:
-                self._table = datafile.read_table(self.file, self.task)
-            except datafile.DataFileError as exc:
-                _fail("file", "data_file", str(exc))
+        self._table = datafile.checked_table(self.name, self.file, self.task)
         return self
-
-
-def _fail(key: str, kind: str, reason: str) -> None:
-    """A validation error at `key` of the model being validated (so it is reported at its
-    line); the reason goes through the context, so braces in it are not a template."""
-    error = PydanticCustomError(kind, "{reason}", {"reason": reason})
-    raise ValidationError.from_exception_data(
-        "data", [InitErrorDetails(type=error, loc=(key,), input={})]
-    )
 
 
 class ModelSpec(Strict):
