@@ -18,6 +18,7 @@ from sandbox.optim.precondition import precondition
 from sandbox.optim.registry import make_optimizer
 from sandbox.optim.schedule import lr_factor
 from sandbox.optim.sharpness import top_eigenvalue
+from sandbox.optim.spectrum import hessian_probes
 from sandbox.scenario.schema import Change, Run
 from sandbox.trace.records import Step
 
@@ -75,6 +76,7 @@ def run_steps(
     changes = changes or {}
     kind = "newton" if run.optimizer == "newton" else run.precondition
     sharpness_vector = None
+    measure_seed = run_seed(seed, run.name) % 2**31  # the Hessian probes' own vectors (+ step)
     for k in range(steps + 1):
         for change in changes.get(k, ()):
             settings.apply(change, optimizer)
@@ -101,6 +103,9 @@ def run_steps(
             record = replace(record, sharpness=sharpness)
         if probe is not None and not record.diverged:
             record = replace(record, probes=probe(k, theta.detach()))
+        if (run.trace_every or run.density_every) and not record.diverged:
+            spectrum = hessian_probes(problem.full_loss, run, k, theta.detach(), measure_seed)
+            record = replace(record, probes=record.probes + spectrum)
         yield record
         if record.diverged or k == steps:
             return
