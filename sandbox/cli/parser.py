@@ -88,7 +88,7 @@ def _add_bench_parser(commands) -> None:
         "--only",
         nargs="+",
         metavar="SECTION",
-        choices=["grid", "first_surface", "sharpness", "frame", "training"],
+        choices=["grid", "first_surface", "sharpness", "spectrum", "frame", "training"],
     )
     bench.set_defaults(handler=bench_command)
 
