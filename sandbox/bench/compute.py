@@ -209,8 +209,8 @@ def bench_spectrum(sizes: Sizes, device: torch.device) -> dict:
     steps = 20
     step_s = best_time(lambda: [train_step() for _ in range(steps)], repeats=3) / steps
     point = theta.detach()
-    trace_s = best_time(lambda: hessian_trace(loss, point), repeats=1)
-    density_s = best_time(lambda: spectral_density(loss, point), repeats=1)
+    trace_s = best_time(lambda: hessian_trace(loss, point), repeats=2)  # the first warms up
+    density_s = best_time(lambda: spectral_density(loss, point), repeats=2)
     return {
         "train_step_ms": step_s * 1e3,
         "trace_ms": trace_s * 1e3,
