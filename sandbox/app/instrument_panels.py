@@ -207,8 +207,7 @@ def spectrum_panel(gui, view: TimelineView, actions) -> None:
         steps, values = view.histories[i].probe("spectrum", view.step)
         if len(steps):
             shown.append((i, int(steps[-1]), values[-1], *spectrum_curve(values[-1])))
-    title = f"spectrum · step {shown[0][1]}###spectrum" if shown else None
-    if not implot.begin_plot(title or BY_NAME["spectrum"].title, None, implot.Flags_.no_legend):
+    if not implot.begin_plot(BY_NAME["spectrum"].title, None, implot.Flags_.no_legend):
         return
     peak = max((float(np.nanmax(d)) for *_, d in shown), default=1.0)
     implot.setup_axes("eigenvalue", "", 0, 0)
@@ -227,7 +226,9 @@ def spectrum_panel(gui, view: TimelineView, actions) -> None:
         top = _lambda_max(view.histories[i], step, values)
         spec = plots._spec(gui, color, 1.0)
         implot.plot_inf_lines(f"λmax {view.names[i]}", np.array([top]), spec)
-        marks.label(gui, f"λmax {marks.number(top)}", top, peak, color, (-4, 14 + 18 * row))
+        # The step of the measurement: up to density_every − 1 steps before the shown one.
+        text = f"λmax {marks.number(top)}, step {step}"
+        marks.label(gui, text, top, peak, color, (-4, 14 + 18 * row))
     implot.end_plot()
 
 
