@@ -71,11 +71,11 @@ CATALOGUE: tuple[Instrument, ...] = (
     ),
     Instrument(
         "spectrum",
-        "Hessian spectrum",
+        "spectrum of H",
         "panel",
         "density",
         (),
-        "the Hessian's eigenvalue density at the shown step (log), with λmax (density_every)",
+        "the Hessian's eigenvalue density, last measured by the shown step (log), with λmax",
     ),
     Instrument(
         "gradient",

@@ -333,7 +333,7 @@ def test_the_window_draws_each_declared_plot(ctx, tmp_path, name, steps, plots):
         assert ends == [f"{label} now" for kind, label in drawn["loss"] if kind == "plot_line"]
         assert len(ends) == 4
     if name == "hessian_spectrum":  # the density at step 0 and its λmax line
-        kinds = [kind for kind, _ in drawn["Hessian spectrum"]]
+        kinds = [kind for kind, _ in drawn["spectrum of H"]]
         assert kinds.count("plot_line") == 1 and kinds.count("plot_inf_lines") == 1
     if name == "mode_connectivity":
         assert [label for _, label in drawn["loss from A to B"]] == ["straight line", "curve"]

@@ -226,9 +226,9 @@ def spectrum_panel(gui, view: TimelineView, actions) -> None:
         top = _lambda_max(view.histories[i], step, values)
         spec = plots._spec(gui, color, 1.0)
         implot.plot_inf_lines(f"λmax {view.names[i]}", np.array([top]), spec)
-        # The step of the measurement: up to density_every − 1 steps before the shown one.
-        text = f"λmax {marks.number(top)}, step {step}"
-        marks.label(gui, text, top, peak, color, (-4, 14 + 18 * row))
+        # Short, right of centre on the line, at the top: the bulk's peak is far left, at zero
+        # (a longer label with the step was clamped onto it in the narrow lecture column).
+        marks.label(gui, f"λmax {marks.number(top)}", top, peak, color, (-30, 8 + 18 * row))
     implot.end_plot()
 
 
