@@ -25,6 +25,8 @@ import numpy as np
 from sandbox.catalogue.networks import n_classes_of
 
 RANK_THRESHOLD = 0.01  # effective rank: singular values above 1 % of the largest
+SPECTRUM_WIDTH = 0.01  # the spectrum's Gaussian smoothing: σ as a fraction of the eigenvalue range
+SPECTRUM_POINTS = 400  # the spectrum curve's grid
 PROBE_POINTS = 5_000  # probes are measured at this many steps of a run at most (each <1 ms)
 
 
@@ -33,7 +35,8 @@ class Instrument:
     """One plot of the timeline window.
 
     `needs` names what the scenario must have (checked by `problems`): ``""`` (anything),
-    ``"sharpness"`` (a run with `sharpness_every`), ``"network"``, ``"layers"`` (a network of two
+    ``"sharpness"`` (a run with `sharpness_every`), ``"trace"`` / ``"density"`` (one with
+    `trace_every` / `density_every`), ``"network"``, ``"layers"`` (a network of two
     or more Linear layers), ``"hidden"`` (a network with hidden layers), ``"linear"`` (a network
     whose function is a matrix product: W is the end-to-end matrix), ``"classifier"`` (one Linear
     layer, one output, two classes), ``"plane classifier"`` (that, on 2-D inputs) or
@@ -57,6 +60,22 @@ CATALOGUE: tuple[Instrument, ...] = (
         "sharpness",
         (),
         "the Hessian's top eigenvalue against the stability line 2/η (runs that measure it)",
+    ),
+    Instrument(
+        "trace",
+        "Hessian trace",
+        "series",
+        "trace",
+        (),
+        "tr H, the sum of all the Hessian's eigenvalues, by Hutchinson's estimator (trace_every)",
+    ),
+    Instrument(
+        "spectrum",
+        "spectrum of H",
+        "panel",
+        "density",
+        (),
+        "the Hessian's eigenvalue density, last measured by the shown step (log), with λmax",
     ),
     Instrument(
         "gradient",
@@ -151,6 +170,8 @@ DEFAULT_PLOTS = ("loss", "sharpness", "gradient", "distance")
 
 NEEDS = {
     "sharpness": "a run that measures sharpness (sharpness_every > 0)",
+    "trace": "a run that measures the Hessian's trace (trace_every > 0)",
+    "density": "a run that measures the Hessian's spectral density (density_every > 0)",
     "network": "a network landscape",
     "layers": "a network of two or more Linear layers",
     "hidden": "a network with hidden layers",
@@ -189,6 +210,24 @@ def effective_ranks(singular_values: np.ndarray) -> np.ndarray:
     return np.sum((s > RANK_THRESHOLD * largest) & (largest > 0), axis=1)
 
 
+def spectrum_curve(values, points: int = SPECTRUM_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """The eigenvalue density of a `spectrum` probe (SLQ nodes then weights, flat), smoothed as
+    PyHessian does: each node a Gaussian of its weight, σ = SPECTRUM_WIDTH × the nodes' range;
+    the probes averaged. Returns (eigenvalues (points,), density (points,)), integrating to 1
+    over the grid, which reaches 5σ past the extreme nodes."""
+    values = np.asarray(values, dtype=np.float64)
+    nodes, weights = values[: len(values) // 2], values[len(values) // 2 :]
+    keep = np.isfinite(nodes) & np.isfinite(weights)
+    nodes, weights = nodes[keep], weights[keep]
+    probes = max(float(weights.sum()), 1e-300)  # each probe's weights sum to 1
+    sigma = SPECTRUM_WIDTH * max(float(np.ptp(nodes)) if len(nodes) else 0.0, 1e-12)
+    grid = np.linspace(nodes.min() - 5 * sigma, nodes.max() + 5 * sigma, points)
+    gauss = np.exp(-0.5 * ((grid[:, None] - nodes[None]) / sigma) ** 2) / (
+        sigma * np.sqrt(2 * np.pi)
+    )
+    return grid, gauss @ weights / probes
+
+
 def problems(scenario) -> list[tuple[tuple, str]]:
     """(key path, reason) for each declared plot that the scenario cannot feed, and repeats."""
     view = scenario.view
@@ -208,8 +247,9 @@ def _has(scenario, needs: str) -> bool:
     land = scenario.landscape
     if needs == "":
         return True
-    if needs == "sharpness":
-        return any(run.sharpness_every for run in scenario.runs)
+    if needs in ("sharpness", "trace", "density"):
+        key = {"sharpness": "sharpness_every", "trace": "trace_every", "density": "density_every"}
+        return any(getattr(run, key[needs]) for run in scenario.runs)
     if needs == "analytic" or land.kind != "network":
         return needs == "analytic" and land.kind == "analytic"
         return False

@@ -19,6 +19,7 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
         "grid": ["points_per_s", "naive_points_per_s", "peak_gflops", "achieved_gflops"],
         "first_surface": ["first_surface_s"],
         "sharpness": ["ms", "rel_err"],
+        "spectrum": ["train_step_ms", "trace_ms", "density_ms", "trace_in_steps"],
         "frame": ["median_ms", "p95_ms", "p95_ms_training", "app_p95_ms_training"],
         "training": ["steps_per_s", "bare_steps_per_s"],
         "cnn": ["first_surface_s", "surface_33_s", "lambda_max_s", "steps_per_s"],

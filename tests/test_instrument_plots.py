@@ -101,11 +101,17 @@ MODE_SHORT = (
 )
 
 PRECONDITIONING_SHORT = ("preconditioning", ("steps = 1200", "steps = 20"), ["loss", "steps"])
+HESSIAN_SHORT = (
+    "hessian_spectrum",
+    ("steps = 800", "steps = 20"),
+    ["sharpness", "trace", "spectrum", "loss"],
+)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name, steps, plots", [MAX_MARGIN_SHORT, LOW_RANK_ALL, MODE_SHORT, PRECONDITIONING_SHORT]
+    "name, steps, plots",
+    [MAX_MARGIN_SHORT, LOW_RANK_ALL, MODE_SHORT, PRECONDITIONING_SHORT, HESSIAN_SHORT],
 )
 def test_the_window_draws_each_declared_plot(ctx, tmp_path, name, steps, plots):
     """In the app (in-process, headless), at the last step: one ImPlot plot per declared name,
@@ -132,6 +138,9 @@ def test_the_window_draws_each_declared_plot(ctx, tmp_path, name, steps, plots):
         assert len(ends) == 4
     if name == "mode_connectivity":
         assert [label for _, label in drawn["loss from A to B"]] == ["straight line", "curve"]
+    if name == "hessian_spectrum":  # the density at step 0 and its λmax line
+        kinds = [kind for kind, _ in drawn["spectrum of H"]]
+        assert kinds.count("plot_line") == 1 and kinds.count("plot_inf_lines") == 1
 
 
 def test_a_thinned_history_keeps_each_probe_with_its_step():

@@ -1,5 +1,6 @@
 """The timeline window's panels that are not over the steps: the data with the separating lines,
-the loss along the line and the curve between two modes, and each run's step against −∇f."""
+the loss along the line and the curve between two modes, each run's step against −∇f, and the
+Hessian's eigenvalue density."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import numpy as np
 
 from sandbox.app import plot_marks as marks
 from sandbox.app import plots
+from sandbox.app.model import COLUMNS
 from sandbox.app.plots import TimelineView
-from sandbox.instruments import BY_NAME
+from sandbox.instruments import BY_NAME, spectrum_curve
+
+SPECTRUM_DECADES = 6  # the density axis: six decades below its peak (PyHessian plots ~10)
 
 
 def data_panel(gui, view: TimelineView, actions) -> None:
@@ -191,3 +195,47 @@ def _pixels_along(gui, start: np.ndarray, direction: np.ndarray, length: float) 
     norm = math.hypot(dx, dy) or 1.0
     tip = implot.pixels_to_plot(a.x + length * dx / norm, a.y + length * dy / norm)
     return np.array([tip.x, tip.y])
+
+
+def spectrum_panel(gui, view: TimelineView, actions) -> None:
+    """Each visible run's Hessian eigenvalue density at its last measurement up to the shown
+    step, on a log axis (the bulk near 0 and the few outliers far out both show), with its λmax
+    (the sharpness estimate when measured, else the top SLQ node) as a labelled vertical line."""
+    implot = gui.implot
+    shown = []
+    for i in marks.visible(view):
+        steps, values = view.histories[i].probe("spectrum", view.step)
+        if len(steps):
+            shown.append((i, int(steps[-1]), values[-1], *spectrum_curve(values[-1])))
+    if not implot.begin_plot(BY_NAME["spectrum"].title, None, implot.Flags_.no_legend):
+        return
+    peak = max((float(np.nanmax(d)) for *_, d in shown), default=1.0)
+    implot.setup_axes("eigenvalue", "", 0, 0)
+    implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+    implot.setup_axis_limits(
+        implot.ImAxis_.y1, peak * 10**-SPECTRUM_DECADES, peak * 3, implot.Cond_.always
+    )
+    if shown:
+        lo = min(float(g[0]) for *_, g, _ in shown)
+        hi = max(float(g[-1]) for *_, g, _ in shown)
+        implot.setup_axis_limits(implot.ImAxis_.x1, lo, hi + 0.08 * (hi - lo), implot.Cond_.always)
+    for row, (i, step, values, grid, density) in enumerate(shown):
+        color = plots.readable(view.colors[i], gui.light)
+        floor = peak * 10**-SPECTRUM_DECADES  # below the axis: drawn at its edge, not as gaps
+        implot.plot_line(view.names[i], grid, np.maximum(density, floor), plots._spec(gui, color))
+        top = _lambda_max(view.histories[i], step, values)
+        spec = plots._spec(gui, color, 1.0)
+        implot.plot_inf_lines(f"λmax {view.names[i]}", np.array([top]), spec)
+        # Short, right of centre on the line, at the top: the bulk's peak is far left, at zero
+        # (a longer label with the step was clamped onto it in the narrow lecture column).
+        marks.label(gui, f"λmax {marks.number(top)}", top, peak, color, (-30, 8 + 18 * row))
+    implot.end_plot()
+
+
+def _lambda_max(history, step: int, spectrum: np.ndarray) -> float:
+    """The run's λmax at `step`: its sharpness estimate there when it has one, else the top
+    SLQ node of its `spectrum` probe (nodes then weights)."""
+    rows = history.rows(step)
+    if len(rows) and rows[-1, 0] == step and np.isfinite(rows[-1, COLUMNS.index("sharpness")]):
+        return float(rows[-1, COLUMNS.index("sharpness")])
+    return float(np.nanmax(spectrum[: len(spectrum) // 2]))

@@ -271,6 +271,10 @@ DRAW: dict[str, Callable] = {
         True,
         "angle",
     ),
+    "trace": lambda gui, view, a: _series_plot(
+        gui, view, a, BY_NAME["trace"].title, _probe_column("trace", 0, view.step), False, "tr H"
+    ),
+    "spectrum": panels.spectrum_panel,
     "data": panels.data_panel,
     "mode_path": panels.mode_path,
     "steps": panels.steps_panel,

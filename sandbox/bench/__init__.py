@@ -12,7 +12,13 @@ from pathlib import Path
 
 import torch
 
-from sandbox.bench.compute import bench_first_surface, bench_grid, bench_sharpness, bench_training
+from sandbox.bench.compute import (
+    bench_first_surface,
+    bench_grid,
+    bench_sharpness,
+    bench_spectrum,
+    bench_training,
+)
 from sandbox.bench.convnet import bench_cnn
 from sandbox.bench.frames import APP_LOOP_CODE, APP_LOOP_SCENARIO, bench_app_loop, bench_frames
 from sandbox.bench.workload import ENDLESS_STEPS, QUICK, Sizes, network_scenario_text
@@ -29,6 +35,7 @@ __all__ = [
     "bench_frames",
     "bench_grid",
     "bench_sharpness",
+    "bench_spectrum",
     "bench_training",
     "main_bench",
     "network_scenario_text",
@@ -47,6 +54,7 @@ def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> d
         "grid": lambda: bench_grid(sizes, device),
         "first_surface": lambda: bench_first_surface(sizes),
         "sharpness": lambda: bench_sharpness(sizes, device),
+        "spectrum": lambda: bench_spectrum(sizes, device),
         "frame": lambda: {**bench_frames(sizes), **bench_app_loop(sizes, quick)},
         "training": lambda: bench_training(sizes),
         "cnn": lambda: bench_cnn(quick),

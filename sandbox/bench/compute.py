@@ -186,3 +186,36 @@ def _bare_steps_per_s(sizes: Sizes) -> float:
             optimizer.step()
 
     return sizes.train_steps / best_time(loop, repeats=2)
+
+
+def bench_spectrum(sizes: Sizes, device: torch.device) -> dict:
+    """The cost of one Hessian trace estimate (`trace_every`) and one spectral density
+    (`density_every`) on the benchmark network, in training steps (loss, gradient and update)."""
+    from sandbox.optim.spectrum import hessian_trace, spectral_density
+
+    _, problem = network_problem(sizes, device)
+    theta = problem.theta_init.to(device).clone().requires_grad_(True)
+    x, y = problem.data.x.to(device), problem.data.y.to(device)
+
+    def loss(t: torch.Tensor) -> torch.Tensor:
+        return problem.loss_fn(problem.model.forward(t, x), y)
+
+    def train_step() -> None:
+        theta.grad = None
+        loss(theta).backward()
+        with torch.no_grad():
+            theta.sub_(0.1 * theta.grad)
+
+    steps = 20
+    step_s = best_time(lambda: [train_step() for _ in range(steps)], repeats=3) / steps
+    point = theta.detach()
+    trace_s = best_time(lambda: hessian_trace(loss, point), repeats=2)  # the first warms up
+    density_s = best_time(lambda: spectral_density(loss, point), repeats=2)
+    return {
+        "train_step_ms": step_s * 1e3,
+        "trace_ms": trace_s * 1e3,
+        "density_ms": density_s * 1e3,
+        "trace_in_steps": trace_s / step_s,
+        "density_in_steps": density_s / step_s,
+        "parameters": problem.model.n_params,
+    }

@@ -118,7 +118,7 @@ def _add_bench_parser(commands) -> None:
         "--only",
         nargs="+",
         metavar="SECTION",
-        choices=["grid", "first_surface", "sharpness", "frame", "training", "cnn"],
+        choices=["grid", "first_surface", "sharpness", "spectrum", "frame", "training", "cnn"],
     )
     bench.set_defaults(handler=bench_command)
 

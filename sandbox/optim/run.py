@@ -21,6 +21,7 @@ from sandbox.optim.precondition import precondition
 from sandbox.optim.registry import make_optimizer
 from sandbox.optim.schedule import lr_factor
 from sandbox.optim.sharpness import top_eigenvalue
+from sandbox.optim.spectrum import hessian_probes
 from sandbox.scenario.schema import Change, Run
 from sandbox.trace.records import Step
 
@@ -80,7 +81,7 @@ def run_steps(
     settings = Settings(run.lr, run.noise, run.clip, run.batch_size)
     changes = changes or {}
     kind = "newton" if run.optimizer == "newton" else run.precondition
-    sharpness_vector = None
+    measure = _Measures(problem, run, seed, probe)
     for k in range(steps + 1):
         for change in changes.get(k, ()):
             settings.apply(change, optimizer)
@@ -90,13 +91,7 @@ def run_steps(
         record = _record(problem, k, value, theta, grad, lr)
         if observe is not None:
             observe(k, theta.detach())
-        if not record.diverged and run.sharpness_every and k % run.sharpness_every == 0:
-            sharpness, sharpness_vector = top_eigenvalue(
-                problem.full_loss, theta.detach(), v0=sharpness_vector
-            )
-            record = replace(record, sharpness=sharpness)
-        if probe is not None and not record.diverged:
-            record = replace(record, probes=probe(k, theta.detach()))
+        record = measure(record, k, theta.detach())
         if record.diverged or k == steps:
             yield record
             return
@@ -110,6 +105,30 @@ def run_steps(
                 record, anatomy=take_apart(problem, optimizer, theta, before, grad, lr)
             )
         yield record
+
+
+class _Measures:
+    """What a record measures at θ_k besides its loss (never for a diverged run): λmax, warm-
+    started from the last estimate; the plots' probes; the Hessian's trace and density."""
+
+    def __init__(self, problem, run: Run, seed: int, probe):
+        self.problem, self.run, self.probe = problem, run, probe
+        self.vector = None  # the last λmax estimate's eigenvector
+        self.seed = run_seed(seed, run.name) % 2**31  # the Hessian probes' own vectors (+ step)
+
+    def __call__(self, record: Step, k: int, theta: torch.Tensor) -> Step:
+        run, loss = self.run, self.problem.full_loss
+        if record.diverged:
+            return record
+        if run.sharpness_every and k % run.sharpness_every == 0:
+            sharpness, self.vector = top_eigenvalue(loss, theta, v0=self.vector)
+            record = replace(record, sharpness=sharpness)
+        if self.probe is not None:
+            record = replace(record, probes=self.probe(k, theta))
+        if run.trace_every or run.density_every:
+            spectrum = hessian_probes(loss, run, k, theta, self.seed)
+            record = replace(record, probes=record.probes + spectrum)
+        return record
 
 
 def _evaluate(problem, theta: torch.Tensor, batch, generator) -> tuple[float, torch.Tensor]:

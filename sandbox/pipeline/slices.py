@@ -127,7 +127,7 @@ def pre_pass(
     snapshots, finals = [], []
     stride = max(1, -(-(scenario.steps + 1) // MAX_SNAPSHOTS))  # ceil: ≤ MAX_SNAPSHOTS
     for run in scenario.runs[:1] if first_only else scenario.runs:
-        run = run.model_copy(update={"sharpness_every": 0})
+        run = run.model_copy(update={"sharpness_every": 0, "trace_every": 0, "density_every": 0})
         last: list[Tensor] = []
 
         def observe(k: int, theta: Tensor, last=last) -> None:

@@ -61,6 +61,8 @@ FLOAT = 4  # bytes: networks are float32
 EVAL_POINTS = 1024  # as sandbox.landscape.sampling: a surface's evaluation batch
 SURFACE_CHUNK = 16  # as sandbox.landscape.slicing.surface_grid
 LANCZOS_STEPS = 20  # as sandbox.optim.sharpness.top_eigenvalue
+# As sandbox.optim.spectrum (torch-free here: the counts are repeated, a test compares them).
+TRACE_PRODUCTS, SLQ_PROBES, SLQ_STEPS = 60, 4, 30
 HESSIAN_SLICE_STEPS = 30  # as sandbox.pipeline.slices.hessian_directions
 MAX_SNAPSHOTS = 512  # as sandbox.pipeline.slices
 CONNECT_POINTS = 8  # as sandbox.landscape.connect.T_SAMPLES
@@ -235,6 +237,21 @@ class _Network:
                     count * (LANCZOS_STEPS + 1) * self.hvp(),
                     "raise sharpness_every, or lower steps, data.n or the widths",
                 )
+            for key, products, what in (
+                ("trace_every", TRACE_PRODUCTS, "trace"),
+                ("density_every", SLQ_PROBES * SLQ_STEPS, "spectral density"),
+            ):
+                if getattr(run, key):
+                    count = steps // getattr(run, key) + 1
+                    yield Part(
+                        (*here, key),
+                        f"the {count:,} Hessian {what} estimates of run {run.name!r}, "
+                        f"{products} Hessian-vector products each on {self.n:,} samples × "
+                        f"{self.shape}",
+                        self.graph(self.n, 16),
+                        count * products * self.hvp(),
+                        f"raise {key}, or lower steps, data.n or the widths",
+                    )
         yield from self.slice_parts()
 
     def slice_parts(self) -> Iterator[Part]:

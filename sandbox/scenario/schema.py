@@ -303,6 +303,8 @@ class Run(Strict):
     start: Pair | None = None
     init_seed: Seed | None = None
     sharpness_every: Annotated[int, Field(ge=0)] = 0
+    trace_every: Annotated[int, Field(ge=0)] = 0
+    density_every: Annotated[int, Field(ge=0)] = 0
     color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from sandbox.trace.records import Step
+from sandbox.trace.records import HESSIAN_PROBES, Step
 
 CSV_HEADER = ("step", "loss", "x", "y", "grad_norm", "lr", "sharpness")
 PART_SUFFIX = ".part"
@@ -59,7 +59,9 @@ class RunWriter:
         if not self.layers_written:
             # The probes the scenario's plots asked for, as at step 0: `margin`, or `signal0`,
             # `signal1`, ... for a probe of several values; empty on steps without them.
-            self.probe_widths = tuple((name, len(values)) for name, values in s.probes)
+            self.probe_widths = tuple(
+                (name, len(values)) for name, values in s.probes if name not in HESSIAN_PROBES
+            )
             columns = ["step", "offplane", "weight_norm"] + [
                 f"grad_norm_layer{i}" for i in range(len(layers))
             ]

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Probes that run keys ask for (trace_every, density_every), not [view] plots: the replay's CSVs
+# keep the contract's columns without them; summary.json gains `trace` when a run measures it.
+HESSIAN_PROBES = ("trace", "spectrum")
+
 
 @dataclass(frozen=True, slots=True)
 class Step:

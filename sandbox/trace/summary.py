@@ -16,6 +16,7 @@ class SummaryTracker:
         self.min_loss: float | None = None
         self.last: Step | None = None
         self.sharpness: float | None = None
+        self.trace: float | None = None  # the last Hessian trace estimate (trace_every)
 
     def add(self, step: Step) -> None:
         self.last = step
@@ -23,6 +24,9 @@ class SummaryTracker:
             self.min_loss = step.loss
         if step.sharpness is not None:
             self.sharpness = step.sharpness
+        trace = step.probe("trace") if step.probes else None
+        if trace is not None:
+            self.trace = trace[0]
 
     def summary(self) -> dict:
         last = self.last
@@ -38,6 +42,8 @@ class SummaryTracker:
             "sharpness": self.sharpness,
             "file": f"runs/{file_safe(self.name)}.csv",
         }
+        if self.trace is not None:  # only for runs that ask for it: other summaries unchanged
+            entry["trace"] = self.trace
         if last.offplane is not None:
             entry["final_offplane"] = last.offplane
             entry["final_weight_norm"] = last.weight_norm
