@@ -192,3 +192,22 @@ def test_minibatch_sgd_reports_the_full_batch_loss():
     problem = make_problem(parse_scenario(network(5, optimizer="sgd", lr=0.1)))
     # Measured: equal to the last bit (the same float32 evaluation); rel_tol allows a reorder.
     assert math.isclose(steps[0].loss, problem.full_loss(problem.theta_init).item(), rel_tol=1e-7)
+
+
+def test_newton_on_a_blown_up_hessian_marks_the_run_diverged(monkeypatch):
+    """A run blowing up gave a Hessian eigh could not decompose ("eigh failed to converge" on a
+    tiny relu cnn) and the worker failed. Now its Newton step is NaN and the run is marked
+    diverged, as any run whose numbers stop being finite."""
+    from sandbox.optim import precondition
+
+    bad = torch.tensor([[1.0, float("inf")], [float("inf"), 2.0]])
+    assert torch.isnan(precondition.damped_inverse(bad, 1e-3)).all()
+
+    def no_convergence(matrix):
+        raise torch.linalg.LinAlgError("linalg.eigh: The algorithm failed to converge")
+
+    monkeypatch.setattr(torch.linalg, "eigh", no_convergence)
+    assert torch.isnan(precondition.damped_inverse(torch.eye(2), 1e-3)).all()
+    scenario = parse_scenario(analytic_toml(steps=5, runs=[run("N", optimizer="newton", lr=1.0)]))
+    records = list(pipeline.steps(pipeline.prepare(scenario), scenario.runs[0]))
+    assert records[-1].diverged and records[-1].step <= 2

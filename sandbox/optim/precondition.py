@@ -9,6 +9,7 @@ Preconditioning multiplies the gradient by a matrix P so that plain (S)GD steps 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -23,8 +24,22 @@ def dense_hessian(loss_fn: LossFn, theta: torch.Tensor) -> torch.Tensor:
 
 
 def damped_inverse(hessian: torch.Tensor, damping: float) -> torch.Tensor:
-    """|H|⁻¹ with small eigenvalues raised to `damping` (saddle-free Newton)."""
-    eigenvalues, vectors = torch.linalg.eigh(hessian)
+    """|H|⁻¹ with small eigenvalues raised to `damping` (saddle-free Newton).
+
+    A Hessian that is not finite, or that eigh cannot decompose even in float64, belongs to a
+    run that is blowing up: its inverse is NaN, so the step makes θ NaN and the next record
+    marks the run diverged (eigh raised instead, and the worker failed: a tiny relu cnn)."""
+    if not bool(torch.isfinite(hessian).all()):
+        return torch.full_like(hessian, math.nan)
+    try:
+        eigenvalues, vectors = torch.linalg.eigh(hessian)
+    except torch.linalg.LinAlgError:  # float32 did not converge: float64 usually does
+        try:
+            eigenvalues, vectors = (
+                t.to(hessian.dtype) for t in torch.linalg.eigh(hessian.double())
+            )
+        except torch.linalg.LinAlgError:
+            return torch.full_like(hessian, math.nan)
     safe = eigenvalues.abs().clamp_min(damping)
     return (vectors / safe) @ vectors.T
 
