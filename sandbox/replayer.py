@@ -36,6 +36,7 @@ from sandbox.trace.io import (
 )
 from sandbox.trace.names import file_safe
 from sandbox.trace.outdir import OutputFolder
+from sandbox.trace.progress import LogLines
 from sandbox.trace.records import Step
 from sandbox.trace.summary import SummaryTracker
 
@@ -296,9 +297,12 @@ class _NoBar:
 
 
 def _progress_bar(scenario: Scenario, progress: bool):
+    """A bar on a terminal; a line every few seconds where stderr is a log (trace/progress)."""
     if not progress:
         return _NoBar()
+    total = len(scenario.runs) * (scenario.steps + 1)
+    if not sys.stderr.isatty():
+        return LogLines(total, f"replay {scenario.title}")
     from tqdm import tqdm
 
-    total = len(scenario.runs) * (scenario.steps + 1)
     return tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)

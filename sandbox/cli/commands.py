@@ -43,7 +43,7 @@ def replay_command(args: argparse.Namespace) -> int:
             )
         baseline = read_baseline(args.compare)
     _check_video(args)
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = not args.quiet  # a bar on a terminal, else a line every few seconds
     also_write = None
     if args.plots or args.frames or args.video or args.vtk:
         also_write = lambda result, folder: _write_extras(result, folder, args)  # noqa: E731
