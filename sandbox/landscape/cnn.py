@@ -14,13 +14,11 @@ its filters (neurons), which is what filter-normalised directions rescale.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from sandbox.catalogue.convnets import KERNEL, conv_shapes, head_inputs
-from sandbox.landscape.mlp import ParamBlock, activation
+from sandbox.landscape.mlp import ParamBlock, activation, init_weight
 from sandbox.scenario.schema import ModelSpec
 
 PADDING = KERNEL // 2  # keeps the image size
@@ -73,20 +71,8 @@ class FlatCNN:
         gen = torch.Generator().manual_seed(seed)
         theta = torch.zeros(self.n_params)
         for block in self.blocks[::2]:
-            block.view(theta).copy_(self._init_weight(block.shape, gen))
+            block.view(theta).copy_(init_weight(self.spec, block.shape, gen))
         return theta
-
-    def _init_weight(self, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
-        w, gain, init = torch.empty(shape), self.spec.gain, self.spec.init
-        if init == "orthogonal":
-            return torch.nn.init.orthogonal_(w, gain=gain, generator=gen)
-        if init == "xavier":
-            return torch.nn.init.xavier_normal_(w, gain=gain, generator=gen)
-        if init == "he":
-            torch.nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=gen)
-            return w.mul_(gain)
-        fan_in = math.prod(shape[1:])
-        return torch.nn.init.normal_(w, std=gain / math.sqrt(fan_in), generator=gen)
 
     def _pool(self, h: torch.Tensor) -> torch.Tensor:
         if self.spec.pool == "max":

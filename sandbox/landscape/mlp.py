@@ -90,6 +90,21 @@ def _make_layer(spec: ModelSpec, i: int, fan_in: int, fan_out: int, offset: int)
     return _Layer(blocks[0], blocks[1], bn, hidden, skip)
 
 
+def init_weight(spec: ModelSpec, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    """A weight (out, in) or a conv filter bank (out, in, k, k) as `spec.init` and `spec.gain`
+    draw it; fan-in is everything but the first axis (in·k·k for a filter)."""
+    w, gain, init = torch.empty(shape), spec.gain, spec.init
+    if init == "orthogonal":
+        return torch.nn.init.orthogonal_(w, gain=gain, generator=gen)
+    if init == "xavier":
+        return torch.nn.init.xavier_normal_(w, gain=gain, generator=gen)
+    if init == "he":
+        torch.nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=gen)
+        return w.mul_(gain)
+    fan_in = math.prod(shape[1:])
+    return torch.nn.init.normal_(w, std=gain / math.sqrt(fan_in), generator=gen)
+
+
 class FlatMLP:
     """An MLP whose parameters all live in one flat vector θ.
 
@@ -132,21 +147,10 @@ class FlatMLP:
         gen = torch.Generator().manual_seed(seed)
         theta = torch.zeros(self.n_params)
         for layer in self._layers:
-            layer.weight.view(theta).copy_(self._init_weight(layer.weight.shape, gen))
+            layer.weight.view(theta).copy_(init_weight(self.spec, layer.weight.shape, gen))
             if layer.bn is not None:
                 layer.bn[0].view(theta).fill_(1.0)
         return theta
-
-    def _init_weight(self, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
-        w, gain, init = torch.empty(shape), self.spec.gain, self.spec.init
-        if init == "orthogonal":
-            return torch.nn.init.orthogonal_(w, gain=gain, generator=gen)
-        if init == "xavier":
-            return torch.nn.init.xavier_normal_(w, gain=gain, generator=gen)
-        if init == "he":
-            torch.nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=gen)
-            return w.mul_(gain)
-        return torch.nn.init.normal_(w, std=gain / math.sqrt(shape[1]), generator=gen)
 
     def forward(
         self,
