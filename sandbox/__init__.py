@@ -6,12 +6,14 @@ The Python API for tests and notebooks:
     result = sandbox.replay("saddle")                     # a bundled name, or a file
     result.summary                                        # what summary.json holds
     result.runs["GD"].loss                                # per-step arrays
+    sandbox.show(model, data=(X, y), loss="cross_entropy")  # your own torch module, live
+    sandbox.replay_model(model, data=(X, y), out="out/")    # the same, headless
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["replay", "load_scenario", "parse_scenario", "ScenarioError"]
+__all__ = ["replay", "replay_model", "show", "load_scenario", "parse_scenario", "ScenarioError"]
 
 
 def __getattr__(name: str):
@@ -20,6 +22,10 @@ def __getattr__(name: str):
         from sandbox.replayer import replay
 
         return replay
+    if name in ("show", "replay_model"):
+        from sandbox import own_model
+
+        return getattr(own_model, name)
     if name in ("load_scenario", "parse_scenario", "ScenarioError"):
         from sandbox.scenario import load
 

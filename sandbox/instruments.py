@@ -254,6 +254,10 @@ def _has(scenario, needs: str) -> bool:
         return needs == "analytic" and land.kind == "analytic"
         return False
     model, data = land.model, land.data
+    if model.kind == "module":  # a handed-over module: its layers' gradients, nothing inside
+        return needs in ("network", "layers") or (
+            needs == "connect" and land.slice.directions == "connect"
+        )
     if model.kind == "cnn":  # convolutions then a head: layers, never a linear map or classifier
         return needs in ("network", "layers", "hidden") or (
             needs == "connect" and land.slice.directions == "connect"

@@ -40,7 +40,9 @@ ALLOWED: dict[str, set[str]] = {
     "sweep": BASE | {"scenario", "landscape", "pipeline", "replayer"},
     "cli": BASE
     | {"scenario", "render", "app", "replayer", "compare", "plots", "gallery", "bench", "sweep"},
-    "__init__": {"scenario", "replayer"},
+    # own_model: a user's module wrapped as a scenario, then replayed or shown like any other
+    "own_model": BASE | {"scenario", "landscape", "replayer", "app"},
+    "__init__": {"scenario", "replayer", "own_model"},
     "__main__": {"cli"},
 }
 # Arrows that exist and are on their way out, each with the change that removes it (none now:

@@ -215,6 +215,10 @@ class Controller:
     def save(self, name: str) -> Path | None:
         from sandbox.scenario.edit import save_scenario
 
+        model = getattr(self.scenario.landscape, "model", None)
+        if model is not None and model.kind == "module":  # it lives in the caller's Python
+            self.say("a module handed over from Python cannot be saved as a file", error=True)
+            return None
         path = Path(name).expanduser()
         if not path.is_absolute():
             path = self.user_dir / path

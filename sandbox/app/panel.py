@@ -284,8 +284,8 @@ def _network_section(gui, view: PanelView, state: PanelState, actions) -> None:
     model = view.scenario.landscape.model
     if not imgui.collapsing_header("Network (restarts the runs)"):
         return
-    if model.kind == "cnn":  # depth and width sliders are an mlp's; channels are set in the file
-        imgui.text(f"cnn, channels {list(model.channels)}")
+    if model.kind != "mlp":  # depth and width sliders are an mlp's; the others are set as given
+        imgui.text(model.user.name if model.user else f"cnn, channels {list(model.channels)}")
         return
     hidden, ends = list(model.widths[1:-1]), (model.widths[0], model.widths[-1])
     width = hidden[0] if hidden else 16

@@ -309,3 +309,15 @@ def _scripted_exit(app: App, frames: int | None, computed: int) -> int:
         print(f"error: no step computed in {STALL_TIMEOUT:.0f} s", file=sys.stderr)
         return 1
     return 0
+
+
+def offscreen_without_display() -> None:
+    """With no display at all, render the window offscreen (EGL) instead of failing."""
+    has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not has_display and "SDL_VIDEODRIVER" not in os.environ:
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        print(
+            "no display found: the window renders offscreen (use --frames N --screenshot PATH "
+            "to see it)",
+            file=sys.stderr,
+        )

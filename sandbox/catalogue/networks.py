@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from sandbox.scenario.schema import DataSpec, ModelSpec
 
 DATASETS = ("moons", "spirals", "circles", "xor", "gaussians", "sine", "low_rank", "digits")
-MODEL_KINDS = ("mlp", "cnn")
+MODEL_KINDS = ("mlp", "cnn", "module")  # module: a torch module handed over from Python
 LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber")
+# The loss of a module handed over from Python with a function of its own (sandbox.show).
+GIVEN_LOSS = "callable"
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "gelu", "linear")
 INITS = ("he", "xavier", "orthogonal", "normal")
 # Datasets whose number of classes is fixed; the others take DataSpec.classes.
@@ -33,6 +35,7 @@ KEYS_FOR_KIND = {
     "dropout": "mlp",
     "channels": "cnn",
     "pool": "cnn",
+    "module": "module",
 }
 # DataSpec keys that apply to some datasets only (validated in sandbox.scenario.rules).
 KEYS_FOR_DATASET = {"dim": ("low_rank",), "rank": ("low_rank",)}
@@ -61,7 +64,9 @@ def input_dim_of(spec: DataSpec) -> int:
 
 def output_width(spec_model: ModelSpec, spec_data: DataSpec) -> int:
     """Width of the network's output: the last of ``widths`` for an mlp, the number of classes
-    for a cnn (its head is sized to the data)."""
+    for a cnn (its head is sized to the data), what a handed-over module returns."""
+    if spec_model.kind == "module":
+        return spec_model.user.outputs
     return spec_model.widths[-1] if spec_model.kind == "mlp" else n_classes_of(spec_data)
 
 
@@ -90,6 +95,8 @@ def loss_problems(
     loss: str, task: str, n_classes: int, out_dim: int, target_dim: int = 1
 ) -> list[tuple[str, str]]:
     """(``"loss"`` or ``"widths"``, reason) for each way the loss does not fit data and width."""
+    if loss == GIVEN_LOSS:  # the caller's own function: it says itself what it accepts
+        return []
     if loss in ("bce", "cross_entropy") and task == "regression":
         return [("loss", f"loss {loss!r} needs a classification dataset, not regression data")]
     if loss == "bce" and n_classes != 2:
@@ -152,6 +159,11 @@ def check_compatible(
                 ),
             )
         )
+    if spec_model.kind == "module" and spec_model.user.input_size != dim:
+        user = spec_model.user
+        shape = "×".join(map(str, user.input_shape))
+        reason = f"the model takes inputs of shape {shape} ({user.input_size} values), "
+        problems.append(((*here, "data"), reason + f"the data's rows have {dim}"))
     generated = spec_data.file is None  # a file's keys are checked by the scenario rules
     fixed = spec_data.name not in ("spirals", "gaussians")
     if generated and fixed and "classes" in spec_data.model_fields_set:
@@ -170,7 +182,7 @@ def check_compatible(
     task = "regression" if k == 0 else "classification"
     target_dim = target_dim_of(spec_data)
     out_dim, width_key = output_width(spec_model, spec_data), (*here, "model", "widths")
-    if spec_model.kind == "cnn":
+    if spec_model.kind in ("cnn", "module"):
         width_key = (*here, "model", "kind")
     for key, reason in loss_problems(loss_name, task, k, out_dim, target_dim):
         problems.append(((*here, "loss") if key == "loss" else width_key, reason))

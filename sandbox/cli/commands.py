@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 import tempfile
@@ -217,13 +216,13 @@ def list_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from sandbox.app.commands import Command
-    from sandbox.app.window import run_app
+    from sandbox.app.window import offscreen_without_display, run_app
     from sandbox.resources import find_scenario
     from sandbox.scenario.load import load_scenario
 
     path = find_scenario(args.file)
     scenario = load_scenario(path)
-    _offscreen_without_display()
+    offscreen_without_display()
     return run_app(
         scenario,
         size=args.size,
@@ -237,12 +236,12 @@ def run_command(args: argparse.Namespace) -> int:
 
 def present_command(args: argparse.Namespace) -> int:
     from sandbox.app.lecture import playlist
-    from sandbox.app.window import run_app
+    from sandbox.app.window import offscreen_without_display, run_app
     from sandbox.scenario.load import load_scenario
 
     paths = playlist(args.files)
     scenarios = [load_scenario(path) for path in paths]  # every file checked before the talk
-    _offscreen_without_display()
+    offscreen_without_display()
     return run_app(
         scenarios[0],
         size=args.size,
@@ -269,15 +268,3 @@ def gallery_command(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
-
-
-def _offscreen_without_display() -> None:
-    """With no display at all, render the window offscreen (EGL) instead of failing."""
-    has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if sys.platform.startswith("linux") and not has_display and "SDL_VIDEODRIVER" not in os.environ:
-        os.environ["SDL_VIDEODRIVER"] = "offscreen"
-        print(
-            "no display found: the window renders offscreen (use --frames N --screenshot PATH "
-            "to see it)",
-            file=sys.stderr,
-        )

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import torch
 
 from sandbox.catalogue.convnets import IMAGE_SHAPES
-from sandbox.catalogue.networks import n_classes_of, output_width
+from sandbox.catalogue.networks import GIVEN_LOSS, n_classes_of, output_width
 from sandbox.landscape import analytic
 from sandbox.landscape.cnn import FlatCNN
 from sandbox.landscape.data import Dataset, make_dataset
 from sandbox.landscape.mlp import FlatMLP, LossFn, make_loss
+from sandbox.landscape.module import FlatModule, user_loss
 from sandbox.landscape.slicing import Plane
 from sandbox.scenario.schema import AnalyticLandscape, NetworkLandscape, Run, Scenario
 
@@ -68,7 +69,7 @@ class Network:
     spec: NetworkLandscape
     seed: int
     data: Dataset
-    model: FlatMLP | FlatCNN
+    model: FlatMLP | FlatCNN | FlatModule
     loss_fn: LossFn
     theta_init: torch.Tensor  # shape (P,)
 
@@ -81,12 +82,20 @@ def make_network(spec: NetworkLandscape, seed: int) -> Network:
     """The data set, the model and its initial weights that a network landscape describes."""
     data = make_dataset(spec.data, seed)
     model = make_model(spec)
-    loss_fn = make_loss(spec.loss, data, output_width(spec.model, spec.data))
-    return Network(spec, seed, data, model, loss_fn, model.init_params(seed))
+    if spec.loss == GIVEN_LOSS:  # handed over with the module (sandbox.show)
+        loss_fn = user_loss(spec.model.user.loss)
+    else:
+        loss_fn = make_loss(spec.loss, data, output_width(spec.model, spec.data))
+    # A handed-over module starts from its owner's weights, not from a seeded initialisation.
+    theta = model.given_params() if isinstance(model, FlatModule) else model.init_params(seed)
+    return Network(spec, seed, data, model, loss_fn, theta)
 
 
-def make_model(spec: NetworkLandscape) -> FlatMLP | FlatCNN:
-    """The network of the landscape's model kind: an mlp, or a cnn sized to its images."""
+def make_model(spec: NetworkLandscape) -> FlatMLP | FlatCNN | FlatModule:
+    """The network of the landscape's model kind: an mlp, a cnn sized to its images, or the
+    module handed over from Python."""
+    if spec.model.kind == "module":
+        return FlatModule(spec.model.user)
     if spec.model.kind == "cnn":
         return FlatCNN(spec.model, IMAGE_SHAPES[spec.data.name], n_classes_of(spec.data))
     return FlatMLP(spec.model)

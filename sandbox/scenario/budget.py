@@ -74,6 +74,8 @@ def count_parameters(model: ModelSpec, data: DataSpec | None = None) -> int:
     A cnn's head depends on its data (image size, classes), so it needs ``data``."""
     if model.kind == "cnn":
         return cnn_parameters(*_cnn_shape(model, data))
+    if model.kind == "module":  # counted when it was handed over
+        return model.user.n_params
     widths = model.widths
     linear = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
     batchnorm = 2 * sum(widths[1:-1]) if model.batchnorm else 0
@@ -158,6 +160,8 @@ class _Network:
         if land.model.kind == "cnn":
             shape = _cnn_shape(land.model, land.data)
             self.units, self.macs = cnn_units(*shape), cnn_macs(*shape)
+        elif land.model.kind == "module":  # measured on one sample when it was handed over
+            self.units, self.macs = land.model.user.units, land.model.user.macs
         else:
             self.units, self.macs = sum(land.model.widths[1:]), self.p
         self.shape = f"{self.p:,} parameters"

@@ -1,4 +1,5 @@
-"""Scenario checks of the model kind (mlp or cnn) and of datasets read from bundled files.
+"""Scenario checks of the model kind (mlp, cnn, or a handed-over module) and of datasets read
+from bundled files.
 
 Part of `sandbox.scenario.rules`: each check returns (key path, reason) pairs, the loader adds
 file and line. A cnn needs image data and keeps at least one pixel through its pooling; keys of
@@ -10,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sandbox.catalogue.convnets import IMAGE_SHAPES, conv_shapes
-from sandbox.catalogue.networks import FILE_SIZES, KEYS_FOR_KIND
+from sandbox.catalogue.networks import FILE_SIZES, GIVEN_LOSS, KEYS_FOR_KIND
 from sandbox.scenario.schema import DataSpec, NetworkLandscape
 
 Found = Iterator[tuple[tuple, str]]
+
+MODULE_ONLY = (
+    'kind = "module" is a torch module handed over from Python (sandbox.show, '
+    'sandbox.replay_model); a scenario file cannot hold one: use kind = "mlp" or "cnn"'
+)
+CALLABLE_ONLY = (
+    'loss = "callable" is a Python function handed over with a module (sandbox.show); '
+    "a scenario file names one of the losses instead"
+)
 
 
 def model_kind_problems(land: NetworkLandscape) -> Found:
@@ -23,6 +33,12 @@ def model_kind_problems(land: NetworkLandscape) -> Found:
     for key, kind in KEYS_FOR_KIND.items():
         if key in model.model_fields_set and model.kind != kind:
             yield (*here, key), f'applies to kind = "{kind}" only (this model is "{model.kind}")'
+    if land.loss == GIVEN_LOSS and (model.user is None or model.user.loss is None):
+        yield ("landscape", "loss"), CALLABLE_ONLY
+    if model.kind == "module":
+        if model.user is None:
+            yield (*here, "kind"), MODULE_ONLY
+        return
     if model.kind == "cnn" and land.data.name not in IMAGE_SHAPES:
         images = ", ".join(repr(name) for name in IMAGE_SHAPES)
         yield (

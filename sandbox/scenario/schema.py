@@ -24,41 +24,17 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sandbox.catalogue import optimizers, surfaces
 from sandbox.catalogue.convnets import POOLS
-from sandbox.catalogue.networks import ACTIVATIONS, DATASETS, INITS, LOSSES, MODEL_KINDS
+from sandbox.catalogue.networks import (
+    ACTIVATIONS,
+    DATASETS,
+    GIVEN_LOSS,
+    INITS,
+    LOSSES,
+    MODEL_KINDS,
+)
 from sandbox.instruments import NAMES as INSTRUMENT_NAMES
-from sandbox.scenario import datafile
-
-# Hard limits on what one scenario may ask for; documented in docs/scenarios.md.
-LIMITS = {
-    "steps": 10_000_000,
-    "runs": 16,
-    "timeline": 1_000,
-    "resolution": 513,
-    "data_n": 100_000,
-    "width": 1_024,
-    "channels": 256,  # a cnn's channels per layer
-    "conv_layers": 8,
-    "layers": 64,
-    "parameters": 1_000_000,
-    "newton_parameters": 2_000,
-    "connect_steps": 100_000,
-    "plots": 6,  # [view] plots: more would be too narrow to read in the timeline window
-    # Values beyond these only overflow float32 (a gain of 1e20 makes the weights' norms inf);
-    # what they would show is already visible well inside them.
-    "gain": 100,
-    "weight_decay": 1e6,
-    "damping": 1e6,
-    "coordinate": 1e6,  # |bounds|, |start|, slice span: the renderer works in float32
-    "min_width": 1e-6,  # an axis narrower than this (relative to 1) collapses in float32
-    # Text: the app draws these (a 10 MB title once took 6 GB to lay out).
-    "name": 80,  # characters; the file-safe name is at most as many bytes of UTF-8
-    "title": 200,
-    "caption": 500,
-    "description": 4_000,
-    # Resource budgets for the cost estimate of sandbox/scenario/budget.py.
-    "memory_bytes": 2 * 2**30,
-    "work_flops": 6 * 10**12,
-}
+from sandbox.scenario import datafile, handover
+from sandbox.scenario.limits import LIMITS
 
 # Names from the catalogues (sandbox/catalogue/): adding one there adds it here.
 SURFACE_NAMES = surfaces.NAMES
@@ -199,6 +175,20 @@ class ModelSpec(Strict):
     gain: Annotated[Positive, Field(le=LIMITS["gain"])] = 1.0
     batchnorm: bool = False
     dropout: Annotated[Finite, Field(ge=0, lt=1)] = 0.0
+    # kind = "module": the handle of a torch module handed over from Python (sandbox.show); the
+    # module itself is attached here (`user`), never read from a file.
+    module: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    _user: Any = PrivateAttr(None)
+
+    @property
+    def user(self) -> Any:
+        """The handed-over module (`sandbox.landscape.module.UserModel`), or None."""
+        return self._user
+
+    @model_validator(mode="after")
+    def _attach_module(self) -> ModelSpec:
+        self._user = handover.handed(self.module) if self.module is not None else None
+        return self
 
 
 class SliceSpec(Strict):
@@ -226,7 +216,7 @@ class NetworkLandscape(Strict):
     """A small real network trained on generated data; the view is a 2D slice of its loss."""
 
     kind: Literal["network"]
-    loss: Literal[LOSSES]  # type: ignore[valid-type]
+    loss: Literal[(*LOSSES, GIVEN_LOSS)]  # type: ignore[valid-type]
     data: DataSpec
     model: ModelSpec
     slice: SliceSpec = Field(default_factory=SliceSpec)
