@@ -6,7 +6,7 @@ messages and advance the shown step, draw `Renderer.draw(state, camera)`, let th
 over the frame and collect their actions, hand them to the controller, present, flip. Training
 never runs here (it is in the worker process), so a slow step never stalls a frame.
 
-The backend is a pygame window (`PygameWindow`, the default) or an EGL framebuffer (`Headless`):
+The backend is a pygame window (`PygameWindow`, the default) or a framebuffer (`Headless`):
 `App(scenario, backend=Headless((1280, 720)))` is an object a test drives in-process, with
 synthetic events (`backend.post`), `frame()`, commands and screenshots. What the app *does*
 (playback, edits, restarts, captions, reloads) is in `sandbox.app.controller`, which needs no
