@@ -1,4 +1,4 @@
-"""Where the app's frames go: a pygame window, or an EGL framebuffer with no window at all.
+"""Where the app's frames go: a pygame window, or a framebuffer with no window at all.
 
 Both give the app a moderngl context, a `screen` framebuffer to present onto and a queue of
 input events, as moderngl-window's windows do; the app draws the same way into either. pygame's
@@ -100,7 +100,8 @@ class PygameWindow:
 
 
 class Headless:
-    """The app with no window: a standalone EGL context and a framebuffer as its screen.
+    """The app with no window: a standalone context (`headless_context`: EGL on Linux) and a
+    framebuffer as its screen.
 
     Events are what a test posts (`post`); the screen holds what the window would show, notices
     included (`read_screen`). `ctx` may be a context the caller already has (a test session's):

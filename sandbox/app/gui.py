@@ -8,11 +8,13 @@ belong to the panels (a drag on a slider must not orbit the camera).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
+from sandbox.app.keys import MACOS, shortcut_name
 from sandbox.resources import data_dir
 
 BASE_FONT_PX = 19  # at 720 pixels of height; everything scales with the window
@@ -31,7 +33,9 @@ class Docked(NamedTuple):
 class Gui:
     """An ImGui + ImPlot context bound to one moderngl context and one pygame window."""
 
-    def __init__(self, ctx, size: tuple[int, int], *, light: bool = False, mods=None):
+    def __init__(
+        self, ctx, size: tuple[int, int], *, light: bool = False, mods=None, platform=None
+    ):
         import pygame
         from imgui_bundle import imgui, implot
 
@@ -42,6 +46,12 @@ class Gui:
         self.plot_context = implot.create_context()
         io = imgui.get_io()
         io.set_ini_filename("")  # window layout is ours; never write imgui.ini into the cwd
+        # macOS conventions (Cmd+C/V/A/Z in text fields, Cmd+click on a slider, Option+arrow by
+        # word): ImGui swaps Cmd and Ctrl as the keys arrive, so the Super key must be sent.
+        # Its macOS build already defaults to this; set here, a test can fake the platform.
+        platform = platform or sys.platform
+        io.config_mac_osx_behaviors = platform == MACOS
+        self.shortcut = shortcut_name(platform)  # for tooltips: "Ctrl+click", "Cmd+click"
         fonts = data_dir("assets") / "fonts"
         # Anti-aliased lines from geometry, not from lines baked into the atlas: every texel the
         # panels sample then lands exactly on a pixel, and the atlas can be sampled NEAREST,
@@ -56,6 +66,12 @@ class Gui:
         self.size = size
         self._last_time: float | None = None
         self._keys = _key_map(pygame, imgui)
+        self._modifier_bits = (  # KMOD_GUI is ⌘ on a Mac, the Windows key elsewhere
+            (imgui.Key.mod_ctrl, pygame.KMOD_CTRL),
+            (imgui.Key.mod_shift, pygame.KMOD_SHIFT),
+            (imgui.Key.mod_alt, pygame.KMOD_ALT),
+            (imgui.Key.mod_super, pygame.KMOD_GUI),
+        )
         self._mods = mods or pygame.key.get_mods  # the modifier keys held (the backend knows)
         self.set_theme(light)
         self.resize(size)
@@ -122,8 +138,8 @@ class Gui:
         elif event.type in (pg.KEYDOWN, pg.KEYUP):
             down = event.type == pg.KEYDOWN
             mods = self._mods()
-            io.add_key_event(self.imgui.Key.mod_ctrl, bool(mods & pg.KMOD_CTRL))
-            io.add_key_event(self.imgui.Key.mod_shift, bool(mods & pg.KMOD_SHIFT))
+            for imgui_mod, pygame_mod in self._modifier_bits:
+                io.add_key_event(imgui_mod, bool(mods & pygame_mod))
             if event.key in self._keys:
                 io.add_key_event(self._keys[event.key], down)
         elif event.type == pg.TEXTINPUT:
@@ -215,6 +231,10 @@ def _key_map(pg, imgui) -> dict[int, object]:
         pg.K_RCTRL: imgui.Key.right_ctrl,
         pg.K_LSHIFT: imgui.Key.left_shift,
         pg.K_RSHIFT: imgui.Key.right_shift,
+        pg.K_LALT: imgui.Key.left_alt,
+        pg.K_RALT: imgui.Key.right_alt,
+        pg.K_LGUI: imgui.Key.left_super,  # ⌘ on a Mac
+        pg.K_RGUI: imgui.Key.right_super,
     }
     for letter in "acvxyz":  # select all, copy, paste, cut, redo, undo
         keys[getattr(pg, f"K_{letter}")] = getattr(imgui.Key, letter)

@@ -2,6 +2,9 @@
 README's key list are made from it (a test checks the README against it).
 
 Key names are pygame's (`pygame.K_<name>`), so this module needs no pygame itself.
+
+Chords with the platform's shortcut modifier (Ctrl; Cmd on macOS) are not one-key commands:
+they belong to the text fields (copy, paste, select all) and to the system (Cmd+H, Cmd+Q).
 """
 
 from __future__ import annotations
@@ -50,6 +53,20 @@ MOUSE = (
     ("right drag", "pan (the surface follows)"),
     ("wheel", "zoom (up: closer)"),
 )
+
+
+MACOS = "darwin"  # sys.platform's value on macOS
+
+
+def shortcut_name(platform: str) -> str:
+    """What users of `platform` (a sys.platform value) call the key their shortcuts hold."""
+    return "Cmd" if platform == MACOS else "Ctrl"
+
+
+def shortcut_mask(pygame, platform: str) -> int:
+    """pygame's modifier bits of that key: KMOD_GUI (⌘; pygame's KMOD_META is the same bits)
+    on macOS, KMOD_CTRL elsewhere."""
+    return pygame.KMOD_GUI if platform == MACOS else pygame.KMOD_CTRL
 
 
 def help_rows() -> tuple[tuple[str, str], ...]:

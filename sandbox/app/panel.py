@@ -379,7 +379,7 @@ def _log_slider(gui, state, key, label, value, lo, hi, actions, make) -> None:
         if imgui.is_item_hovered():
             imgui.set_tooltip(
                 "drag: ×10 either way of the file's value\n"
-                "Shift+drag: ten times finer\nCtrl+click: type a value"
+                f"Shift+drag: ten times finer\n{gui.shortcut}+click: type a value"
             )
     _release(gui, state, key, changed, new, actions, make)
 

@@ -6,7 +6,7 @@ messages and advance the shown step, draw `Renderer.draw(state, camera)`, let th
 over the frame and collect their actions, hand them to the controller, present, flip. Training
 never runs here (it is in the worker process), so a slow step never stalls a frame.
 
-The backend is a pygame window (`PygameWindow`, the default) or an EGL framebuffer (`Headless`):
+The backend is a pygame window (`PygameWindow`, the default) or a framebuffer (`Headless`):
 `App(scenario, backend=Headless((1280, 720)))` is an object a test drives in-process, with
 synthetic events (`backend.post`), `frame()`, commands and screenshots. What the app *does*
 (playback, edits, restarts, captions, reloads) is in `sandbox.app.controller`, which needs no
@@ -30,6 +30,7 @@ from sandbox.app.controller import (
     default_user_dir,
 )
 from sandbox.app.frame import FrameDrawing
+from sandbox.app.keys import shortcut_mask
 from sandbox.app.playback import FPS, Clock
 from sandbox.app.pointer import Pointer
 from sandbox.scenario.schema import Scenario
@@ -75,6 +76,7 @@ class App(FrameDrawing, Capture):
         backend: WindowBackend | None = None,
         clock: Clock = time.monotonic,
         workers=None,
+        platform: str | None = None,
     ):
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         import pygame
@@ -94,7 +96,14 @@ class App(FrameDrawing, Capture):
             self.window_size = self.backend.go_fullscreen()
         self.theme = LECTURE if lecture_mode else DARK
         self.renderer = Renderer(self.ctx, self.window_size)
-        self.gui = Gui(self.ctx, self.window_size, light=lecture_mode, mods=self.backend.modifiers)
+        self.platform = platform or sys.platform  # whose keyboard conventions (app/keys.py)
+        self.gui = Gui(
+            self.ctx,
+            self.window_size,
+            light=lecture_mode,
+            mods=self.backend.modifiers,
+            platform=self.platform,
+        )
         self.drag: tuple[int, tuple[int, int]] | None = None
         self.pointer = Pointer()  # clicks drop balls, drags move starts (app/pointer.py)
         self._key_commands: dict[int, str] | None = None  # pygame key -> command (app/keys.py)
@@ -191,7 +200,12 @@ class App(FrameDrawing, Capture):
         if event.type == pg.QUIT:
             self.running = False
         elif event.type == pg.KEYDOWN:
-            if not (panel and self.gui.wants_keyboard):
+            typing = panel and self.gui.wants_keyboard
+            # a chord with the shortcut modifier (Ctrl; Cmd on macOS) is no one-key command:
+            # Ctrl+V meant for a text field must not start a recording, nor Cmd+H (which hides
+            # the app on macOS) open the help
+            chord = getattr(event, "mod", 0) & shortcut_mask(pg, self.platform)
+            if not (typing or chord):
                 self.key(event.key)
         elif event.type == pg.MOUSEBUTTONDOWN and event.button in (1, 3):
             if not (panel and self.gui.wants_mouse):
