@@ -14,6 +14,7 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def model_scenario(
 
     from sandbox.landscape.module import hand_over
     from sandbox.scenario.edit import validated
+    from sandbox.scenario.load import ScenarioError
 
     x, y = _arrays(data)
     callable_loss = None if isinstance(loss, str) else loss
@@ -84,7 +86,10 @@ def model_scenario(
         },
         "runs": [dict(run) for run in runs],
     }
-    return validated(scenario, SOURCE)
+    try:
+        return validated(scenario, SOURCE)
+    except ScenarioError as error:  # lines of a TOML text the caller never saw: keys only
+        raise ScenarioError([replace(p, line=None) for p in error.problems]) from None
 
 
 def replay_model(
