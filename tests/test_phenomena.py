@@ -1,4 +1,4 @@
-"""Each bundled scenario shows what its caption claims: the signatures of PHENOMENA.md 1, 3-5."""
+"""Each bundled scenario shows what its caption claims: docs/phenomena.md, signatures 1 and 3-5."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The bundled adaptive_steps scenario shows what its captions claim (PHENOMENA.md 8).
+"""The bundled adaptive_steps scenario shows what its captions claim (docs/phenomena.md 8).
 
 Every number asserted here was measured on the replay first and follows from the physics named
 in the test's docstring; the measured values are quoted next to each bound.

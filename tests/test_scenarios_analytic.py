@@ -1,4 +1,4 @@
-"""The bundled analytic scenarios of PHENOMENA.md 6 show what their captions claim: Himmelblau,
+"""The bundled analytic scenarios of docs/phenomena.md 6 show what their captions claim: Himmelblau,
 Rosenbrock, Rastrigin and the plateau (PHENOMENA 7, 8 and 18: test_scenarios_sharp_flat.py,
 test_scenarios_adaptive.py, test_scenarios_two_weight_net.py).
 

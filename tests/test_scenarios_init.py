@@ -3,8 +3,8 @@
 Each test replays bundled files (every replay must be warning-free) and asserts the signature of
 its PHENOMENA entry on the replay's outputs, or through the problem API where the signature is
 about gradients at one point. Every threshold was measured first; the measured value is in the
-comment beside it. Where a signature as worded in PHENOMENA.md does not hold at laptop scale, the
-test asserts the strongest statement that does and says so.
+comment beside it. Where a signature as worded in docs/phenomena.md does not hold at laptop
+scale, the test asserts the strongest statement that does and says so.
 """
 
 from __future__ import annotations

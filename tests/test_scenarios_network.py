@@ -6,8 +6,8 @@ test_scenarios_regularisation.py.
 Each test replays bundled files (every replay must be warning-free) and asserts the signature of
 its PHENOMENA entry on the replay's outputs, or through the problem API where the signature is
 about gradients at one point. Every threshold was measured first; the measured value is in the
-comment beside it. Where a signature as worded in PHENOMENA.md does not hold at laptop scale, the
-test asserts the strongest statement that does and says so.
+comment beside it. Where a signature as worded in docs/phenomena.md does not hold at laptop
+scale, the test asserts the strongest statement that does and says so.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def test_skip_connections_smooth_the_landscape():
     """PHENOMENA 10: same 20-layer ReLU+BN net and slice settings; the plain slice is rough.
 
     The measure is the number of local minima of the slice. The curvature-sign measures suggested
-    in PHENOMENA.md do not separate the two at this scale (share of grid points with a negative
+    in docs/phenomena.md do not separate the two at this scale (share of grid points with a negative
     2D-Hessian eigenvalue: 0.67 plain vs 0.66 residual; mean |λmin/λmax|: 7.5 vs 9.5): the
     residual valley's flanks are concave where the logistic loss saturates.
     """

@@ -1,4 +1,4 @@
-"""The bundled sharp_vs_flat scenario shows what its captions claim (PHENOMENA.md 7).
+"""The bundled sharp_vs_flat scenario shows what its captions claim (docs/phenomena.md 7).
 
 Every number asserted here was measured on the replay first and follows from the physics named
 in the test's docstring; the measured values are quoted next to each bound.

@@ -1,6 +1,6 @@
 """Formula surfaces: a whitelist parser for expressions in x and y, and an evaluator of its trees.
 
-A scenario is data, never code (SCENARIO_FORMAT.md), so the formula is never handed to Python's
+A scenario is data, never code (docs/scenario-format.md), so the formula is never handed to Python's
 ``eval`` or ``compile``: a small recursive-descent parser accepts numbers, ``x``, ``y``, the
 constants ``pi`` and ``e``, ``+ - * / **``, unary signs, parentheses and calls of the functions
 in FUNCTIONS, and nothing else. Precedence and associativity are Python's: ``-x**2`` is
