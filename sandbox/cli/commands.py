@@ -14,11 +14,11 @@ import signal
 import sys
 import tempfile
 import threading
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sandbox.compat import tomllib
 from sandbox.errors import BadInput, OutputError, Terminated
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NO_OPENGL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import stat
+import tomllib
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from sandbox.compat import tomllib
 from sandbox.scenario import datafile, rules
 from sandbox.scenario.challenge import locked_changes
 from sandbox.scenario.lines import key_lines, line_of, shape_problem

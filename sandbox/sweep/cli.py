@@ -166,7 +166,7 @@ def missing_sweep_extra() -> list[str]:
 
 
 def _list(paths: list[Path]) -> int:
-    from sandbox.compat import tomllib
+    import tomllib
 
     for path in paths:
         try:
