@@ -10,11 +10,14 @@ sweep or scenario, 130 interrupted (finished tasks stay cached: run it again to 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+# What the `sweep` extra installs: the base install (app, replays, frames, video) goes without.
+SWEEP_EXTRA_MODULES = ("dask", "distributed", "pyarrow")
 
 
 def add_sweep_parser(commands) -> argparse.ArgumentParser:
@@ -125,6 +128,14 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.out is None:
         print("error: sweep needs --out DIR", file=sys.stderr)
         return EXIT_INVALID
+    missing = missing_sweep_extra()
+    if missing:
+        print(
+            f"error: sandbox sweep needs the sweep extra ({', '.join(missing)} not installed): "
+            "pip install 'loss-landscape-sandbox[sweep]'",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     from sandbox.sweep.engine import run_sweep
 
     progress = not args.quiet and sys.stderr.isatty()
@@ -147,6 +158,11 @@ def _sweep(args: argparse.Namespace) -> int:
             f"  variant {error['variant']}, seed {error['seed']}: {error['error']}", file=sys.stderr
         )
     return EXIT_OK
+
+
+def missing_sweep_extra() -> list[str]:
+    """The sweep extra's modules that cannot be imported here (--check and --list need none)."""
+    return [name for name in SWEEP_EXTRA_MODULES if importlib.util.find_spec(name) is None]
 
 
 def _list(paths: list[Path]) -> int:
