@@ -8,7 +8,6 @@ The Python API for tests is `replay(path)`, which returns the summary and per-ru
 
 from __future__ import annotations
 
-import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from sandbox.trace.io import (
 )
 from sandbox.trace.names import file_safe
 from sandbox.trace.outdir import OutputFolder
-from sandbox.trace.progress import LogLines
+from sandbox.trace.progress import progress_bar
 from sandbox.trace.records import Step
 from sandbox.trace.summary import SummaryTracker
 
@@ -286,23 +285,7 @@ def _to_arrays(steps: list[Step]) -> RunArrays:
     )
 
 
-class _NoBar:
-    n = 0
-
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress_bar(scenario: Scenario, progress: bool):
     """A bar on a terminal; a line every few seconds where stderr is a log (trace/progress)."""
-    if not progress:
-        return _NoBar()
     total = len(scenario.runs) * (scenario.steps + 1)
-    if not sys.stderr.isatty():
-        return LogLines(total, f"replay {scenario.title}")
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+    return progress_bar(total, f"replay {scenario.title}", enabled=progress)

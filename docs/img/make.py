@@ -48,7 +48,7 @@ def main() -> None:
                 str(gif),
                 "--force",
                 "--quiet",
-                "--frame-count",
+                "--video-frames",
                 str(count),
                 "--size",
                 GIF_SIZE,
