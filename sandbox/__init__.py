@@ -6,6 +6,8 @@ The Python API for tests and notebooks:
     result = sandbox.replay("saddle")                     # a bundled name, or a file
     result.summary                                        # what summary.json holds
     result.runs["GD"].loss                                # per-step arrays
+    sandbox.replay(toml_text_or_dict, overrides={"runs.0.lr": 0.01, "steps": 50})
+    sandbox.testing.assert_replays_close(golden, result)  # where two replays part, if they do
 """
 
 from __future__ import annotations
