@@ -7,7 +7,9 @@ The Python API for tests and notebooks:
     result.summary                                        # what summary.json holds
     result.runs["GD"].loss                                # per-step arrays
     sandbox.replay(toml_text_or_dict, overrides={"runs.0.lr": 0.01, "steps": 50})
-    sandbox.testing.assert_replays_close(golden, result)  # where two replays part, if they do
+
+    from sandbox.testing import assert_replays_close   # in tests: where two replays part
+    assert_replays_close("golden_dir", result, rtol=1e-6)
 """
 
 from __future__ import annotations
