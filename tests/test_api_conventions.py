@@ -1,6 +1,6 @@
 """CLI and API conventions (issue 21, part of deliverable 5): `sandbox --version`, and
 `sandbox.replay` taking a bundled scenario's name as `sandbox replay` does, TOML text, its
-parsed data and overrides in a sweep's key syntax."""
+parsed data and overrides in a sweep's key syntax; `--frames N` a count in every command."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from importlib.metadata import version
 import pytest
 
 import sandbox
+from sandbox.cli import main
 
 
 def test_version_is_the_installed_distributions():
@@ -85,3 +86,40 @@ def test_bad_text_data_or_overrides_name_where(source, overrides, message):
     with pytest.raises(sandbox.ScenarioError) as error:
         sandbox.replay(source, overrides=overrides)
     assert message in str(error.value)
+
+
+def test_the_old_frame_count_still_works_with_a_note(tmp_path, capsys):
+    args = ["--frames", "--frame-count", "3", "--size", "64x48", "--quiet"]
+    assert main(["replay", "saddle", "--out", str(tmp_path / "o"), *args]) == 0
+    assert len(list((tmp_path / "o" / "frames").glob("frame_*.png"))) == 3
+    assert capsys.readouterr().err == (
+        "sandbox replay: --frame-count is deprecated; use --frames N (PNG frames) or "
+        "--video-frames N (the video)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "pngs", "video"),
+    [
+        (["--frames"], 120, 120),  # the contract's bare switch
+        (["--frames", "7"], 7, 7),
+        (["--video", "v.gif", "--video-frames", "9"], None, 9),
+        (["--frames", "7", "--video", "v.gif", "--video-frames", "9"], 7, 9),
+        (["--frames", "--frame-count", "5", "--video", "v.gif"], 5, 5),  # the old spelling
+        (["--video", "v.gif", "--frame-count", "5"], None, 5),
+    ],
+)
+def test_one_count_for_frames(args, pngs, video):
+    from sandbox.cli.commands import _frame_counts
+    from sandbox.cli.parser import build_parser
+
+    parsed = build_parser().parse_args(["replay", "saddle", "--out", "o", *args])
+    assert _frame_counts(parsed) == (pngs, video)
+
+
+def test_a_file_after_a_bare_frames_gets_a_hint(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["replay", "--out", "o", "--frames", "saddle"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--frames: must be a whole number, got 'saddle' (for 120 frames, put FILE before" in err

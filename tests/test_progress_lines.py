@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import imageio.v3 as iio
-import pytest
 
 from sandbox.cli import main
 from sandbox.trace.progress import LOG_SECONDS, LogLines, NoProgress, counted, progress_bar
@@ -68,32 +67,3 @@ def test_frames_and_a_video_say_what_they_drew(tmp_path, capsys):
     assert iio.improps(video, index=None).shape[0] == 4
     assert err[-2].startswith("frames: 3 frames in "), err
     assert err[-1].startswith("video v.gif: 4 frames in "), err
-
-
-def test_the_old_frame_count_still_works_with_a_note(tmp_path, capsys):
-    args = ["--frames", "--frame-count", "3", "--size", "64x48", "--quiet"]
-    assert main(["replay", "saddle", "--out", str(tmp_path / "o"), *args]) == 0
-    assert len(list((tmp_path / "o" / "frames").glob("frame_*.png"))) == 3
-    assert capsys.readouterr().err == (
-        "sandbox replay: --frame-count is deprecated; use --frames N (PNG frames) or "
-        "--video-frames N (the video)\n"
-    )
-
-
-@pytest.mark.parametrize(
-    ("args", "pngs", "video"),
-    [
-        (["--frames"], 120, 120),  # the contract's bare switch
-        (["--frames", "7"], 7, 7),
-        (["--video", "v.gif", "--video-frames", "9"], None, 9),
-        (["--frames", "7", "--video", "v.gif", "--video-frames", "9"], 7, 9),
-        (["--frames", "--frame-count", "5", "--video", "v.gif"], 5, 5),  # the old spelling
-        (["--video", "v.gif", "--frame-count", "5"], None, 5),
-    ],
-)
-def test_one_count_for_frames(args, pngs, video, capsys):
-    from sandbox.cli.commands import _frame_counts
-    from sandbox.cli.parser import build_parser
-
-    parsed = build_parser().parse_args(["replay", "saddle", "--out", "o", *args])
-    assert _frame_counts(parsed) == (pngs, video)

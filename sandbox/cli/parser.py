@@ -74,7 +74,7 @@ def _add_replay_parser(commands) -> None:
         "--frames",
         nargs="?",
         const=True,
-        type=_frame_count,
+        type=_frames,
         metavar="N",
         help=f"also write N PNG frames at evenly spaced steps to DIR/frames ({FRAMES} if no N)",
     )
@@ -233,6 +233,17 @@ def _bounded_int(low: int, high: int):
 
 
 _frame_count = _bounded_int(2, 100_000)
+
+
+def _frames(text: str) -> int:
+    """`replay --frames`' N; a word there is most likely the scenario after a bare --frames."""
+    try:
+        return _frame_count(text)
+    except argparse.ArgumentTypeError as exc:
+        if text.strip().lstrip("+-").isdigit():
+            raise
+        hint = f"for {FRAMES} frames, put FILE before a bare --frames"
+        raise argparse.ArgumentTypeError(f"{exc} ({hint})") from None
 
 
 class _Deprecated(argparse.Action):
