@@ -76,6 +76,7 @@ def test_overrides_set_dotted_keys_as_a_sweep_writes_them():
     [
         (TINY.replace("lr = 0.1", "lr = -1"), None, "<text>:9: runs[0].lr: Input should be"),
         (TINY, {"runs.0.lr": -1}, "overrides: runs[0].lr: Input should be greater than 0"),
+        (TINY.replace("lr = 0.1", "lr = -1"), {"steps": 4}, "<text>:9: runs[0].lr: Input"),
         (TINY, {"runs.3.lr": 1}, "overrides: runs.3.lr: runs has 1 element(s); there is no [3]"),
         (TINY, {"nope": 1}, "overrides: nope: 'nope' is not a scenario key"),
         ({"title": "x"}, None, "<dict>: steps: required key is missing"),
@@ -86,6 +87,11 @@ def test_bad_text_data_or_overrides_name_where(source, overrides, message):
     with pytest.raises(sandbox.ScenarioError) as error:
         sandbox.replay(source, overrides=overrides)
     assert message in str(error.value)
+
+
+def test_a_loaded_scenario_takes_no_overrides():
+    with pytest.raises(TypeError, match="overrides need a file"):
+        sandbox.replay(sandbox.parse_scenario(TINY), overrides={"steps": 4})
 
 
 def test_the_old_frame_count_still_works_with_a_note(tmp_path, capsys):
