@@ -162,7 +162,9 @@ def _summary_differences(a: dict, b: dict, rtol: float, atol: float) -> list:
     runs_b = {run.get("name"): run for run in b.get("runs", [])}
     for run in a.get("runs", []):
         other = runs_b.get(run.get("name"))
-        for key in {**run, **(other or {})} if other is not None else ():
+        if other is None:
+            continue
+        for key in {**run, **other}:
             where = f"run {run['name']!r}: summary {key}"
             _compare_values(run.get(key), other.get(key), where, rtol, atol, found)
     return [(math.inf, line) for line in found]  # after the per-step lines that explain them
