@@ -8,6 +8,10 @@ The Python API for tests and notebooks:
     result.runs["GD"].loss                                # per-step arrays
     sandbox.show(model, data=(X, y), loss="cross_entropy")  # your own torch module, live
     sandbox.replay_model(model, data=(X, y), out="out/")    # the same, headless
+    sandbox.replay(toml_text_or_dict, overrides={"runs.0.lr": 0.01, "steps": 50})
+
+    from sandbox.testing import assert_replays_close   # in tests: where two replays part
+    assert_replays_close("golden_dir", result, rtol=1e-6)
 """
 
 from __future__ import annotations

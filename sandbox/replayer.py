@@ -8,12 +8,12 @@ The Python API for tests is `replay(path)`, which returns the summary and per-ru
 
 from __future__ import annotations
 
-import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,9 +23,8 @@ from sandbox.landscape.sampling import drawn_surface
 from sandbox.pipeline.messages import Message, Steps, Surface
 from sandbox.pipeline.prepare import prepare
 from sandbox.pipeline.stream import stream
-from sandbox.resources import find_scenario
 from sandbox.scenario.challenge import grader as challenge_grader
-from sandbox.scenario.load import load_scenario
+from sandbox.scenario.load import scenario_from
 from sandbox.scenario.schema import Scenario
 from sandbox.trace.io import (
     RunWriter,
@@ -36,7 +35,7 @@ from sandbox.trace.io import (
 )
 from sandbox.trace.names import file_safe
 from sandbox.trace.outdir import OutputFolder
-from sandbox.trace.progress import LogLines
+from sandbox.trace.progress import progress_bar
 from sandbox.trace.records import Step
 from sandbox.trace.summary import SummaryTracker
 
@@ -89,9 +88,10 @@ class ReplayResult:
 
 
 def replay(
-    source: str | Path | Scenario,
+    source: str | Path | Scenario | Mapping[str, Any],
     out: str | Path | None = None,
     *,
+    overrides: Mapping[str, Any] | None = None,
     force: bool = False,
     progress: bool = False,
     keep_arrays: bool = True,
@@ -102,8 +102,13 @@ def replay(
 
     Parameters
     ----------
-    source : a scenario file, a bundled scenario's name ("saddle"), or a loaded Scenario.
+    source : a scenario file, a bundled scenario's name ("saddle"), TOML text, its parsed data
+        (a dict) or a loaded Scenario. Bad text or data raise ScenarioError, each problem as
+        `<text>:LINE: key: reason` (`<dict>: key: reason` for a dict).
     out : directory for summary.json and runs/*.csv; None writes nothing.
+    overrides : dotted key paths, as a sweep writes them, to values set before the scenario is
+        validated: {"steps": 50, "runs.0.lr": 0.01, "runs.*.momentum": 0.9}. A problem with a
+        value set here is reported as `overrides: key: reason`.
     force : replace an earlier replay's outputs in a non-empty `out` (other files are kept).
     progress : show a progress bar on stderr.
     keep_arrays : keep every step in memory for `ReplayResult.runs` (off for huge runs).
@@ -114,7 +119,7 @@ def replay(
 
     Nothing lands in `out` unless the whole replay succeeds (see `sandbox.trace.outdir`).
     """
-    scenario = source if isinstance(source, Scenario) else load_scenario(find_scenario(source))
+    scenario = scenario_from(source, overrides)
     with one_torch_thread():
         if out is None:
             return _replay(scenario, None, progress, keep_arrays, keep_messages)
@@ -286,23 +291,7 @@ def _to_arrays(steps: list[Step]) -> RunArrays:
     )
 
 
-class _NoBar:
-    n = 0
-
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress_bar(scenario: Scenario, progress: bool):
     """A bar on a terminal; a line every few seconds where stderr is a log (trace/progress)."""
-    if not progress:
-        return _NoBar()
     total = len(scenario.runs) * (scenario.steps + 1)
-    if not sys.stderr.isatty():
-        return LogLines(total, f"replay {scenario.title}")
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+    return progress_bar(total, f"replay {scenario.title}", enabled=progress)

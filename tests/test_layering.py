@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "replayer": BASE | {"scenario", "landscape", "pipeline", "notebook"},
     "notebook": BASE | {"scenario", "plots", "render", "app"},
     "compare": BASE,
+    # assertions for users' tests: two replays (results or folders) compared
+    "testing": BASE | {"replayer", "compare"},
     "plots": BASE,
     "render": BASE,
     "app": BASE | {"instruments", "scenario", "pipeline", "render"},

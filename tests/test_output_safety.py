@@ -234,7 +234,7 @@ def test_a_tampered_manifest_cannot_point_outside(tmp_path):
 
 def test_forced_replays_clear_an_earlier_replays_plots_and_frames(tmp_path):
     out, before = plant(tmp_path)
-    extra = ("--plots", "--frames", "--frame-count", "3", "--size", "64x48")
+    extra = ("--plots", "--frames", "3", "--size", "64x48")
     assert replay(out, "--force", *extra) == 0
     assert {p.name for p in (out / "frames").glob("frame_*.png")} == {
         f"frame_{i:05d}.png" for i in range(3)
@@ -313,8 +313,9 @@ def test_a_baseline_csv_of_other_shape_is_reported_not_crashed(tmp_path, capsys)
         (["--fps", "-5"], "--fps: must be between 1 and 120"),
         (["--fps", "fast"], "--fps: must be a number"),
         (["--video", "x.txt"], "--video: must end in .mp4 or .gif"),
-        (["--frame-count", "0"], "--frame-count: must be between 2 and 100000"),
-        (["--frame-count", "1e9"], "--frame-count: must be a whole number"),
+        (["--frames", "0"], "--frames: must be between 2 and 100000"),
+        (["--frames", "1e9"], "--frames: must be a whole number"),
+        (["--video-frames", "1"], "--video-frames: must be between 2 and 100000"),
     ],
 )
 def test_bad_arguments_exit_2_before_anything_runs(tmp_path, capsys, args, message):

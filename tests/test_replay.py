@@ -312,8 +312,8 @@ def test_no_opengl_exits_3_with_one_line(tmp_path, capsys, monkeypatch):
 
 
 def replay_video(out: Path, video: Path, frames: int, size: str) -> int:
-    """`sandbox replay two_bowls.toml --out OUT --frames --video VIDEO --quiet`, in-process."""
-    frames_args = ["--frames", "--frame-count", str(frames), "--size", size]
+    """`sandbox replay two_bowls.toml --out OUT --frames N --video VIDEO --quiet`, in-process."""
+    frames_args = ["--frames", str(frames), "--size", size]
     return main(
         [
             "replay",

@@ -57,7 +57,7 @@ def main() -> None:
                 str(gif),
                 "--force",
                 "--quiet",
-                "--frame-count",
+                "--video-frames",
                 str(count),
                 "--size",
                 size,

@@ -22,6 +22,7 @@ from sandbox.bench.compute import (
 from sandbox.bench.convnet import bench_cnn
 from sandbox.bench.frames import APP_LOOP_CODE, APP_LOOP_SCENARIO, bench_app_loop, bench_frames
 from sandbox.bench.workload import ENDLESS_STEPS, QUICK, Sizes, network_scenario_text
+from sandbox.trace.progress import counted, progress_bar
 
 __all__ = [
     "APP_LOOP_CODE",
@@ -45,8 +46,11 @@ __all__ = [
 ]
 
 
-def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> dict:
-    """Every benchmark section; CUDA for grid and sharpness when available."""
+def run_bench(
+    quick: bool = False, sections: tuple[str, ...] | None = None, progress: bool = False
+) -> dict:
+    """Every benchmark section; CUDA for grid and sharpness when available. `progress`: a bar
+    over the sections on a terminal, a line every few seconds where stderr is a log."""
     sizes = QUICK if quick else Sizes()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     results: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(), "quick": quick}
@@ -59,9 +63,10 @@ def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> d
         "training": lambda: bench_training(sizes),
         "cnn": lambda: bench_cnn(quick),
     }
-    for name, bench in plan.items():
-        if sections is None or name in sections:
-            results[name] = bench()
+    chosen = [name for name in plan if sections is None or name in sections]
+    bar = progress_bar(len(chosen), "bench", "sections", enabled=progress)
+    for name in counted(chosen, bar):
+        results[name] = plan[name]()
     return results
 
 
@@ -83,7 +88,7 @@ def write_json(results: dict, path: Path) -> None:
 
 
 def main_bench(json_path: Path | None, quick: bool, sections: list[str] | None) -> int:
-    results = run_bench(quick, tuple(sections) if sections else None)
+    results = run_bench(quick, tuple(sections) if sections else None, progress=True)
     print_table(results)
     if json_path is not None:
         write_json(results, json_path)

@@ -22,6 +22,7 @@ from sandbox.errors import BadInput, OutputError, Terminated
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NO_OPENGL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED = 143
+FRAMES = 120  # frames a replay draws when no count is given: 4 s of video at 30 fps
 
 
 def replay_command(args: argparse.Namespace) -> int:
@@ -145,18 +146,32 @@ def _write_extras(result, folder: Path, args: argparse.Namespace) -> None:
         with np.load(folder / "surface.npz") as surface:  # the arrays the replay just wrote
             write_vts(folder / "surface.vts", surface["x"], surface["y"], surface["loss"])
     if args.frames or args.video:
-        from sandbox.app.headless import scene_states
+        from sandbox.app.headless import frame_steps, scene_states
         from sandbox.render.frames import render_frames, write_video
+        from sandbox.trace.progress import counted, progress_bar
 
-        def states():
-            return scene_states(result.scenario, args.frame_count, result.messages)
+        def states(count: int, label: str):
+            total = len(frame_steps(result.scenario.steps, count))
+            bar = progress_bar(total, label, "frames", enabled=not args.quiet)
+            return counted(scene_states(result.scenario, count, result.messages), bar)
 
-        if args.frames:
-            render_frames(states(), args.size, folder / "frames")
+        pngs, video_frames = _frame_counts(args)
+        if pngs is not None:
+            render_frames(states(pngs, "frames"), args.size, folder / "frames")
         if args.video:
             inside = _inside(args.video, args.out) if args.out is not None else None
             video = folder / inside if inside is not None else args.video
-            write_video(states(), video, args.size, args.fps)
+            drawn = states(video_frames, f"video {args.video.name}")
+            write_video(drawn, video, args.size, args.fps)
+
+
+def _frame_counts(args: argparse.Namespace) -> tuple[int | None, int]:
+    """(PNG frames to write, or None; frames in the video): `--frames N` sets both, a bare
+    `--frames` means FRAMES, `--video-frames N` sets the video's, and the deprecated
+    `--frame-count N` sets both unless they are given."""
+    bare = args.frames is True  # nargs="?": a bare --frames is True, not a count
+    pngs = None if args.frames is None else (args.frame_count or FRAMES) if bare else args.frames
+    return pngs, args.video_frames or pngs or args.frame_count or FRAMES
 
 
 def _missing_video_encoder(path: Path) -> str | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 from sandbox.cli.commands import (
+    FRAMES,
     bench_command,
     check_command,
     gallery_command,
@@ -66,16 +68,31 @@ def _add_replay_parser(commands) -> None:
         help="compare with an earlier replay; exit 1 if they differ",
     )
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
-    replay.add_argument("--frames", action="store_true", help="also write PNG frames to DIR/frames")
+    # `--frames N` is a count everywhere (`run --frames N` draws N frames, then quits); here the
+    # N frames are also written, and a bare `--frames` (the contract's spelling) means 120.
     replay.add_argument(
-        "--frame-count",
-        type=_bounded_int(2, 100_000),
-        default=120,
+        "--frames",
+        nargs="?",
+        const=True,
+        type=_frames,
         metavar="N",
-        help="frames at N evenly spaced steps (default 120)",
+        help=f"also write N PNG frames at evenly spaced steps to DIR/frames ({FRAMES} if no N)",
     )
     replay.add_argument(
         "--video", type=_video_path, metavar="PATH", help="also write an MP4 or GIF"
+    )
+    replay.add_argument(
+        "--video-frames",
+        type=_frame_count,
+        metavar="N",
+        help=f"frames in the video (default: --frames N, else {FRAMES})",
+    )
+    replay.add_argument(
+        "--frame-count",  # before `--frames` took a count; kept for scripts that use it
+        type=_frame_count,
+        action=_Deprecated,
+        help=argparse.SUPPRESS,
+        replacement="--frames N (PNG frames) or --video-frames N (the video)",
     )
     replay.add_argument(
         "--plots",
@@ -132,7 +149,7 @@ def _add_run_parser(commands) -> None:
     run = commands.add_parser("run", help="open the desktop app on a scenario")
     run.add_argument("file", help="scenario file, or the name of a bundled scenario")
     run.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
-    run.add_argument("--frames", type=int, metavar="N", help="quit after N frames")
+    run.add_argument("--frames", type=int, metavar="N", help="draw N frames, then quit")
     run.add_argument(
         "--screenshot",
         type=Path,
@@ -158,7 +175,7 @@ def _add_present_parser(commands) -> None:
     )
     present.add_argument("files", nargs="+", help="scenario files, bundled names or a deck file")
     present.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
-    present.add_argument("--frames", type=int, metavar="N", help="quit after N frames")
+    present.add_argument("--frames", type=int, metavar="N", help="draw N frames, then quit")
     present.add_argument("--screenshot", type=Path, metavar="PATH")
     present.set_defaults(handler=present_command)
 
@@ -213,6 +230,36 @@ def _bounded_int(low: int, high: int):
         return value
 
     return parse
+
+
+_frame_count = _bounded_int(2, 100_000)
+
+
+def _frames(text: str) -> int:
+    """`replay --frames`' N; a word there is most likely the scenario after a bare --frames."""
+    try:
+        return _frame_count(text)
+    except argparse.ArgumentTypeError as exc:
+        if text.strip().lstrip("+-").isdigit():
+            raise
+        hint = f"for {FRAMES} frames, put FILE before a bare --frames"
+        raise argparse.ArgumentTypeError(f"{exc} ({hint})") from None
+
+
+class _Deprecated(argparse.Action):
+    """An old option's spelling that still works, with a one-line note on stderr naming the
+    new one (`replacement`)."""
+
+    def __init__(self, *args, replacement: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.replacement = replacement
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(
+            f"{parser.prog}: {option_string} is deprecated; use {self.replacement}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
 
 
 def _fps(text: str) -> float:

@@ -7,18 +7,23 @@ or landscapes, network shapes, resource limits). Each problem names file, line, 
 
 from __future__ import annotations
 
+import copy
 import os
 import stat
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sandbox.resources import find_scenario
 from sandbox.scenario import datafile, rules
 from sandbox.scenario.challenge import locked_changes
 from sandbox.scenario.lines import key_lines, line_of, shape_problem
+from sandbox.scenario.paths import PathError, assign, covers, parse_path
 from sandbox.scenario.schema import Scenario
 
 MAX_FILE_BYTES = 1 << 20  # the largest bundled scenario is ~3 KB; a mistake is /dev/zero
@@ -78,6 +83,25 @@ def format_path(path: tuple) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ScenarioError listing every problem."""
     return parse_scenario(read_text(Path(path)), str(path), Path(path).parent)
+
+
+TEXT_SOURCE = "<text>"  # how TOML text given as a string is named in messages
+
+
+def scenario_from(source, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """What `sandbox.replay` takes: a loaded Scenario, a file (str or Path), a bundled
+    scenario's name, TOML text (a string holding a newline or "=" that names no file) or its
+    parsed data (a dict, not changed), with `overrides` as `scenario_from_data` takes them."""
+    if isinstance(source, Scenario):
+        if overrides:
+            raise TypeError("overrides need a file, a name, TOML text or a dict, not a Scenario")
+        return source
+    if isinstance(source, Mapping):
+        return scenario_from_data(copy.deepcopy(dict(source)), overrides=overrides)
+    path = find_scenario(str(source))
+    if isinstance(source, str) and not path.exists() and ("\n" in source or "=" in source):
+        return parse_scenario(source, TEXT_SOURCE, overrides=overrides)
+    return parse_scenario(read_text(path), str(path), path.parent, overrides)
 
 
 def load_against(path: str | Path, original: str | Path) -> Scenario:
@@ -144,26 +168,70 @@ def parse_toml(text: str, source: str) -> dict:
         raise ScenarioError([Problem(source, None, (), "nested too deep to parse")]) from None
 
 
-def parse_scenario(text: str, source: str = "<scenario>", folder: Path | None = None) -> Scenario:
+def parse_scenario(
+    text: str,
+    source: str = "<scenario>",
+    folder: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Scenario:
     """Validate scenario TOML text; `source` names it in messages. A relative data file path is
-    taken from `folder` (the scenario file's; the current folder if None)."""
+    taken from `folder` (the scenario file's; the current folder if None). `overrides`: see
+    `scenario_from_data`."""
     data = parse_toml(text, source)
+    return scenario_from_data(data, source, folder, key_lines(text), overrides)
+
+
+def scenario_from_data(
+    data: dict,
+    source: str = "<dict>",
+    folder: Path | None = None,
+    lines: dict[tuple, int] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Validate parsed scenario data (a dict as tomllib gives it; changed in place). `lines`
+    maps key paths to the lines of the text it came from. `overrides` maps dotted key paths
+    ("runs.0.lr", "runs.*.lr", "steps": a sweep's syntax) to values set before validating;
+    a problem with a value set there is reported against OVERRIDES, not the text."""
     datafile.absolutise(data, folder or Path.cwd())
-    lines = key_lines(text)
+    lines = lines or {}
+    overridden = _apply_overrides(data, overrides or {})
 
     def located(found: list[tuple[tuple, str]]) -> list[Problem]:
-        return [Problem(source, line_of(lines, path), path, reason) for path, reason in found]
+        return [_problem(source, lines, overridden, path, reason) for path, reason in found]
 
     raw = located(rules.raw_problems(data))
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems = [schema_problem(source, lines, error) for error in exc.errors()]
+        problems = located([(p.path, p.reason) for p in problems])  # overrides named as such
         raise ScenarioError(sorted(_deduplicate(problems) + raw, key=_by_line)) from None
     problems = raw + located(rules.cross_field_problems(scenario))
     if problems:
         raise ScenarioError(sorted(problems, key=_by_line))
     return scenario
+
+
+OVERRIDES = "overrides"  # where a problem with an overridden value is said to be
+
+
+def _apply_overrides(data: dict, overrides: Mapping[str, Any]) -> list[tuple]:
+    """Set each override in `data`; the concrete paths set. A bad path is a ScenarioError."""
+    problems, overridden = [], []
+    for key, value in overrides.items():
+        try:
+            overridden += assign(data, parse_path(str(key)), value)
+        except PathError as exc:
+            problems.append(Problem(OVERRIDES, None, (str(key),), str(exc)))
+    if problems:
+        raise ScenarioError(problems)
+    return overridden
+
+
+def _problem(source: str, lines: dict, overridden: list[tuple], path: tuple, reason: str):
+    if any(covers(set_path, path) for set_path in overridden):
+        return Problem(OVERRIDES, None, path, reason)
+    return Problem(source, line_of(lines, path), path, reason)
 
 
 def _syntax_problem(source: str, exc: tomllib.TOMLDecodeError) -> Problem:

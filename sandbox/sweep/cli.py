@@ -138,7 +138,7 @@ def _sweep(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     from sandbox.sweep.engine import run_sweep
 
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = not args.quiet  # a bar on a terminal, else a line every few seconds
     result = run_sweep(
         sweep,
         args.out,

@@ -29,6 +29,7 @@ from sandbox.sweep.outdir import CACHE, SweepDir
 from sandbox.sweep.results import write_results
 from sandbox.sweep.spec import Sweep, Task
 from sandbox.sweep.task import Outcome, code_version, run_task
+from sandbox.trace.progress import progress_bar
 
 # Seconds to reach a running scheduler (`--scheduler`) and complete Dask's handshake with it.
 SCHEDULER_TIMEOUT = 10.0
@@ -286,7 +287,8 @@ def _run_pending(client, pending, sweep, out, task_fn, progress, total) -> dict[
         task_fn, payloads, key=[f"sandbox-sweep-{t.key}" for t in pending], pure=False
     )
     outcomes: dict[str, Outcome] = {}
-    bar = _progress_bar(total, total - len(pending), progress)
+    # a bar on a terminal, a line every few seconds in a log; cached tasks are done already
+    bar = progress_bar(total, "sweep", "tasks", enabled=progress, initial=total - len(pending))
     try:
         for future, result in as_completed(futures, with_results=True, raise_errors=False):
             outcome = _outcome(future, result)
@@ -310,18 +312,3 @@ def _outcome(future, result) -> Outcome:
         error = result[1] if isinstance(result, tuple) else result
         return Outcome(key, None, f"{type(error).__name__}: {error}", 0.0)
     return Outcome(key, result["rows"], result["error"], float(result["seconds"]))
-
-
-def _progress_bar(total: int, done: int, progress: bool):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=done,
-        unit="task",
-        desc="sweep",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        disable=not progress,
-        leave=False,
-    )
