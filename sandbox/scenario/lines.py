@@ -123,8 +123,13 @@ def _resolve_arrays(path: tuple, array_counts: dict[tuple, int]) -> tuple:
     return resolved
 
 
+def too_many_items(text: str) -> bool:
+    """Whether tomlkit may take long over `text` (more than MAX_LOCATED_MARKS item marks)."""
+    return sum(map(text.count, _MARKS)) > MAX_LOCATED_MARKS
+
+
 def _find_lines(text: str) -> dict[tuple, int]:
-    if sum(map(text.count, _MARKS)) > MAX_LOCATED_MARKS:
+    if too_many_items(text):
         return {}
     parser = _LocatingParser(text)
     try:
