@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+from tomlkit.exceptions import TOMLKitError
 
 from sandbox.catalogue import optimizers, settings
-from sandbox.scenario.layout import edited_in_place
-from sandbox.scenario.load import parse_scenario
+from sandbox.scenario.layout import edited_text
+from sandbox.scenario.lines import too_many_items
+from sandbox.scenario.load import ScenarioError, parse_scenario, read_text
 from sandbox.scenario.schema import Scenario
 from sandbox.trace.io import write_text_atomic
 
@@ -149,10 +151,26 @@ def save_scenario(
     user's comments and key order; `header` becomes leading comment lines either way."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    kept = edited_in_place(scenario, Path(source), path) if source is not None else None
+    kept = _kept_layout(scenario, Path(source), path) if source is not None else None
     text = _comment(header) + kept if kept is not None else scenario_toml(scenario, header)
     write_text_atomic(path, text)
     return path
+
+
+def _kept_layout(scenario: Scenario, source: Path, target: Path) -> str | None:
+    """The text of `source` with the edits that made `scenario` applied, to be written to
+    `target`, or None where that does not load to exactly `scenario` (the file changed or became
+    invalid; a relative data file path means another file from `target`'s folder)."""
+    try:
+        text = read_text(source)
+        if too_many_items(text):
+            return None  # tomlkit's document assembly is quadratic at worst
+        before = scenario_data(parse_scenario(text, str(source), source.parent))
+        text = edited_text(text, before, scenario_data(scenario))
+        same = parse_scenario(text, str(target), target.parent) == scenario
+    except (ScenarioError, TOMLKitError, LookupError, TypeError, ValueError):
+        return None  # a layout tomlkit cannot edit this way: a fresh file is still right
+    return text if same else None
 
 
 def _fit_run_to_optimizer(data: dict[str, Any], index: int, optimizer: str) -> None:

@@ -4,47 +4,25 @@ user's comments, key order and spacing survive and only what the edits changed i
 The edits are found by comparing the file's scenario with the edited one, both as the plain data
 "Save as" would write: a changed value is replaced where it stands, a removed key or run is
 deleted, a new key is added at the end of its table and a new run where it belongs in the list.
-A key the file writes at its default value is in neither side, so it stays as written. The text
-is used only if it loads to exactly the edited scenario; otherwise the caller writes a fresh file.
+A key the file writes at its default value is in neither side, so it stays as written.
 """
 
 from __future__ import annotations
 
 import json
 from difflib import SequenceMatcher
-from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT
 
-from sandbox.scenario.lines import too_many_items
-from sandbox.scenario.load import ScenarioError, parse_scenario, read_text
-from sandbox.scenario.schema import Scenario
 
-
-def edited_in_place(scenario: Scenario, source: Path, target: Path) -> str | None:
-    """The text of `source` with the edits that made `scenario` applied, for writing to `target`,
-    or None where that cannot reproduce `scenario` (the file changed or became invalid, or a
-    relative data file path means something else from `target`'s folder)."""
-    from sandbox.scenario.edit import scenario_data  # edit writes through this module
-
-    try:
-        text = read_text(source)
-        if too_many_items(text):
-            return None  # tomlkit's document assembly is quadratic in the worst case
-        before = scenario_data(parse_scenario(text, str(source), source.parent))
-        document = tomlkit.parse(text)
-    except (ScenarioError, TOMLKitError):
-        return None
-    try:
-        _merge(document, before, scenario_data(scenario), root=True)
-        text = document.as_string()
-        same = parse_scenario(text, str(target), target.parent) == scenario
-    except (ScenarioError, TOMLKitError, KeyError, IndexError, TypeError, ValueError):
-        return None  # a layout tomlkit cannot edit this way: a fresh file is still right
-    return text if same else None
+def edited_text(text: str, before: dict[str, Any], after: dict[str, Any]) -> str:
+    """TOML `text`, which says `before`, edited in place to say `after` (plain data as "Save as"
+    writes it). Raises TOMLKitError, or KeyError and the like for a layout it cannot edit."""
+    document = tomlkit.parse(text)
+    _merge(document, before, after, root=True)
+    return document.as_string()
 
 
 def _merge(table: Any, before: dict, after: dict, root: bool = False) -> None:
