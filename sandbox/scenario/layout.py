@@ -14,14 +14,18 @@ from difflib import SequenceMatcher
 from typing import Any
 
 import tomlkit
+from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT
 
 
 def edited_text(text: str, before: dict[str, Any], after: dict[str, Any]) -> str:
     """TOML `text`, which says `before`, edited in place to say `after` (plain data as "Save as"
-    writes it). Raises TOMLKitError, or KeyError and the like for a layout it cannot edit."""
-    document = tomlkit.parse(text)
-    _merge(document, before, after, root=True)
+    writes it). Raises ValueError, or LookupError or TypeError for a layout it cannot edit."""
+    try:
+        document = tomlkit.parse(text)
+        _merge(document, before, after, root=True)
+    except TOMLKitError as exc:
+        raise ValueError(str(exc)) from None
     return document.as_string()
 
 

@@ -2,9 +2,9 @@
 checked before tomllib sees the text.
 
 tomllib reports positions only for syntax errors, so where a problem needs a line the text is
-parsed once more by tomlkit, noting where each table header and key starts: the parser, not a
-pattern, decides that a multi-line array's last row (`  [1.0, 2.0]]`) is no table header and that
-three double quotes in a literal string start nothing.
+parsed once more by tomlkit (toml_offsets), noting where each header and key starts: the parser,
+not a pattern, decides that a multi-line array's last row (`  [1.0, 2.0]]`) is no table header
+and that three double quotes in a literal string start nothing.
 
 The limits are checked by a small tokenizer before tomllib runs: tomllib recurses once per
 nested array or inline table (RecursionError on deep input), and its memory and time grow with
@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-
-from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import SingleKey
-from tomlkit.parser import Parser
 
 MAX_DEPTH = 32  # nested arrays / inline tables; scenarios use 3
 MAX_KEY_PARTS = 16  # parts of one dotted key; scenarios use 2
@@ -75,43 +71,6 @@ def _tokens(text: str):
         yield kind, token.start(), token.end(), depth
 
 
-class _LocatingParser(Parser):
-    """tomlkit's parser, noting where each table header and top-level key starts, in file order.
-
-    tomlkit has no public positions; these hooks see the source offset as the parser reaches a
-    header or a key, so what counts as one is the parser's call, not a pattern's. Each key is then
-    handed back under a name of its own: assembling the document merges keys that share a table,
-    which is quadratic (a 21 KB table of interleaved dotted keys took 11 s), and tomllib has
-    already checked the document, so only the positions are wanted.
-    """
-
-    def __init__(self, text: str):
-        super().__init__(text)
-        self.found: list[tuple[int, str, tuple[str, ...]]] = []  # (offset, kind, key parts)
-        self._depth = 0  # key-value pairs being parsed: more than one is inside an inline table
-        self._handed_back = 0
-
-    def _unique_key(self) -> SingleKey:
-        self._handed_back += 1
-        return SingleKey(str(self._handed_back))
-
-    def _parse_table(self, parent_name=None, parent=None):
-        is_array, key = self._peek_table()
-        self.found.append((self._idx, "[[" if is_array else "[", tuple(k.key for k in key)))
-        unique = self._unique_key()
-        return unique, super()._parse_table(parent_name, parent)[1]
-
-    def _parse_key_value(self, parse_comment=False):
-        start, self._depth = self._idx, self._depth + 1
-        try:
-            key, value = super()._parse_key_value(parse_comment)
-        finally:
-            self._depth -= 1
-        if self._depth == 0:  # keys inside an inline table map to the key that opens it
-            self.found.append((start, "=", tuple(k.key for k in key)))
-        return self._unique_key(), value
-
-
 def _resolve_arrays(path: tuple, array_counts: dict[tuple, int]) -> tuple:
     # [runs.schedule] after the second [[runs]] means ("runs", 1, "schedule").
     resolved: tuple = ()
@@ -131,16 +90,16 @@ def too_many_items(text: str) -> bool:
 def _find_lines(text: str) -> dict[tuple, int]:
     if too_many_items(text):
         return {}
-    parser = _LocatingParser(text)
-    try:
-        parser.parse()
-    except (TOMLKitError, RecursionError):
+    from sandbox.scenario.toml_offsets import starts  # tomlkit: ~25 ms to import, when needed
+
+    found = starts(text)
+    if found is None:
         return {}  # text tomllib refused too: its syntax error carries the line
     lines: dict[tuple, int] = {}
     array_counts: dict[tuple, int] = {}
     table: tuple = ()
     number, counted = 1, 0
-    for offset, kind, parts in parser.found:
+    for offset, kind, parts in found:
         number, counted = number + text.count("\n", counted, offset), offset
         if kind == "=":
             # a.b = 1 also writes the table a: its unknown-key message needs a line too
