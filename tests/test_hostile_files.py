@@ -19,7 +19,13 @@ from sandbox.app.lecture import playlist
 from sandbox.cli import main
 from sandbox.resources import find_scenario
 from sandbox.scenario import load
-from sandbox.scenario.lines import MAX_DEPTH, MAX_KEY_PARTS, key_lines
+from sandbox.scenario.lines import (
+    MAX_DEPTH,
+    MAX_KEY_PARTS,
+    MAX_LOCATED_MARKS,
+    key_lines,
+    line_of,
+)
 from sandbox.scenario.load import MAX_FILE_BYTES, MAX_PROBLEMS_SHOWN, ScenarioError
 
 SADDLE = find_scenario("saddle").read_text(encoding="utf-8")
@@ -121,6 +127,14 @@ CORPUS = [
         SADDLE.replace("steps = 400", 'steps = \'"""\'').replace("lr = 0.05", 'lr = "fast"', 1),
         2,
         ":19: runs[0].lr: Input should be a valid number",
+    ),
+    (
+        "triple-quote-in-multi-line-literal",
+        SADDLE.replace(
+            'title = "Jiggling free of a saddle"', "title = '''a \"\"\" b\nc'''"
+        ).replace("lr = 0.05", 'lr = "fast"', 1),
+        2,
+        ":20: runs[0].lr: Input should be a valid number",
     ),
 ]
 
@@ -276,3 +290,55 @@ def test_key_lines_stays_linear_on_a_long_line_that_is_no_key():
     started = time.perf_counter()
     assert key_lines(text) == {}
     assert time.perf_counter() - started < 20  # ~0.4 s here
+
+
+def test_key_lines_on_the_cases_a_line_pattern_got_wrong():
+    # A multi-line array's closing row alone on its line was once read as a table header (the
+    # params error was reported at [landscape]); three double quotes in a literal string once
+    # opened a string that swallowed every later key.
+    text = textwrap.dedent(
+        """\
+        title = '''a \"\"\" b'''
+        note = 'say \"\"\"'
+
+        [landscape]
+        bounds = [
+          [0.0, 1.0],
+          [1.0, 2.0]]
+        params = { l1 = "steep" }
+
+        [[runs]]
+        lr = 0.1
+        """
+    )
+    lines = key_lines(text)
+    assert dict(lines) == {
+        ("title",): 1,
+        ("note",): 2,
+        ("landscape",): 4,
+        ("landscape", "bounds"): 5,
+        ("landscape", "params"): 8,
+        ("runs", 0): 10,
+        ("runs", 0, "lr"): 11,
+    }
+    assert line_of(lines, ("landscape", "params", "l1")) == 8  # inside an inline table: its key
+
+
+def test_key_lines_stay_quick_on_the_slowest_input_found():
+    # 1 MiB: a long comment (~1 s per MiB) and table headers just under the mark limit, which
+    # tomlkit, assembling its document, took quadratic time over (5,000 interleaved dotted keys
+    # in one table: minutes); ~1.7 s on the 2-core build machine, limit 5 s.
+    pairs = MAX_LOCATED_MARKS // 4 - 1  # each pair has two "[" and two line ends
+    headers = "".join(f"[a.x{i}]\n[b.y{i}]\n" for i in range(pairs))
+    text = "#" + "x" * (MAX_FILE_BYTES - len(headers) - 2) + "\n" + headers
+    started = time.perf_counter()
+    assert key_lines(text)[("b", f"y{pairs - 1}")] == text.count("\n")
+    assert time.perf_counter() - started < 5
+
+
+def test_a_file_with_too_many_items_gets_its_problems_without_lines(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    rows = "".join(f"# {i}\n" for i in range(MAX_LOCATED_MARKS))  # one mark per line
+    path.write_text(SADDLE.replace("lr = 0.05", 'lr = "fast"', 1) + rows, encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"{path}: runs[0].lr: Input should be")

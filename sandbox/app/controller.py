@@ -227,7 +227,7 @@ class Controller:
         origin = self.source.name if self.source else "an unsaved scenario"
         header = f"Saved from the Loss Landscape Sandbox on {time.strftime('%Y-%m-%d')}"
         try:
-            save_scenario(self.scenario, path, f"{header}, edited from {origin}.")
+            save_scenario(self.scenario, path, f"{header}, edited from {origin}.", self.source)
         except OSError as error:
             self.say(f"could not save {path}: {error.strerror or error}", error=True)
             return None

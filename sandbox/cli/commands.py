@@ -283,3 +283,21 @@ def gallery_command(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    import json
+
+    from sandbox.scenario.json_schema import scenario_json_schema
+    from sandbox.trace.io import write_text_atomic
+
+    text = json.dumps(scenario_json_schema(), indent=2) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        write_text_atomic(args.out, text)
+    except OSError as exc:
+        raise OutputError(f"cannot write --out {args.out}: {exc.strerror or exc}") from None
+    print(f"wrote {args.out}")
+    return EXIT_OK

@@ -20,6 +20,7 @@ from sandbox.cli.commands import (
     present_command,
     replay_command,
     run_command,
+    schema_command,
 )
 from sandbox.sweep.cli import add_sweep_parser
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_present_parser(commands)
     add_sweep_parser(commands)
     _add_gallery_parser(commands)
+    _add_schema_parser(commands)
     return parser
 
 
@@ -207,6 +209,14 @@ def _add_gallery_parser(commands) -> None:
         help="give a scenario up when its worker computes no new step for S seconds (default 120)",
     )
     gallery.set_defaults(handler=gallery_command)
+
+
+def _add_schema_parser(commands) -> None:
+    schema = commands.add_parser(
+        "schema", help="print a JSON Schema of scenario files, for editors that complete keys"
+    )
+    schema.add_argument("--out", type=Path, help="write it to this file instead")
+    schema.set_defaults(handler=schema_command)
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -10,16 +10,16 @@ edit the run or model itself; the app restarts the runs for those.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from sandbox.catalogue import optimizers, settings
-from sandbox.scenario.load import parse_scenario
+from sandbox.scenario.lines import too_many_items
+from sandbox.scenario.load import ScenarioError, parse_scenario, read_text
 from sandbox.scenario.schema import Scenario
+from sandbox.trace.io import write_text_atomic
 
 # Run keys the control panel changes from a step on (the rest need a restart).
 LIVE_KEYS = settings.PANEL_KEYS
@@ -33,8 +33,11 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
 
 def scenario_toml(scenario: Scenario, header: str = "") -> str:
     """The scenario as TOML text; `header` becomes leading comment lines."""
-    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
-    return comment + tomli_w.dumps(scenario_data(scenario))
+    return _comment(header) + tomli_w.dumps(scenario_data(scenario))
+
+
+def _comment(header: str) -> str:
+    return "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
 
 
 def _toml_ready(value: Any) -> Any:
@@ -138,20 +141,36 @@ def remove_run(scenario: Scenario, index: int) -> Scenario:
     return validated(data)
 
 
-def save_scenario(scenario: Scenario, path: Path, header: str = "") -> Path:
-    """Write `scenario` to `path` as TOML atomically (a temporary file renamed into place)."""
+def save_scenario(
+    scenario: Scenario, path: Path, header: str = "", source: Path | None = None
+) -> Path:
+    """Write `scenario` to `path` as TOML atomically (a temporary file renamed into place).
+    Given the `source` file it was loaded from, that file's text is edited in place, keeping the
+    user's comments and key order; `header` becomes leading comment lines either way."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = scenario_toml(scenario, header)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    kept = _kept_layout(scenario, Path(source), path) if source is not None else None
+    text = _comment(header) + kept if kept is not None else scenario_toml(scenario, header)
+    write_text_atomic(path, text)
     return path
+
+
+def _kept_layout(scenario: Scenario, source: Path, target: Path) -> str | None:
+    """The text of `source` with the edits that made `scenario` applied, to be written to
+    `target`, or None where that does not load to exactly `scenario` (the file changed or became
+    invalid; a relative data file path means another file from `target`'s folder)."""
+    from sandbox.scenario.layout import edited_text  # tomlkit: ~25 ms to import, when saving
+
+    try:
+        text = read_text(source)
+        if too_many_items(text):
+            return None  # tomlkit's document assembly is quadratic at worst
+        before = scenario_data(parse_scenario(text, str(source), source.parent))
+        text = edited_text(text, before, scenario_data(scenario))
+        same = parse_scenario(text, str(target), target.parent) == scenario
+    except (ScenarioError, LookupError, TypeError, ValueError):
+        return None  # a layout tomlkit cannot edit this way: a fresh file is still right
+    return text if same else None
 
 
 def _fit_run_to_optimizer(data: dict[str, Any], index: int, optimizer: str) -> None:

@@ -1,30 +1,35 @@
 """Line numbers of key paths in a TOML document, for error messages, and the shape limits
 checked before tomllib sees the text.
 
-tomllib reports positions only for syntax errors, so after a successful parse we scan the text
-once more and remember where each table header and key starts. Nested inline tables and
-multi-line arrays map to the line of the key that opens them, which is what a user looks for.
+tomllib reports positions only for syntax errors, so where a problem needs a line the text is
+parsed once more by tomlkit (toml_offsets), noting where each header and key starts: the parser,
+not a pattern, decides that a multi-line array's last row (`  [1.0, 2.0]]`) is no table header
+and that three double quotes in a literal string start nothing.
 
-A small tokenizer finds strings, comments and brackets, so that a row of a multi-line array
-(`  [1.0, 2.0]]`) is not taken for a table header, and quotes inside a string (three double
-quotes in a literal string) do not start one. The same pass enforces the limits below: tomllib
-recurses once per nested array or inline table (RecursionError on deep input), and its memory and
-time grow with the square of the number of parts of a dotted key (30,000 parts take 3.5 GB).
+The limits are checked by a small tokenizer before tomllib runs: tomllib recurses once per
+nested array or inline table (RecursionError on deep input), and its memory and time grow with
+the square of the number of parts of a dotted key (30,000 parts take 3.5 GB). tomlkit stops at
+100 of either by itself, but it is too slow to run on every load (see _KeyLines).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 MAX_DEPTH = 32  # nested arrays / inline tables; scenarios use 3
 MAX_KEY_PARTS = 16  # parts of one dotted key; scenarios use 2
+# tomlkit's time grows with the items it meets, ~50-100 us each for keys, headers and array
+# elements on a busy 2-core machine (a single 100 kB string is cheap), plus ~1 s per MiB of
+# comment. A file with more of the characters that start or separate items than this gets its
+# problems without lines (the slowest input found, 1 MiB with 5,000 table headers, takes 1.7 s);
+# the most in a bundled scenario is 184.
+MAX_LOCATED_MARKS = 5_000
+_MARKS = ",=[{\n\\"
 
 # Possessive quantifiers (++, *+): a long line that does not match fails in linear time instead of
 # backtracking (a 1 MiB "a.a.a..." line with no "=" took minutes).
 _PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""  # of a dotted key
-_HEADER = re.compile(r"[ \t]*+(\[\[?+)([^\]]*+)\]")
-_KEY = re.compile(rf"[ \t]*+({_PART}(?:[ \t]*+\.[ \t]*+{_PART})*+)[ \t]*+=")
-_CANDIDATE = re.compile(r"^[ \t]*+[\[A-Za-z0-9_\"'-]", re.MULTILINE)
 _TOKEN = re.compile(
     r"(?=[\[\]{}\"'#A-Za-z0-9_-])(?:"  # lets the regex engine skip other characters quickly
     # A chain of more parts than allowed is a key (no TOML value looks like it) or a typo.
@@ -66,28 +71,6 @@ def _tokens(text: str):
         yield kind, token.start(), token.end(), depth
 
 
-def _covered(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each top-level bracket pair or string, in order: a line that begins
-    strictly inside one continues a value, and holds no key or header."""
-    spans, opened = [], None
-    for kind, start, end, depth in _tokens(text):
-        if kind == "open" and depth == 1:
-            opened = start
-        elif kind == "close" and depth == 0 and opened is not None:
-            spans.append((opened, end))
-            opened = None
-        elif kind == "string" and depth == 0:
-            spans.append((start, end))
-    if opened is not None:
-        spans.append((opened, len(text)))
-    return spans
-
-
-def _split_dotted(key: str) -> tuple[str, ...]:
-    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', key)
-    return tuple(next(p for p in groups if p) if any(groups) else "" for groups in parts)
-
-
 def _resolve_arrays(path: tuple, array_counts: dict[tuple, int]) -> tuple:
     # [runs.schedule] after the second [[runs]] means ("runs", 1, "schedule").
     resolved: tuple = ()
@@ -99,48 +82,72 @@ def _resolve_arrays(path: tuple, array_counts: dict[tuple, int]) -> tuple:
     return resolved
 
 
-def key_lines(text: str) -> dict[tuple, int]:
-    """Map each key path, e.g. ("runs", 1, "lr"), to the 1-based line where it is written."""
+def too_many_items(text: str) -> bool:
+    """Whether tomlkit may take long over `text` (more than MAX_LOCATED_MARKS item marks)."""
+    return sum(map(text.count, _MARKS)) > MAX_LOCATED_MARKS
+
+
+def _find_lines(text: str) -> dict[tuple, int]:
+    if too_many_items(text):
+        return {}
+    from sandbox.scenario.toml_offsets import starts  # tomlkit: ~25 ms to import, when needed
+
+    found = starts(text)
+    if found is None:
+        return {}  # text tomllib refused too: its syntax error carries the line
     lines: dict[tuple, int] = {}
     array_counts: dict[tuple, int] = {}
     table: tuple = ()
-    spans = iter(_covered(text))
-    span = next(spans, None)
     number, counted = 1, 0
-    # Only lines that can hold a key or header; TOML ends lines at "\n" only, as "^" does here.
-    for candidate in _CANDIDATE.finditer(text):
-        start = candidate.start()
-        number, counted = number + text.count("\n", counted, start), start
-        while span is not None and span[1] <= start:
-            span = next(spans, None)
-        if span is not None and span[0] < start < span[1]:
-            continue
-        end = text.find("\n", start)
-        line = text[start : end if end >= 0 else len(text)]
-        header = _HEADER.match(line) if line.lstrip().startswith("[") else None
-        if header:
-            parts = _split_dotted(header.group(2).strip())
-            if len(parts) > MAX_KEY_PARTS:
-                continue  # not a valid file; keeps _resolve_arrays linear
-            path = _resolve_arrays(parts, array_counts)
-            if header.group(1) == "[[":
-                index = array_counts.get(path, 0)
-                array_counts[path] = index + 1
-                table = (*path, index)
-            else:
-                table = path
-            lines.setdefault(table, number)
-            continue
-        key = _KEY.match(line)
-        parts = _split_dotted(key.group(1)) if key else ()
-        if len(parts) <= MAX_KEY_PARTS:
+    for offset, kind, parts in found:
+        number, counted = number + text.count("\n", counted, offset), offset
+        if kind == "=":
             # a.b = 1 also writes the table a: its unknown-key message needs a line too
             for end in range(1, len(parts) + 1):
                 lines.setdefault((*table, *parts[:end]), number)
+            continue
+        path = _resolve_arrays(parts, array_counts)
+        if kind == "[[":
+            index = array_counts.get(path, 0)
+            array_counts[path] = index + 1
+            table = (*path, index)
+        else:
+            table = path
+        lines.setdefault(table, number)
     return lines
 
 
-def line_of(lines: dict[tuple, int], path: tuple) -> int | None:
+class _KeyLines(Mapping):
+    """The key -> line map, built on first use: a file that loads cleanly is never looked up,
+    and tomlkit's parse costs ~8 times tomllib's (about 2 ms for a 2 KB scenario)."""
+
+    def __init__(self, text: str):
+        self._text: str | None = text
+        self._lines: dict[tuple, int] = {}
+
+    def _built(self) -> dict[tuple, int]:
+        if self._text is not None:
+            self._lines, self._text = _find_lines(self._text), None
+        return self._lines
+
+    def __getitem__(self, path: tuple) -> int:
+        return self._built()[path]
+
+    def __iter__(self):
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+
+def key_lines(text: str) -> Mapping[tuple, int]:
+    """Map each key path, e.g. ("runs", 1, "lr"), to the 1-based line where it is written.
+    Nested inline tables and multi-line arrays map to the line of the key that opens them, which
+    is what a user looks for."""
+    return _KeyLines(text)
+
+
+def line_of(lines: Mapping[tuple, int], path: tuple) -> int | None:
     """The line of the longest prefix of `path` that was written in the file, or None."""
     for end in range(len(path), 0, -1):
         if path[:end] in lines:
