@@ -17,6 +17,7 @@ from torch import nn
 
 import sandbox
 from sandbox.landscape.module import hand_over
+from sandbox.own_model import model_scenario
 from sandbox.scenario.load import ScenarioError, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,3 +234,22 @@ def test_batched_and_one_by_one_evaluation_agree():
     assert flat._vmap_works  # Linear layers: one vmapped call
     one_by_one = torch.stack([flat.forward(theta, x) for theta in thetas])
     torch.testing.assert_close(batched, one_by_one, rtol=1e-6, atol=1e-6)
+
+
+def test_the_windows_edits_keep_the_handed_over_module():
+    """Every edit goes back through TOML (sandbox.scenario.edit): the module's handle brings the
+    same module back, so a live change and a dropped ball replay on it."""
+    from sandbox.scenario import edit
+
+    torch.manual_seed(5)
+    x, y = torch.randn(40, 2), torch.randint(0, 3, (40,))
+    scenario = model_scenario(SmallMLP(), (x, y), steps=3)
+    user = scenario.landscape.model.user
+    edited = edit.live_change(scenario, "SGD", "lr", 0.05, at=1)
+    dropped = edit.add_run(edited, 0, (0.3, -0.2), "SGD ball 2")
+    assert dropped.landscape.model.user is user and dropped.landscape.data.table is not None
+    result = sandbox.replay(dropped)
+    assert result.runs["SGD"].lr.tolist() == [0.1, 0.05, 0.05, 0.05]
+    assert (result.runs["SGD ball 2"].x[0], result.runs["SGD ball 2"].y[0]) == pytest.approx(
+        (0.3, -0.2), abs=1e-6
+    )
