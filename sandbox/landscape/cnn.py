@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from sandbox.catalogue.convnets import KERNEL, conv_shapes, head_inputs
-from sandbox.landscape.mlp import ParamBlock, activation, init_weight
+from sandbox.landscape.mlp import ParamBlock, WeightLayers, activation, init_weight
 from sandbox.scenario.schema import ModelSpec
 
 PADDING = KERNEL // 2  # keeps the image size
@@ -53,10 +53,7 @@ class FlatCNN:
                 offset += blocks[-1].numel
         self.blocks: tuple[ParamBlock, ...] = tuple(blocks)
         self.n_params: int = offset
-        # Which layer's weight each entry of θ belongs to (n_layers for biases), as FlatMLP.
-        self._weight_layer = torch.full((offset,), self.n_layers, dtype=torch.long)
-        for block in self.blocks[::2]:
-            self._weight_layer[block.offset : block.offset + block.numel] = block.layer
+        self._weight_layers = WeightLayers(self.blocks, offset, self.n_layers)
 
     def _layer(self, i: int) -> tuple[ParamBlock, ParamBlock]:
         return self.blocks[2 * i], self.blocks[2 * i + 1]
@@ -114,6 +111,4 @@ class FlatCNN:
 
     def layer_grad_norms(self, grad: torch.Tensor) -> torch.Tensor:
         """Norm of each layer's weight gradient (convolutions, then the head), shape (n_layers,)."""
-        squares = torch.zeros(self.n_layers + 1, dtype=grad.dtype, device=grad.device)
-        squares.index_add_(0, self._weight_layer.to(grad.device), grad * grad)
-        return squares[:-1].sqrt()
+        return self._weight_layers.norms(grad)

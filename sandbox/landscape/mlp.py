@@ -60,6 +60,25 @@ class ParamBlock:
         return thetas[:, self.offset : self.offset + self.numel].view(-1, *self.shape)
 
 
+class WeightLayers:
+    """Which layer's weight each entry of θ belongs to (n_layers for biases and norm layers'
+    vectors): per-layer gradient norms in three tensor ops, whatever the depth. Shared by every
+    flat model (mlp, cnn, a handed-over module)."""
+
+    def __init__(self, blocks: tuple[ParamBlock, ...], n_params: int, n_layers: int):
+        self.n_layers = n_layers
+        self.index = torch.full((n_params,), n_layers, dtype=torch.long)
+        for block in blocks:
+            if block.is_weight:
+                self.index[block.offset : block.offset + block.numel] = block.layer
+
+    def norms(self, grad: torch.Tensor) -> torch.Tensor:
+        """Norm of each layer's weight gradient, shape (n_layers,), from a flat gradient."""
+        squares = torch.zeros(self.n_layers + 1, dtype=grad.dtype, device=grad.device)
+        squares.index_add_(0, self.index.to(grad.device), grad * grad)
+        return squares[:-1].sqrt()
+
+
 @dataclass(frozen=True)
 class _Layer:
     """The blocks of one Linear layer and what follows it."""
@@ -128,12 +147,7 @@ class FlatMLP:
             offset += sum(b.numel for b in layer.blocks)
         self.blocks: tuple[ParamBlock, ...] = tuple(b for ly in self._layers for b in ly.blocks)
         self.n_params: int = offset
-        # Which Linear layer's weight each entry of θ belongs to (n_layers for biases and BN):
-        # per-layer gradient norms in three tensor ops, whatever the depth.
-        self._weight_layer = torch.full((offset,), self.n_layers, dtype=torch.long)
-        for i, layer in enumerate(self._layers):
-            w = layer.weight
-            self._weight_layer[w.offset : w.offset + w.numel] = i
+        self._weight_layers = WeightLayers(self.blocks, offset, self.n_layers)
 
     def init_params(self, seed: int) -> torch.Tensor:
         """Initial θ (shape (P,), float32), deterministic from ``seed``.
@@ -210,9 +224,7 @@ class FlatMLP:
 
     def layer_grad_norms(self, grad: torch.Tensor) -> torch.Tensor:
         """Norm of each Linear layer's weight gradient, shape (n_layers,), from a flat gradient."""
-        squares = torch.zeros(self.n_layers + 1, dtype=grad.dtype, device=grad.device)
-        squares.index_add_(0, self._weight_layer.to(grad.device), grad * grad)
-        return squares[:-1].sqrt()
+        return self._weight_layers.norms(grad)
 
 
 def _batchnorm(z: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, dim: int) -> torch.Tensor:

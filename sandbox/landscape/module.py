@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from sandbox.landscape.mlp import LossFn, ParamBlock
+from sandbox.landscape.mlp import LossFn, ParamBlock, WeightLayers
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,10 +164,7 @@ class FlatModule:
         self.n_params: int = offset
         self.n_layers = len(owners)  # modules with a weight matrix or filter bank
         self._buffers = dict(user.module.named_buffers())  # running statistics: constants
-        self._weight_layer = torch.full((offset,), self.n_layers, dtype=torch.long)
-        for block in self.blocks:
-            if block.is_weight:
-                self._weight_layer[block.offset : block.offset + block.numel] = block.layer
+        self._weight_layers = WeightLayers(self.blocks, offset, self.n_layers)
         self._vmap_works: bool | None = None
 
     def given_params(self) -> torch.Tensor:
@@ -230,9 +227,7 @@ class FlatModule:
 
     def layer_grad_norms(self, grad: torch.Tensor) -> torch.Tensor:
         """Norm of each weight-carrying module's weight gradient, shape (n_layers,)."""
-        squares = torch.zeros(self.n_layers + 1, dtype=grad.dtype, device=grad.device)
-        squares.index_add_(0, self._weight_layer.to(grad.device), grad * grad)
-        return squares[:-1].sqrt()
+        return self._weight_layers.norms(grad)
 
 
 def _convolves(module: nn.Module) -> bool:
