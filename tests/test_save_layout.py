@@ -87,3 +87,30 @@ def test_without_a_source_the_scenario_is_written_fresh(tmp_path):
     scenario = load_scenario(source)
     text = save_scenario(scenario, tmp_path / "fresh.toml").read_text(encoding="utf-8")
     assert "teacher's notes" not in text and load_scenario(tmp_path / "fresh.toml") == scenario
+
+
+def test_saving_a_saved_file_again_replaces_the_saved_line(tmp_path):
+    from sandbox.resources import find_scenario
+    from sandbox.scenario.edit import SAVED_BY
+
+    first = tmp_path / "first.toml"
+    source = find_scenario("saddle")
+    save_scenario(
+        live_change(load_scenario(source), "GD", "lr", 0.02, 0),
+        first,
+        f"{SAVED_BY} on day 1, edited from saddle.toml.",
+        source,
+    )
+    second = tmp_path / "second.toml"
+    save_scenario(
+        live_change(load_scenario(first), "GD", "lr", 0.03, 0),
+        second,
+        f"{SAVED_BY} on day 2, edited from first.toml.",
+        first,
+    )
+    lines = second.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == f"# {SAVED_BY} on day 2, edited from first.toml."
+    assert sum(SAVED_BY in line for line in lines) == 1
+    comments = [line for line in source.read_text(encoding="utf-8").splitlines() if line[:1] == "#"]
+    assert comments and [line for line in lines[1:] if line[:1] == "#"] == comments
+    assert load_scenario(second).runs[0].lr == 0.03

@@ -213,7 +213,7 @@ class Controller:
         return choices
 
     def save(self, name: str) -> Path | None:
-        from sandbox.scenario.edit import save_scenario
+        from sandbox.scenario.edit import SAVED_BY, save_scenario
 
         model = getattr(self.scenario.landscape, "model", None)
         if model is not None and model.kind == "module":  # it lives in the caller's Python
@@ -225,7 +225,7 @@ class Controller:
         if path.suffix != ".toml":
             path = path.with_suffix(".toml")
         origin = self.source.name if self.source else "an unsaved scenario"
-        header = f"Saved from the Loss Landscape Sandbox on {time.strftime('%Y-%m-%d')}"
+        header = f"{SAVED_BY} on {time.strftime('%Y-%m-%d')}"
         try:
             save_scenario(self.scenario, path, f"{header}, edited from {origin}.", self.source)
         except OSError as error:

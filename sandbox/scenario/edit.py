@@ -36,6 +36,9 @@ def scenario_toml(scenario: Scenario, header: str = "") -> str:
     return _comment(header) + tomli_w.dumps(scenario_data(scenario))
 
 
+SAVED_BY = "Saved from the Loss Landscape Sandbox"  # how a saved file's first line begins
+
+
 def _comment(header: str) -> str:
     return "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
 
@@ -150,6 +153,8 @@ def save_scenario(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = _kept_layout(scenario, Path(source), path) if source is not None else None
+    if kept is not None and kept.startswith(f"# {SAVED_BY}"):  # saved here before: our line
+        kept = kept.partition("\n")[2]  # is replaced by the new one, not stacked above it
     text = _comment(header) + kept if kept is not None else scenario_toml(scenario, header)
     write_text_atomic(path, text)
     return path
