@@ -21,6 +21,7 @@ from sandbox.bench.compute import (
 )
 from sandbox.bench.convnet import bench_cnn
 from sandbox.bench.frames import APP_LOOP_CODE, APP_LOOP_SCENARIO, bench_app_loop, bench_frames
+from sandbox.bench.modulenet import bench_module
 from sandbox.bench.workload import ENDLESS_STEPS, QUICK, Sizes, network_scenario_text
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "bench_first_surface",
     "bench_frames",
     "bench_grid",
+    "bench_module",
     "bench_sharpness",
     "bench_spectrum",
     "bench_training",
@@ -58,6 +60,7 @@ def run_bench(quick: bool = False, sections: tuple[str, ...] | None = None) -> d
         "frame": lambda: {**bench_frames(sizes), **bench_app_loop(sizes, quick)},
         "training": lambda: bench_training(sizes),
         "cnn": lambda: bench_cnn(quick),
+        "module": lambda: bench_module(quick),
     }
     for name, bench in plan.items():
         if sections is None or name in sections:
