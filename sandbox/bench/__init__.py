@@ -21,6 +21,7 @@ from sandbox.bench.compute import (
 )
 from sandbox.bench.convnet import bench_cnn
 from sandbox.bench.frames import APP_LOOP_CODE, APP_LOOP_SCENARIO, bench_app_loop, bench_frames
+from sandbox.bench.modulenet import bench_module
 from sandbox.bench.workload import ENDLESS_STEPS, QUICK, Sizes, network_scenario_text
 from sandbox.trace.progress import counted, progress_bar
 
@@ -35,6 +36,7 @@ __all__ = [
     "bench_first_surface",
     "bench_frames",
     "bench_grid",
+    "bench_module",
     "bench_sharpness",
     "bench_spectrum",
     "bench_training",
@@ -62,6 +64,7 @@ def run_bench(
         "frame": lambda: {**bench_frames(sizes), **bench_app_loop(sizes, quick)},
         "training": lambda: bench_training(sizes),
         "cnn": lambda: bench_cnn(quick),
+        "module": lambda: bench_module(quick),
     }
     chosen = [name for name in plan if sections is None or name in sections]
     bar = progress_bar(len(chosen), "bench", "sections", enabled=progress)

@@ -12,11 +12,17 @@ digits, each figure against a baseline measured in the same run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from sandbox.bench.workload import best_time
+
+if TYPE_CHECKING:
+    from sandbox.landscape.problem import NetworkProblem
+    from sandbox.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
@@ -63,28 +69,51 @@ lr = 0.1
 
 
 def bench_cnn(quick: bool = False) -> dict:
-    """Every cnn figure, with its baseline, on one torch thread as the worker and replays use:
-    on a busy 2-core host two threads made one small conv2d 200× slower (20 ms vs 0.1 ms,
-    oneDNN's threads waiting on each other)."""
+    """Every cnn figure, with its baseline (the network's own per-point loop and a bare
+    torch.optim loop on its θ)."""
+    sizes = CNN_QUICK if quick else CnnSizes()
+
+    def scenario_for(steps: int, resolution: int = FIRST) -> Scenario:
+        from sandbox.scenario.load import parse_scenario
+
+        return parse_scenario(cnn_scenario_text(sizes, steps, resolution))
+
+    return on_one_thread(
+        lambda: bench_model(scenario_for, sizes, _naive_seconds_per_point, _bare_steps_per_s)[1]
+    )
+
+
+def on_one_thread(measure: Callable[[], dict]) -> dict:
+    """`measure()` on one torch thread, as the worker and replays run: on a busy 2-core host
+    two threads made one small conv2d 200× slower (20 ms vs 0.1 ms, oneDNN's threads waiting
+    on each other)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _bench_cnn(CNN_QUICK if quick else CnnSizes())
+        return measure()
     finally:
         torch.set_num_threads(threads)
 
 
-def _bench_cnn(sizes: CnnSizes) -> dict:
+def bench_model(
+    scenario_for: Callable[..., Scenario],
+    sizes: CnnSizes,
+    seconds_per_point: Callable[[NetworkProblem, int], float],
+    bare_steps_per_s: Callable[[NetworkProblem, int], float],
+) -> tuple[NetworkProblem, dict]:
+    """The figures of a network scenario, `scenario_for(steps, resolution=FIRST)`, each with
+    its baseline: `seconds_per_point(problem, points)` for the surfaces and
+    `bare_steps_per_s(problem, steps)` for training. Returns the prepared problem too."""
     from sandbox.pipeline.prepare import prepare
-    from sandbox.scenario.load import parse_scenario
 
-    problem = prepare(parse_scenario(cnn_scenario_text(sizes, steps=10))).problem
-    per_point = _naive_seconds_per_point(problem, sizes.naive_points)
-    first = _first_surface_s(sizes)
-    refined = _refined_surface_s(problem)
+    problem = prepare(scenario_for(steps=10)).problem
+    per_point = seconds_per_point(problem, sizes.naive_points)
+    first = _first_surface_s(scenario_for(steps=10))
+    refined = refined_surface_s(problem)
     lam, gradient = _sharpness_vs_gradient(problem)
-    background, bare = _background_steps_per_s(sizes), _bare_steps_per_s(problem, sizes)
-    return {
+    background = _background_steps_per_s(scenario_for(sizes.train_steps, resolution=3))
+    bare = bare_steps_per_s(problem, sizes.bare_steps)
+    return problem, {
         "parameters": problem.model.n_params,
         "first_surface_s": first,
         "first_surface_naive_s": per_point * FIRST**2,
@@ -98,32 +127,38 @@ def _bench_cnn(sizes: CnnSizes) -> dict:
     }
 
 
-def _evaluation_batch(problem):
+def evaluation_batch(problem: NetworkProblem) -> tuple[torch.Tensor, torch.Tensor]:
     from sandbox.landscape.sampling import EVAL_POINTS
 
     return problem.data.x[:EVAL_POINTS], problem.data.y[:EVAL_POINTS]
 
 
-def _naive_seconds_per_point(problem, points: int) -> float:
-    """One network's loss at a time on the surface's evaluation batch: the loop a grid replaces."""
-    x, y = _evaluation_batch(problem)
+def _naive_seconds_per_point(problem: NetworkProblem, points: int) -> float:
+    def loss_at(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return problem.loss_fn(problem.model.forward(theta, x), y)
+
+    return seconds_per_point(problem, points, loss_at)
+
+
+def seconds_per_point(problem: NetworkProblem, points: int, loss_at: Callable) -> float:
+    """One network's loss at a time, `loss_at(θ, x, y)`, on the surface's evaluation batch at
+    `points` points of the problem's plane: the loop a grid replaces."""
+    x, y = evaluation_batch(problem)
     plane = problem.plane
 
     def loop() -> None:
         with torch.no_grad():
             for k in range(points):
-                problem.loss_fn(problem.model.forward(plane.point(0.1 * k, -0.1 * k), x), y)
+                loss_at(plane.point(0.1 * k, -0.1 * k), x, y)
 
     return best_time(loop, repeats=2) / points
 
 
-def _first_surface_s(sizes: CnnSizes) -> float:
+def _first_surface_s(scenario: Scenario) -> float:
     from sandbox.pipeline.messages import Surface
     from sandbox.pipeline.prepare import prepare
     from sandbox.pipeline.stream import stream
-    from sandbox.scenario.load import parse_scenario
 
-    scenario = parse_scenario(cnn_scenario_text(sizes, steps=10))
     start = time.perf_counter()
     for message in stream(prepare(scenario)):
         if isinstance(message, Surface):
@@ -131,10 +166,10 @@ def _first_surface_s(sizes: CnnSizes) -> float:
     raise RuntimeError("no surface")
 
 
-def _refined_surface_s(problem) -> float:
+def refined_surface_s(problem: NetworkProblem) -> float:
     from sandbox.landscape.slicing import surface_grid
 
-    x, y = _evaluation_batch(problem)
+    x, y = evaluation_batch(problem)
     return best_time(
         lambda: surface_grid(problem.model, problem.loss_fn, problem.plane, 1.0, REFINED, x, y),
         repeats=1,
@@ -154,13 +189,11 @@ def _sharpness_vs_gradient(problem) -> tuple[float, float]:
     return lam, best_time(gradient, repeats=2)
 
 
-def _background_steps_per_s(sizes: CnnSizes) -> float:
-    """Steps/s in the app's background worker, from its first step to its last."""
-    from sandbox.app.worker import BackgroundWorker, Finished, Steps
-    from sandbox.scenario.load import parse_scenario
+def _background_steps_per_s(scenario: Scenario) -> float:
+    """Steps/s of the scenario's run in the app's background worker, from its first step to its
+    last."""
+    from sandbox.app.worker import BackgroundWorker, Failed, Finished, Steps
 
-    steps = sizes.train_steps
-    scenario = parse_scenario(cnn_scenario_text(sizes, steps=steps, resolution=3))
     worker = BackgroundWorker(scenario, maxsize=1024).start()
     # From the first batch of steps received to the last: the steps in between were all
     # computed in that time (the first batch's were computed before it).
@@ -173,6 +206,10 @@ def _background_steps_per_s(sizes: CnnSizes) -> float:
                     now = (time.perf_counter(), message.steps[-1].step)
                     first, last = first or now, now
                 done = done or isinstance(message, Finished)
+                if isinstance(message, Failed):
+                    raise RuntimeError(f"the run failed in the worker: {message.message}")
+            if not messages and worker.died():
+                raise RuntimeError(worker.died())
             if not messages:
                 time.sleep(0.002)
         if last[1] == first[1]:
@@ -182,14 +219,19 @@ def _background_steps_per_s(sizes: CnnSizes) -> float:
         worker.close()
 
 
-def _bare_steps_per_s(problem, sizes: CnnSizes) -> float:
+def _bare_steps_per_s(problem: NetworkProblem, steps: int) -> float:
     theta = problem.theta_init.clone().requires_grad_(True)
-    optimizer = torch.optim.SGD([theta], lr=0.1)
+    return sgd_steps_per_s([theta], lambda: problem.full_loss(theta), steps)
+
+
+def sgd_steps_per_s(parameters, loss: Callable[[], torch.Tensor], steps: int) -> float:
+    """Steps/s of a bare torch.optim loop: `steps` SGD steps on `parameters` down `loss()`."""
+    optimizer = torch.optim.SGD(parameters, lr=0.1)
 
     def loop() -> None:
-        for _ in range(sizes.bare_steps):
+        for _ in range(steps):
             optimizer.zero_grad()
-            problem.full_loss(theta).backward()
+            loss().backward()
             optimizer.step()
 
-    return sizes.bare_steps / best_time(loop, repeats=1)
+    return steps / best_time(loop, repeats=1)

@@ -137,7 +137,16 @@ def _add_bench_parser(commands) -> None:
         "--only",
         nargs="+",
         metavar="SECTION",
-        choices=["grid", "first_surface", "sharpness", "spectrum", "frame", "training", "cnn"],
+        choices=[
+            "grid",
+            "first_surface",
+            "sharpness",
+            "spectrum",
+            "frame",
+            "training",
+            "cnn",
+            "module",
+        ],
     )
     bench.set_defaults(handler=bench_command)
 
