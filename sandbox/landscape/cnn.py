@@ -73,7 +73,7 @@ class FlatCNN:
 
     def _pool(self, h: torch.Tensor) -> torch.Tensor:
         if self.spec.pool == "max":
-            return F.max_pool2d(h, 2)
+            return max_pool(h)
         return F.avg_pool2d(h, 2) if self.spec.pool == "avg" else h
 
     def forward(
@@ -112,3 +112,14 @@ class FlatCNN:
     def layer_grad_norms(self, grad: torch.Tensor) -> torch.Tensor:
         """Norm of each layer's weight gradient (convolutions, then the head), shape (n_layers,)."""
         return self._weight_layers.norms(grad)
+
+
+def max_pool(h: torch.Tensor) -> torch.Tensor:
+    """2×2 max pooling of stride 2, the same numbers either way. Without autograd the images are
+    pooled channels-last: on this project's CPU 3.4× faster (5.1 against 17.0 ms for 1,024
+    digits × 40 channels, conversions included), and a surface's cost was half pooling. With
+    autograd the plain layout is kept: where maxima tie (a saturated tanh gives exact 1.0s) the
+    two kernels may pass the gradient to different pixels, and trajectories would change."""
+    if torch.is_grad_enabled():
+        return F.max_pool2d(h, 2)
+    return F.max_pool2d(h.contiguous(memory_format=torch.channels_last), 2).contiguous()

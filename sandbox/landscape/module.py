@@ -72,6 +72,10 @@ def hand_over(module: nn.Module, example: torch.Tensor, loss: Callable | None = 
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"the model must return a (samples, outputs) tensor, got {shape}")
     portable_loss = None if loss is None else _portable(loss, loss)
+    for submodule in portable.modules():
+        if isinstance(submodule, nn.MaxPool2d):  # as the cnn kind's pooling (cnn.max_pool)
+            submodule.register_forward_pre_hook(_pool_channels_last)
+            submodule.register_forward_hook(_back_to_contiguous)
     return UserModel(
         portable,
         type(module).__name__,
@@ -107,6 +111,21 @@ def _portable(thing, origin) -> Callable:
         f"({reason}), and it is not defined in an importable module. Define it in a .py file "
         "and import it, or avoid control flow that depends on tensor values."
     )
+
+
+def _pool_channels_last(module: nn.Module, args: tuple) -> tuple | None:
+    """Without autograd, a max pooling's images go in channels-last: the same numbers, 3.4x
+    faster on this CPU (see `sandbox.landscape.cnn.max_pool`, which says why not with autograd).
+    Hooks are functions of this module, so the copy still pickles."""
+    if torch.is_grad_enabled() or not args or getattr(args[0], "dim", lambda: 0)() != 4:
+        return None
+    return (args[0].contiguous(memory_format=torch.channels_last), *args[1:])
+
+
+def _back_to_contiguous(module: nn.Module, args: tuple, out):
+    if torch.is_grad_enabled() or not isinstance(out, torch.Tensor):
+        return None
+    return out.contiguous()
 
 
 def _macs(module: nn.Module, one: torch.Tensor) -> int:
