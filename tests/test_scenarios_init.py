@@ -50,19 +50,18 @@ def test_orthogonal_init_gain_preserves_the_signal_only_at_sqrt2():
     assert ratios[2.0] > 1e4  # 1.25e4; √2^29 = 2.3e4
     # What the runs show: chance, training, blow-up.
     assert abs(results["init_gain_1"].runs["GD"].loss[-1] - math.log(2)) < 1e-3  # 0.69303
-    # "The gradient reaches all 30 layers and the loss moves, bumpily at this step size: it ends
-    # at 0.41, below chance (0.69), where gain 1 stays stuck." GD on 30 ReLU layers at η = 0.05
-    # is chaotic (the loss jumps between 0.16 and 1.45), so only what the caption says is
-    # asserted; the earlier "0.0029 at the end" was not reproducible, not even at the commit
-    # that measured it.
+    # "The gradient reaches all 30 layers and the loss moves, bumpily at this step size, to below
+    # chance (0.69), where gain 1 stays stuck." GD on 30 ReLU layers at η = 0.05 is chaotic: the
+    # same replay ends at 0.41 on one Xeon and at 0.0029 on another (its loss range 1.29 and
+    # 1.52, 10 and 9 rises), so the caption names no final value and only what holds on both
+    # is asserted.
     moves = results["init_gain_sqrt2"].runs["GD"].loss
     # Its description: "The gradient reaches every layer": at the start the smallest layer
     # gradient is 0.17 of the largest.
     norms = results["init_gain_sqrt2"].runs["GD"].layer_grad_norms[0]
     assert norms.min() > 0.1 * norms.max()
-    assert learns == len(moves) - 1 and round(moves[learns], 2) == 0.41
-    assert moves[learns] < math.log(2)
-    assert moves.max() - moves.min() > 1 and np.sum(np.diff(moves) > 0) >= 10  # range 1.29
+    assert learns == len(moves) - 1 and moves[learns] < math.log(2) - 0.2  # 0.41, 0.0029
+    assert moves.max() - moves.min() > 1 and np.sum(np.diff(moves) > 0) >= 5  # 1.29/1.52, 10/9
     (blown,) = results["init_gain_2"].summary["runs"]
     assert results["init_gain_2"].runs["GD"].loss[0] > 500  # 924
     assert blown["diverged"] and blown["diverged_at"] <= 2  # 1

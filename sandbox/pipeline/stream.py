@@ -16,8 +16,8 @@ from sandbox.landscape import sampling
 from sandbox.landscape.probes import panel_arrays
 from sandbox.pipeline.messages import Finished, Message, Panel, Steps, Surface
 from sandbox.pipeline.prepare import Prepared, steps
+from sandbox.scenario.budget import draft_resolution
 
-COARSE_RESOLUTION = 17  # first network surface: drawable within a fraction of a second
 MOVING_RESOLUTION = 33  # re-centred surfaces for center = "moving"
 
 RunObserver = Callable[[int, int, torch.Tensor], None]  # (run index, step, θ_k)
@@ -53,7 +53,7 @@ def first_surfaces(prepared: Prepared) -> Iterator[Surface]:
         yield Surface(sampling.analytic_surface(problem, bounds), refined=True)
         return
     spec = land.slice
-    coarse = min(COARSE_RESOLUTION, spec.resolution)
+    coarse = min(draft_resolution(prepared.scenario), spec.resolution)  # drawn within ~1 s
     center = prepared.view_center  # init, final or moving's start
     yield Surface(sampling.network_surface(problem, center, spec.span, coarse), refined=False)
     yield Surface(
