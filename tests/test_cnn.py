@@ -200,3 +200,23 @@ def test_digits_subsets_are_deterministic_per_seed():
     # a subset is the first n of the same seeded shuffle
     full = make_dataset(DataSpec(name="digits", n=1797), seed=1)
     assert torch.equal(full.x[:100], a.x)
+
+
+def test_a_costly_networks_draft_surface_is_coarser_and_comes_first():
+    """The view's first surface must not keep it blank for long: the ~100k-parameter cnn's draft
+    is 5² points (1.75·10⁹ operations each at the cost model's 10¹⁰ a second), a small mlp's
+    17²; the stream sends the draft first, then the scenario's own resolution."""
+    from sandbox.bench.convnet import CNN_QUICK, CnnSizes, cnn_scenario_text
+    from sandbox.pipeline.prepare import prepare
+    from sandbox.pipeline.stream import first_surfaces
+    from sandbox.resources import find_scenario
+    from sandbox.scenario.budget import draft_resolution
+    from sandbox.scenario.load import load_scenario, parse_scenario
+
+    big = parse_scenario(cnn_scenario_text(CnnSizes(), steps=10, resolution=33))
+    assert draft_resolution(big) == 5
+    assert draft_resolution(load_scenario(find_scenario("landscape_plain"))) == 17
+    small = parse_scenario(cnn_scenario_text(CNN_QUICK, steps=2, resolution=21))
+    draft, refined = first_surfaces(prepare(small))
+    assert draft.sample.heights.shape == (draft_resolution(small),) * 2 and not draft.refined
+    assert refined.sample.heights.shape == (21, 21) and refined.refined
