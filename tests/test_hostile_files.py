@@ -327,7 +327,7 @@ def test_key_lines_on_the_cases_a_line_pattern_got_wrong():
 def test_key_lines_stay_quick_on_the_slowest_input_found():
     # 1 MiB: a long comment (~1 s per MiB) and table headers just under the mark limit, which
     # tomlkit, assembling its document, took quadratic time over (5,000 interleaved dotted keys
-    # in one table: minutes); ~1.7 s on the 2-core build machine, limit 5 s.
+    # in one table: minutes); 1.2 s on a quiet 2-core build machine, limit 5 s.
     pairs = MAX_LOCATED_MARKS // 4 - 1  # each pair has two "[" and two line ends
     headers = "".join(f"[a.x{i}]\n[b.y{i}]\n" for i in range(pairs))
     text = "#" + "x" * (MAX_FILE_BYTES - len(headers) - 2) + "\n" + headers

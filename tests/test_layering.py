@@ -38,7 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     "render": BASE,
     "app": BASE | {"instruments", "scenario", "pipeline", "render"},
     "gallery": BASE | {"scenario", "render", "app"},
-    "bench": BASE | {"scenario", "landscape", "optim", "pipeline", "render", "app"},
+    # bench -> own_model: its module section hands a module over as sandbox.show does
+    "bench": BASE | {"scenario", "landscape", "optim", "pipeline", "render", "app", "own_model"},
     "sweep": BASE | {"scenario", "landscape", "pipeline", "replayer"},
     "cli": BASE
     | {"scenario", "render", "app", "replayer", "compare", "plots", "gallery", "bench", "sweep"},

@@ -29,9 +29,23 @@ def test_no_code_execution_on_the_scenario_path():
         f"{f.relative_to(root)}:{n}: {line.strip()}"
         for f in files
         for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
-        if FORBIDDEN.search(line) and not line.lstrip().startswith("#")
+        if FORBIDDEN.search(line)
+        and not line.lstrip().startswith("#")
+        and not _dumps_only(f.relative_to(root).as_posix(), line)
     ]
     assert not offenders, "\n".join(offenders)
+
+
+# landscape/module.py takes a torch module the caller hands over from Python (sandbox.show),
+# never one from a file (kind = "module" is refused in files), and only *dumps* it, to check it
+# can travel to the worker: mentions of pickle there are allowed, any load is not.
+HANDED_OVER = "landscape/module.py"
+
+
+def _dumps_only(path: str, line: str) -> bool:
+    if path != HANDED_OVER or re.search(r"\bloads?\b|torch\.load", line):
+        return False
+    return not re.search(r"(eval|exec|compile|__import__)\s*\(|import_module|marshal", line)
 
 
 def test_a_scenario_cannot_smuggle_code(tmp_path):

@@ -22,9 +22,10 @@ MAX_KEY_PARTS = 16  # parts of one dotted key; scenarios use 2
 # tomlkit's time grows with the items it meets, ~50-100 us each for keys, headers and array
 # elements on a busy 2-core machine (a single 100 kB string is cheap), plus ~1 s per MiB of
 # comment. A file with more of the characters that start or separate items than this gets its
-# problems without lines (the slowest input found, 1 MiB with 5,000 table headers, takes 1.7 s);
-# the most in a bundled scenario is 184.
-MAX_LOCATED_MARKS = 5_000
+# problems without lines. A scenario at the limits (1,000 timeline events, 16 runs) has ~7,000,
+# the most in a bundled one is 184; the slowest input found at this limit, 1 MiB with 10,000
+# table headers, took 1.2 s on a quiet 2-core machine (0.8 s with 2,500 headers).
+MAX_LOCATED_MARKS = 20_000
 _MARKS = ",=[{\n\\"
 
 # Possessive quantifiers (++, *+): a long line that does not match fails in linear time instead of
