@@ -156,13 +156,20 @@ def test_hessian_spectrum_captions_state_the_measured_numbers(hessian_spectrum):
     assert f"({edge.sharpness:.1f})" in _caption(scenario, 600) and edge.sharpness > 2 / 0.05
     assert f"The trace, {trace[600]:.0f}, is under 3 λmax" in _caption(scenario, 600)
     assert trace[600] < 3 * edge.sharpness
-    # Step 800: every SLQ probe finds the same three outliers (measured 28.72, 37.75, 43.91:
-    # the dense Hessian's top three; its fourth is 1.8), and 99.46 % of the mass within ±1.
+    # Step 800: every SLQ probe finds the same three outliers (the dense Hessian's top three; its
+    # fourth is 1.8), and 99.46 % of the mass within ±1 (on both machines). After 600 identical
+    # steps the two CPUs' float32 kernels part at the edge of stability: the outliers measure
+    # 28.72, 37.75, 43.91 on the earlier machine and 28.47, 37.49, 43.49 on the later one, so the
+    # caption gives ranges, and each outlier must round into its range (margin ≥ 0.59 on both).
     nodes, weights = _density(end)
+    caption = _caption(scenario, 800)
+    stated = re.search(r"outliers, (\d+)-(\d+), (\d+)-(\d+) and (\d+)-(\d+), near 2/η", caption)
+    assert stated, caption
+    ranges = np.array([int(n) for n in stated.groups()]).reshape(3, 2)
+    assert (ranges[:, 1] - ranges[:, 0] == 1).all()  # each range spans one unit: no wider claim
     for row in nodes:
         outliers = np.sort(row[row > 5])
         assert len(outliers) == 3
-        caption = _caption(scenario, 800)
-        assert "three outliers, {:.0f}, {:.0f} and {:.0f}".format(*outliers) in caption
+        assert ((ranges[:, 0] - 0.5 <= outliers) & (outliers < ranges[:, 1] + 0.5)).all(), outliers
     bulk = float(weights[np.abs(nodes) < 1].sum()) / spectrum.SLQ_PROBES
     assert re.search(rf"{100 * bulk:.1f} % of its\s+mass lies within ±1", _caption(scenario, 800))

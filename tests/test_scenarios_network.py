@@ -96,7 +96,7 @@ def test_vanishing_gradients_and_skip_connections():
         assert np.median(r[1:]) > 0.3  # 0.74 (GD), 1.82 (momentum)
         assert p[0] < 1e-14 and r[0] > 1e-3  # 8.6e-16 vs 3.9e-3
         assert abs(plain.runs[name].loss[-1] - math.log(2)) < 1e-4  # 0.69315: chance
-    assert residual.runs["GD"].loss[-1] < 0.35  # 0.257
+    assert residual.runs["GD"].loss[-1] < 0.35  # 0.265 earlier machine, 0.257 later one
     assert residual.runs["Momentum"].loss[-1] < 0.02  # 0.0035
     assert hidden_spread(residual.runs["GD"].layer_grad_norms[0]) < 100  # 17
     assert hidden_spread(plain.runs["GD"].layer_grad_norms[0]) > 1e10  # 8.7e13
@@ -165,13 +165,16 @@ def assert_residual_captions(residual):
     labels = make_problem(residual.scenario).data.y
     assert int(((outputs > 0.5) == (labels > 0.5)).sum()) == len(labels) == 128
     says(residual.scenario, below, "0.69", "0.29", "all 128")
-    # "Momentum is down to loss 0.0035. GD has crept on to 0.27: slower, but it trains." (the
-    # step-150 caption stayed to the end and said GD was at 0.29; it is 0.265 there)
+    # "Momentum is down to loss 0.0035. GD has crept on to about 0.26: slower, but it trains."
+    # (the step-150 caption stayed to the end and said GD was at 0.29). GD's loss at step 300 is
+    # 0.265 on the earlier machine and 0.2573 on the later one (0.294 and 0.2895 at step 150;
+    # momentum 0.0035 on both): within 0.01 of 0.26, a margin of 0.005 beyond the farther one.
     assert end == residual.scenario.steps
     assert f"{residual.runs['Momentum'].loss[end]:.2g}" == "0.0035"
-    assert round(residual.runs["GD"].loss[end], 2) == 0.27
-    assert residual.runs["GD"].loss[end] < residual.runs["GD"].loss[below]  # 0.265 < 0.294
-    says(residual.scenario, end, "0.0035", "0.27")
+    assert abs(residual.runs["GD"].loss[end] - 0.26) < 0.01
+    # 0.265 < 0.294 on the earlier machine, 0.257 < 0.290 on the later one
+    assert residual.runs["GD"].loss[end] < residual.runs["GD"].loss[below]
+    says(residual.scenario, end, "0.0035", "about 0.26")
 
 
 def slice_heights(scenario) -> np.ndarray:
