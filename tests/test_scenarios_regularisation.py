@@ -71,13 +71,17 @@ def test_small_batches_are_noisier_and_end_flatter():
     early = [loss_roughness(result.runs[name].loss[: jumps + 1]) for name in names]
     assert all(a > b for a, b in zip(early, early[1:], strict=False))
     assert early[-1] == pytest.approx(1, abs=1e-6)  # full batch: not one step up
-    # "Sharpness so far: full batch has climbed past 2/η = 4, to 4.5; batch 8 has dropped to 1."
-    # (from 2.7 at the start: 3.43, 4.48 for full batch; 0.93, 1.07 for batch 8)
+    # "Sharpness so far: full batch has climbed from 2.7 to near 2/η = 4; batch 8 has dropped to
+    # 1." (from 2.70 at the start: 3.43 at step 256 on both machines measured, then 4.48 at 512
+    # on the earlier one and 3.66 here: at the edge of stability the runs part, so "near" is the
+    # ±15 % of 2/η that docs/phenomena.md gives the edge of stability: +12 % and -8.5 %. Batch 8:
+    # 0.93, 1.07 on both.)
     sharp = {name: result.runs[name].sharpness for name in names}
-    assert round(2 / lr) == 4 and round(sharp["full batch"][so_far], 1) == 4.5
+    assert round(sharp["full batch"][0], 1) == 2.7
+    assert round(2 / lr) == 4 and abs(sharp["full batch"][so_far] * lr / 2 - 1) < 0.15
     assert sharp["full batch"][0] < sharp["full batch"][so_far // 2] < sharp["full batch"][so_far]
     assert round(sharp["batch 8"][so_far]) == 1 and sharp["batch 8"][0] > 2
-    says(scenario, so_far, "2/η = 4", "4.5", "to 1")
+    says(scenario, so_far, "from 2.7", "near 2/η = 4", "to 1")
     # "The smallest batch ends in the flattest spot (λ_max 1.0), full-batch GD in the sharpest
     # (4.0)." (1.01, 1.22, 3.06, 4.04)
     final = [sharp[name][end] for name in names]
@@ -232,9 +236,11 @@ def test_batchnorm_allows_larger_steps():
         update={"batchnorm": True}
     )
     plain, normed = lr_sweep("batchnorm_off"), lr_sweep("batchnorm_on")
-    assert stability_edge(normed) >= 5 * stability_edge(plain)  # 10 vs 0.562
+    # The edges: 10 vs 0.562 on the earlier machine measured, 5.62 vs 0.562 here.
+    assert stability_edge(normed) >= 5 * stability_edge(plain)
     largest = lambda stable: max(lr for lr, ok in stable.items() if ok)  # noqa: E731
-    assert largest(normed) > 5 * largest(plain)  # 10 vs 1.78 (that one stuck at chance)
+    # 10 (earlier machine) or 31.6 (here) vs 1.78 (that one stuck at chance)
+    assert largest(normed) > 5 * largest(plain)
     # The bundled runs: η = 0.3 trains in both; η = 1 and 3 blow up only without batch norm.
     runs = {r["name"]: r for r in off.summary["runs"]}
     assert not runs["GD, lr 0.3"]["diverged"]
@@ -246,23 +252,27 @@ def test_batchnorm_allows_larger_steps():
     small = off.runs["GD, lr 0.3"].loss
     assert int(np.argmax(small[:too])) == 14 and small[14] > 2 * small[0]  # 2.0 against 0.84
     assert small[too] < small[too - 1] and small[too:].max() < small[0]
-    # Its description: "the loss falls from 0.84 to 0.024 and all but one of the 256 points end
-    # on the right side" (final margin -0.21: one point is wrong).
-    assert round(small[0], 2) == 0.84 and round(small[-1], 3) == 0.024
+    # Its description: "the loss falls from 0.84 to under 0.03 and all but one of the 256 points
+    # end on the right side" (final margin -0.21: one point is wrong). The final loss is 0.024 on
+    # the earlier machine measured and 0.0250 here (float32 kernels differ): the bound leaves 0.005,
+    # a fifth of the value, for further machines.
+    assert round(small[0], 2) == 0.84 and small[-1] < 0.03
     assert correct_at_end(off.scenario, "GD, lr 0.3") == (255, 256)
     finals = {r["name"]: r["final_loss"] for r in on.summary["runs"] if not r["diverged"]}
     assert len(finals) == 3 and min(finals, key=finals.get) == "GD, lr 3"
     assert max(finals.values()) < 0.01  # 0.004 (η = 0.3)
     # batchnorm_on's header and title: "The largest stable step size is at least ten times that
-    # of the plain network." (10 against 0.562 here; 5.62 against 0.562 when first measured, so
-    # not "about ten": near the edge, whether η = 10 or 17.8 survives is chaotic)
+    # of the plain network." (10 against 0.562 on the earlier machine measured; 5.62 against
+    # 0.562 here and when first measured, so not "about ten": near the edge, whether η = 10 or
+    # 17.8 survives is chaotic. The grid's ratios are powers of 10^¼, so > 9.99 means ≥ 10.)
     assert stability_edge(normed) / stability_edge(plain) > 9.99
     # Its captions, each at its own step (read from the timeline). "With batch norm. The same
     # three step sizes: 0.3, 1 and 3."
     start, going_down, end = (event.at for event in on.scenario.timeline)
     assert [run.lr for run in on.scenario.runs] == [run.lr for run in off.scenario.runs]
     assert [run.lr for run in on.scenario.runs] == [0.3, 1, 3] and start == 0
-    # "All three step sizes are going down, η = 3 included." (0.79 -> 0.066, 0.017, 0.025)
+    # "All three step sizes are going down, η = 3 included." (0.79 -> 0.066, 0.017, 0.025 on
+    # the earlier machine measured; 0.066, 0.017, 0.024 here)
     for run in on.scenario.runs:
         loss = on.runs[run.name].loss
         assert loss[going_down] < 0.1 * loss[0] and np.all(np.diff(loss[going_down:]) < 0)
