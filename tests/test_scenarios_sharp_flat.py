@@ -33,6 +33,12 @@ def basin_counts(result) -> dict[str, str]:
     return out
 
 
+def rattle_peaks(loss: np.ndarray, window: int = 10) -> np.ndarray:
+    """The highest loss in each run of `window` consecutive steps: a run that settles has these
+    fall towards 0; one that rattles keeps climbing back."""
+    return np.lib.stride_tricks.sliding_window_view(loss, window).max(axis=1)
+
+
 def test_sharp_vs_flat_bundled_runs():
     """PHENOMENA 7, the bundled file: small-step GD ends where it starts; a step too large for
     the sharp minimum (η·λ_sharp > 2 > η·λ_flat) rattles in it without noise and, with noise,
@@ -63,27 +69,41 @@ def test_sharp_vs_flat_bundled_runs():
     # "Small-step GD from the left has settled in the pit." (within 1e-3 from step 9 on)
     assert math.hypot(left.x[settled_left] - SHARP[0], left.y[settled_left]) < 1e-3
     # "Step 0.1 is too large for the pit: that run rattles in it but cannot get out": it never
-    # crosses the saddle, and from the caption on its loss never settles (min 0.025).
+    # crosses the saddle (x at most -0.87, saddle at -0.61), and from the caption on its loss
+    # never settles. The orbit is chaotic (η·λ = 3.84: the minimum repels by a factor 2.84 per
+    # step), so single-step losses part between machines; what holds is that every 10 steps the
+    # loss climbs back above 0.3 (lowest 10-step peak 0.52 here; 0.44-0.53 with the start or η
+    # moved by up to 2 %). Its plain minimum (0.024 here) dips to 0.009 under such nudges.
     rattler = result.runs["Large step, start left"]
-    assert np.all(rattler.x < saddle_x) and rattler.loss[rattles:].min() > 0.01
+    assert np.all(rattler.x < saddle_x)
+    assert rattle_peaks(rattler.loss[rattles:]).min() > 0.3
     # "Gradient noise has shaken the noisy run out of the pit, into the wide bowl": on the flat
     # minimum's side of the saddle from the caption on (measured: for good from step 106).
     assert np.all(noisy.x[shaken_out:] > saddle_x)
     # "Small-step GD from the right has reached the bottom of the bowl" (within 1e-3 from 177).
     assert math.hypot(right.x[settled_right] - FLAT[0], right.y[settled_right]) < 1e-3
     # "Noise off: the noisy run, now in the wide bowl, can settle there. The large step still
-    # rattles in the pit." (noise on until then: 0.68 from the bottom; the rattler in the pit,
-    # loss 0.53; "every run can settle now" was false for it)
+    # rattles in the pit." (noise on until then: 0.68 from the bottom on the earlier machine,
+    # 0.69 here; the rattler in the pit, its last 10 losses peaking above 0.3: "every run can
+    # settle now" was false for it. Its loss at step 300 alone, 0.53 there and 0.51 here, is a
+    # chaotic sample: 0.016 with η = 0.101.)
     assert noisy.x[noise_off] > saddle_x
-    assert math.hypot(noisy.x[noise_off] - FLAT[0], noisy.y[noise_off]) > 1e-2  # 0.68
-    assert rattler.x[noise_off] < saddle_x and rattler.loss[noise_off] > 0.1
+    assert math.hypot(noisy.x[noise_off] - FLAT[0], noisy.y[noise_off]) > 1e-2
+    assert rattler.x[noise_off] < saddle_x
+    assert rattler.loss[noise_off - 9 : noise_off + 1].max() > 0.3
     # "The once-noisy run has settled at the bottom of the wide bowl (loss 2·10⁻¹⁰). The large
-    # step never settles in the pit: loss 0.19, still rattling."
+    # step never settles in the pit: over the last 100 steps its loss averages about 0.4."
+    # The noisy run contracts in the flat bowl (factor 0.9 per step), so the machines agree: loss
+    # 2e-10 on the earlier machine, 2.3e-10 here. The rattler's final loss is chaotic (0.19 on
+    # the earlier machine, 0.55 here, 0.03-0.56 with the start nudged by 1e-4 to 3e-2), but its
+    # mean over the orbit is not: 0.378 here, 0.372-0.383 with the start or η moved by up to
+    # 2 %; "about 0.4" is the bound [0.35, 0.45).
     assert end == result.scenario.steps
     assert math.hypot(noisy.x[end] - FLAT[0], noisy.y[end] - FLAT[1]) < 1e-3
-    assert f"{noisy.loss[end]:.0e}" == "2e-10" and round(rattler.loss[end], 2) == 0.19
-    assert rattler.loss[noise_off:].min() > 0.01
-    says(result.scenario, end, "2·10⁻¹⁰", "loss 0.19")
+    assert f"{noisy.loss[end]:.0e}" == "2e-10"
+    assert round(float(rattler.loss[noise_off:].mean()), 1) == 0.4
+    assert rattle_peaks(rattler.loss[noise_off:]).min() > 0.3
+    says(result.scenario, end, "2·10⁻¹⁰", "averages about 0.4")
 
 
 def sharp_flat_sweep(lr: float, noise: float, starts, seeds) -> dict[int, str]:
