@@ -2,15 +2,17 @@
 `digits_edge_of_stability`: full-batch GD on a small cnn (1,898 weights) fitting 256 of the 8×8
 handwritten digits with MSE on one-hot targets (issue 20).
 
-Measured on seed 0 (the file's), λ_max every 20 steps:
+Measured on seed 0 (the file's), λ_max every 20 steps, on two machines whose float32 kernels
+differ (an AVX-512 Xeon, then an AVX-512 + AMX one; "A / B" below where they differ):
 - η = 0.3 (2/η = 6.67): λ_max 6.21 at step 0 falls with the loss to 4.92 at step 280, then
   climbs steadily (progressive sharpening), first ≥ 2/η at step 800 (6.69), overshoots to 7.21
-  at 940; the loss jumps 0.0369 → 0.0541 (steps 940-954) and λ_max drops to 6.26 at 960, then
-  climbs again (7.02 at 1200). Median over the last half 6.61: 0.99 × 2/η.
+  at 940; the loss jumps 0.0369 → 0.0541 (steps 940-954) / 0.0363 → 0.0550 (940-959) and λ_max
+  drops to 6.26 / 6.54 at 960 (B: 6.17 at 980), then climbs again (7.02 / 6.99 at 1200). Median
+  over the last half 0.99 × 2/η.
 - η = 0.6 (2/η = 3.33): λ_max 6.21 → 3.11 at step 20, then cycles around the line (3.00-3.87),
-  median over the last half 3.44: 1.03 × 2/η; the loss rises on 38.5 % of the second half's
+  median over the last half 1.03 × 2/η; the loss rises on 38.5 % / 40.2 % of the second half's
   steps.
-- Final / initial loss 0.120 (η = 0.3) and 0.086 (η = 0.6).
+- Final / initial loss 0.120 (η = 0.3) and 0.086 / 0.087 (η = 0.6).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from captions import says
 
 import sandbox
 from sandbox.resources import find_scenario
@@ -82,8 +85,9 @@ def test_loss_ends_well_below_its_start_and_rises_on_many_steps_at_the_fast_rate
     half = result.scenario.steps // 2
     for name in (SLOW, FAST):
         loss = result.runs[name].loss
-        assert loss[-1] < 0.2 * loss[0], name  # measured 0.120 and 0.086
-    # η = 0.6 bounces across the sharpest direction: rises on 38.5 % of the second half's steps.
+        assert loss[-1] < 0.2 * loss[0], name  # measured 0.120 and 0.086 (0.087 on AMX)
+    # η = 0.6 bounces across the sharpest direction: rises on 38.5 % (40.2 % on AMX) of the
+    # second half's steps.
     rises = float(np.mean(np.diff(result.runs[FAST].loss[half:]) > 0))
     assert rises >= 0.2, rises
     # η = 0.3's loss falls smoothly between its spikes (3.8 %): the signature's "noticeable
@@ -118,16 +122,21 @@ def test_progressive_sharpening_captions(result):
 
 
 def test_overshoot_caption(result):
-    """ "η = 0.3 overshot to λmax = 7.2 at step 940; its loss jumped by half (0.037 to 0.054)
-    and the jump knocked λmax back to 6.3"."""
+    """ "η = 0.3 overshot to λmax = 7.2 at step 940; its loss jumped by half (from under 0.04 to
+    over 0.05) and the jump knocked λmax back below its line"."""
+    says(result.scenario, at(result, HOVERING), "7.2 at step 940", "under 0.04 to over 0.05")
+    says(result.scenario, at(result, HOVERING), "back below its line")
     steps, lam = sharpness_series(result.runs[SLOW])
     before = steps < at(result, HOVERING)
     assert steps[before][lam[before].argmax()] == 940 and round(float(lam.max()), 1) == 7.2
+    # The spike differs in detail between machines (float32 kernels drift over 940 steps), so the
+    # caption states bounds that both meet: 0.0369 → 0.0541 on the AVX-512 machine, 0.0363 →
+    # 0.0550 on the AMX one (margins ≥ 0.003 and ≥ 0.004); "by half": ratio 1.47 and 1.52.
     loss = result.runs[SLOW].loss
-    assert round(float(loss[940]), 3) == 0.037
-    assert round(float(loss[940:960].max()), 3) == 0.054
+    assert loss[940] < 0.04 and loss[940:960].max() > 0.05, (loss[940], loss[940:960].max())
     assert loss[940:960].max() / loss[940] == pytest.approx(1.5, abs=0.05)
-    assert round(lam_at(result, SLOW, at(result, HOVERING)), 1) == 6.3
+    # "back below its line" at the caption's step: 6.26 and 6.54 against 2/η = 6.67.
+    assert lam_at(result, SLOW, at(result, HOVERING)) < 2 / 0.3
     # ... "while the loss keeps falling": the last 100 steps lie below the 100 after the caption
     hover = at(result, HOVERING)
     for name in (SLOW, FAST):

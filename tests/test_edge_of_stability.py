@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from captions import says
 
 import sandbox
 from sandbox.resources import find_scenario
@@ -166,17 +167,23 @@ def test_loss_spikes_while_hovering(result):
 
 def test_line_captions_at_their_steps(result):
     """The captions about each run meeting its line, each at its own step (read from the
-    timeline). η = 0.1: "passed its line, 2/η = 20, and overshot to λmax = 33; its loss jumped
-    ... the jump knocked λmax back below 20" (0.9 · 20 reached at 220, 32.8 at 260, the loss
-    0.47 -> 0.84 at 260, λmax 13.6 at 280). η = 0.05: "climbs to its own line, 2/η = 40"
-    (44.5 at 600). "Both hover at their 2/η" (38.5 and 20.3 at 700)."""
+    timeline). η = 0.1: "passed its line, 2/η = 20, and overshot to λmax ≈ 32-33; its loss
+    jumped ... the jump knocked λmax back below 20" (0.9 · 20 reached at 220; the peak at 260 is
+    32.8 on the earlier AVX-512 machine, 32.1 on the AMX one; the loss from 0.47 to 0.84 at 260
+    there, to 5.6 at 262 here; λmax at 280 13.6 and 13.9).
+    η = 0.05: "climbs to its own line, 2/η = 40" (44.5 at 600 on both). "Both hover at their
+    2/η" (38.5 and 20.3 at 700; 38.0 and 20.25 on the AMX machine)."""
     scenario = result.scenario
     at = [event.at for event in scenario.timeline]
+    says(scenario, at[FAST_REACHES], "2/η = 20", "λmax ≈ 32-33", "back below 20")
     fast_steps, fast_lam = sharpness_series(result.runs[FAST])
     now = fast_steps <= at[FAST_REACHES]
     reached = first_reach(fast_steps, fast_lam, 0.9 * 20)
     assert reached < at[FAST_REACHES]
-    assert round(fast_lam[now].max()) == 33 and fast_lam[now].max() > 1.5 * 20
+    # "≈ 32-33" to the nearest unit: [31.5, 33.5). The peak is 32.8 on one machine and 32.1 on
+    # the other (float32 kernels differ; the run drifts while it climbs), 0.6-0.7 inside.
+    peak = fast_lam[now].max()
+    assert 31.5 <= peak < 33.5 and peak > 1.5 * 20, peak
     assert fast_lam[now][-1] < 20
     loss = result.runs[FAST].loss[: at[FAST_REACHES] + 1]
     assert spikes(loss, reached) >= 1
