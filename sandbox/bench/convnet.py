@@ -1,8 +1,9 @@
 """The cnn section of `sandbox bench`: a ~100k-parameter convolutional network on all 1,797
 digits, each figure against a baseline measured in the same run.
 
-- first drawable surface: seconds from starting the stream to its first Surface message, against
-  the same 17² points evaluated one network at a time;
+- first drawable surface: seconds from starting the stream to its first Surface message (the
+  draft, as fine as its cost allows: `budget.draft_resolution`, 5² here), against the same points
+  evaluated one network at a time;
 - a refined 33² surface (`surface_grid`, grouped convolutions) against a per-point loop
   (sampled, extrapolated to 33²);
 - λ_max (20 Lanczos Hessian-vector products) against one full-batch gradient;
@@ -105,18 +106,21 @@ def bench_model(
     its baseline: `seconds_per_point(problem, points)` for the surfaces and
     `bare_steps_per_s(problem, steps)` for training. Returns the prepared problem too."""
     from sandbox.pipeline.prepare import prepare
+    from sandbox.scenario.budget import draft_resolution
 
     problem = prepare(scenario_for(steps=10)).problem
     per_point = seconds_per_point(problem, sizes.naive_points)
     first = _first_surface_s(scenario_for(steps=10))
+    draft_points = draft_resolution(scenario_for(steps=10)) ** 2
     refined = refined_surface_s(problem)
     lam, gradient = _sharpness_vs_gradient(problem)
     background = _background_steps_per_s(scenario_for(sizes.train_steps, resolution=3))
     bare = bare_steps_per_s(problem, sizes.bare_steps)
     return problem, {
         "parameters": problem.model.n_params,
+        "first_surface_points": draft_points,
         "first_surface_s": first,
-        "first_surface_naive_s": per_point * FIRST**2,
+        "first_surface_naive_s": per_point * draft_points,
         "surface_33_s": refined,
         "surface_33_naive_s": per_point * REFINED**2,
         "lambda_max_s": lam,
