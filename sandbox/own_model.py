@@ -109,7 +109,7 @@ def replay_model(
     from sandbox.replayer import replay
 
     scenario = model_scenario(model, data, loss, runs, steps, **keys)
-    return replay(scenario, out, force=force, progress=progress, keep_messages=out is None)
+    return replay(scenario, out, force=force, progress=progress)
 
 
 def show(

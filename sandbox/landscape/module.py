@@ -45,7 +45,7 @@ class UserModel:
     units: int  # values the leaf modules output per sample (what autograd keeps)
     # The caller's module's parameter names in its own order: θ's layout, so that θ is what
     # torch.nn.utils.parameters_to_vector(model.parameters()) gives (fx may list them otherwise).
-    parameter_names: tuple[str, ...] = ()
+    parameter_names: tuple[str, ...]
     loss: Callable | None = None  # a callable loss(outputs, targets), handed over the same way
 
     @property
@@ -171,7 +171,7 @@ class FlatModule:
         self.user = user
         self._module = user.module
         params = dict(user.module.named_parameters())
-        named = [(name, params[name]) for name in user.parameter_names or params]
+        named = [(name, params[name]) for name in user.parameter_names]
         owners = list(dict.fromkeys(name.rpartition(".")[0] for name, p in named if p.dim() >= 2))
         blocks, offset = [], 0
         for name, p in named:

@@ -200,6 +200,12 @@ class _Network:
     def graph(self, samples: float, factor: float) -> float:
         return factor * samples * self.units * FLOAT
 
+    def draft_resolution(self) -> int:
+        """See the module-level `draft_resolution`."""
+        point = 2 * min(self.n, EVAL_POINTS) * self.macs
+        fits = math.isqrt(int(FLOPS_PER_SECOND * DRAFT_SECONDS / point))
+        return max(DRAFT_COARSEST, min(DRAFT_FINEST, fits))
+
     def phases(self) -> Iterator[Part]:
         scenario, steps = self.scenario, self.scenario.steps
         for i, run in enumerate(scenario.runs):
@@ -295,7 +301,7 @@ class _Network:
                 again + spec.connect_steps * CONNECT_POINTS * 6 * self.n * self.macs,
                 "lower connect_steps, data.n or the widths",
             )
-        points = draft_resolution(self.scenario) ** 2 + spec.resolution**2
+        points = self.draft_resolution() ** 2 + spec.resolution**2
         if spec.center == "moving":
             points += -(-steps // 64) * 33**2
         evaluated = min(self.n, EVAL_POINTS)
@@ -317,10 +323,7 @@ def draft_resolution(scenario: Scenario) -> int:
     """The draft surface's resolution: 17 for the small networks, fewer points where one costs
     so much that 17² would leave the view blank for seconds (a ~100k-parameter cnn on 1,024
     digits: 1.75·10⁹ operations a point, 5² points; measured 44 ms a point, 1.1 s)."""
-    net = _Network(scenario, scenario.landscape)
-    point = 2 * min(net.n, EVAL_POINTS) * net.macs
-    fits = math.isqrt(int(FLOPS_PER_SECOND * DRAFT_SECONDS / point))
-    return max(DRAFT_COARSEST, min(DRAFT_FINEST, fits))
+    return _Network(scenario, scenario.landscape).draft_resolution()
 
 
 def _bytes(value: float) -> str:
